@@ -1,0 +1,36 @@
+"""fastinst: install wheels fast, correctly, and all or nothing."""
+
+from ._backend import HAS_EXTENSION
+from ._errors import (
+    CorruptArchive,
+    ExternallyManaged,
+    FastinstError,
+    IncompatibleWheel,
+    InstallIOError,
+    InvalidWheel,
+    NotInstalled,
+    PermissionDenied,
+    RecordMismatch,
+    SchemeError,
+    UnsafePath,
+)
+from ._scheme import Scheme
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HAS_EXTENSION",
+    "CorruptArchive",
+    "ExternallyManaged",
+    "FastinstError",
+    "IncompatibleWheel",
+    "InstallIOError",
+    "InvalidWheel",
+    "NotInstalled",
+    "PermissionDenied",
+    "RecordMismatch",
+    "Scheme",
+    "SchemeError",
+    "UnsafePath",
+    "__version__",
+]

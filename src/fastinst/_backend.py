@@ -1,0 +1,26 @@
+"""Select the compiled core or its pure-Python twin.
+
+``FASTINST_NO_EXTENSIONS=1`` forces the pure-Python twin; a missing or broken
+extension falls back to it silently, and ``HAS_EXTENSION`` says which one runs.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+
+def _load() -> tuple[ModuleType, bool]:
+    if not os.environ.get("FASTINST_NO_EXTENSIONS"):
+        try:
+            from . import _core
+        except ImportError:
+            pass
+        else:
+            return _core, True
+    from . import _core_py
+
+    return _core_py, False
+
+
+core, HAS_EXTENSION = _load()

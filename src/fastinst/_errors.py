@@ -1,0 +1,86 @@
+"""The exceptions fastinst raises: one base class, and builtins mixed in where they fit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class FastinstError(Exception):
+    """Base class of every error fastinst raises on purpose."""
+
+
+class InvalidWheel(FastinstError, ValueError):
+    """A wheel is malformed, hostile, or does not match its RECORD.
+
+    ``wheel`` is the archive's path, ``member`` the archive member at fault (or
+    ``None`` when the problem is the archive as a whole), ``reason`` says what is
+    wrong in a few words.
+    """
+
+    def __init__(self, wheel: str, reason: str, member: str | None = None) -> None:
+        self.wheel = wheel
+        self.member = member
+        self.reason = reason
+        where = f"{wheel}: {member}" if member is not None else wheel
+        super().__init__(f"{where}: {reason}")
+
+
+class CorruptArchive(InvalidWheel):
+    """The file is not a well-formed zip archive (truncated, bad CRC, bad offsets)."""
+
+
+class UnsafePath(InvalidWheel):
+    """A member name or RECORD row would write outside its destination."""
+
+
+class RecordMismatch(InvalidWheel):
+    """A member's hash or size differs from RECORD, or it is missing from RECORD."""
+
+
+class IncompatibleWheel(InvalidWheel):
+    """The wheel's tags do not match the target interpreter."""
+
+
+class SchemeError(FastinstError, ValueError):
+    """The install scheme cannot be resolved or is not usable as asked."""
+
+
+class ExternallyManaged(FastinstError):
+    """The target interpreter is marked EXTERNALLY-MANAGED (PEP 668)."""
+
+    def __init__(self, message: str, marker: str) -> None:
+        self.marker = marker
+        super().__init__(message)
+
+
+class InstallIOError(FastinstError, OSError):
+    """An operating-system error while installing; the install was rolled back."""
+
+
+class PermissionDenied(InstallIOError, PermissionError):
+    """The target is not writable; the install was rolled back."""
+
+
+class NotInstalled(FastinstError, LookupError):
+    """No distribution of that name is installed in the scheme."""
+
+    def __init__(self, name: str, where: Sequence[str]) -> None:
+        self.name = name
+        self.where = list(where)
+        super().__init__(f"{name} is not installed in {', '.join(self.where) or 'the scheme'}")
+
+
+class CoreFailure(FastinstError):
+    """A failure inside the core's extraction or link loop (internal).
+
+    The install layer turns it into a public error that names the wheel and the
+    member; it only escapes when the core is called directly.
+    """
+
+    def __init__(self, kind: str, job: int, index: int, errno: int = 0, detail: str = "") -> None:
+        self.kind = kind
+        self.job = job
+        self.index = index
+        self.errno = errno
+        self.detail = detail
+        super().__init__(f"{kind} failure in job {job}, task {index}: {detail or errno}")
