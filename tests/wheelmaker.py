@@ -96,8 +96,14 @@ def make_record(members: Iterable[Member], record_name: str) -> bytes:
     return out.getvalue().encode()
 
 
+ZIP_ZSTANDARD = 93  # as Python 3.14's zipfile writes it
+
+
 def write_zip(path: Path, members: Iterable[Member]) -> Path:
     """Write ``members`` as a zip archive, in order, with their modes and methods."""
+    members = list(members)
+    if any(m.compress == ZIP_ZSTANDARD for m in members):
+        return write_zip_raw(path, members)
     with zipfile.ZipFile(path, "w") as zf:
         for m in members:
             info = zipfile.ZipInfo(m.name, date_time=(2020, 1, 1, 0, 0, 0))
@@ -165,3 +171,39 @@ def corrupt_crc(path: Path, member: str) -> None:
             break
         cd += 46 + n + e + c
     path.write_bytes(bytes(raw))
+
+
+def write_zip_raw(path: Path, members: Iterable[Member]) -> Path:
+    """A minimal zip writer of our own, for methods ``zipfile`` cannot write (zstd)."""
+    import zlib
+
+    import zstandard
+
+    out = bytearray()
+    central = bytearray()
+    count = 0
+    for m in members:
+        name = m.name.encode()
+        if m.compress == ZIP_ZSTANDARD:
+            data = zstandard.ZstdCompressor().compress(m.data)
+        elif m.compress == zipfile.ZIP_DEFLATED:
+            c = zlib.compressobj(6, zlib.DEFLATED, -15)
+            data = c.compress(m.data) + c.flush()
+        else:
+            data = m.data
+        crc = zlib.crc32(m.data)
+        version = 63 if m.compress == ZIP_ZSTANDARD else 20
+        offset = len(out)
+        fields = (version, 0x800, m.compress, 0, 0x5021, crc, len(data), len(m.data), len(name))
+        out += struct.pack("<4s5HIIIHH", b"PK\x03\x04", *fields, 0) + name + data
+        mode = m.mode | (stat.S_IFLNK if m.symlink else stat.S_IFREG)
+        central += struct.pack(
+            "<4s6HIIIHHHHHII", b"PK\x01\x02", (3 << 8) | version, *fields, 0, 0, 0, 0,
+            (mode & 0xFFFF) << 16, offset,
+        ) + name
+        count += 1
+    cd_offset = len(out)
+    out += central
+    out += struct.pack("<4s4HIIH", b"PK\x05\x06", 0, 0, count, count, len(central), cd_offset, 0)
+    path.write_bytes(bytes(out))
+    return path

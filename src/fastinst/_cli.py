@@ -1,0 +1,140 @@
+"""The ``fastinst`` command line: a thin shell over the library.
+
+Exit codes: 0 success, 1 the operation failed (one line on stderr says why; the
+environment is unchanged), 2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _add_scheme_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--python", metavar="PY", help="install for this interpreter (default: the running one)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install into the user site directory")
+    where.add_argument("--target", metavar="DIR", help="install everything into DIR (scripts in DIR/bin)")
+    where.add_argument("--prefix", metavar="DIR", help="install under the prefix DIR")
+    where.add_argument("--home", metavar="DIR", help="install under the home directory DIR")
+    p.add_argument("--root", metavar="DIR", help="re-root every install path under DIR")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fastinst",
+        description="Install Python wheels fast, verified, and all or nothing.",
+    )
+    parser.add_argument("--version", action="version", version=f"fastinst {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("install", help="install wheel files", description="Install wheel files.")
+    p.add_argument("wheels", nargs="+", metavar="WHEEL", help="wheel files to install")
+    _add_scheme_options(p)
+    p.add_argument(
+        "--break-system-packages",
+        action="store_true",
+        help="install into an externally managed (PEP 668) interpreter anyway",
+    )
+    p.add_argument(
+        "--no-verify-record",
+        dest="verify_record",
+        action="store_false",
+        help="do not check files against the wheel's RECORD (for broken wheels)",
+    )
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker threads (default: one per CPU)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="say more about what happens")
+
+    p = sub.add_parser("scheme", help="print where files would be installed")
+    _add_scheme_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    _setup_logging(getattr(args, "quiet", False), getattr(args, "verbose", False))
+    from ._errors import FastinstError
+
+    try:
+        if args.command == "install":
+            return _install(args)
+        if args.command == "scheme":
+            return _scheme(args)
+    except FastinstError as exc:
+        print(f"fastinst: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("fastinst: interrupted; nothing was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        print(f"fastinst: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    raise AssertionError(args.command)
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fastinst: %(message)s"))
+    log = logging.getLogger("fastinst")
+    log.addHandler(handler)
+    log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+
+
+def _resolve(args: argparse.Namespace, *, install: bool) -> object:
+    from ._scheme import choose_install_scheme, get_scheme
+
+    options = dict(
+        python=args.python,
+        user=args.user,
+        prefix=args.prefix,
+        home=args.home,
+        root=args.root,
+        target=args.target,
+    )
+    if not install:
+        return get_scheme(**options)
+    scheme, notice = choose_install_scheme(
+        **options, break_system_packages=args.break_system_packages
+    )
+    if notice:
+        logging.getLogger("fastinst").warning("%s", notice)
+    return scheme
+
+
+def _install(args: argparse.Namespace) -> int:
+    from ._install import install
+
+    start = time.perf_counter()
+    scheme = _resolve(args, install=True)
+    results = install(args.wheels, scheme, verify_record=args.verify_record, jobs=args.jobs)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - start
+    if not args.quiet:
+        for r in results:
+            note = f" (replaced {r.replaced})" if r.replaced else ""
+            print(f"installed {r.name} {r.version}{note}")
+        files = sum(len(r.files) for r in results)
+        print(f"{len(results)} distribution(s), {files} files in {elapsed:.2f}s")
+    return EXIT_OK
+
+
+def _scheme(args: argparse.Namespace) -> int:
+    scheme = _resolve(args, install=False)
+    paths = scheme.as_dict()  # type: ignore[attr-defined]
+    if args.json:
+        print(json.dumps(paths, indent=2))
+    else:
+        for key, value in paths.items():
+            print(f"{key}: {value}")
+    return EXIT_OK

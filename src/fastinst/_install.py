@@ -1,0 +1,421 @@
+"""One ``install()`` call: open, plan, stage, publish; roll back on any failure."""
+
+from __future__ import annotations
+
+import errno as errno_mod
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from . import _transaction
+from . import _backend
+from ._errors import (
+    CoreFailure,
+    CorruptArchive,
+    FastinstError,
+    InstallIOError,
+    InvalidWheel,
+    PermissionDenied,
+    RecordMismatch,
+)
+from ._plan import FileAction, WheelPlan, plan_wheel
+from ._records import encode_hash, format_record
+from ._scheme import Scheme
+from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, open_wheel, read_member
+
+logger = logging.getLogger("fastinst")
+
+PathLike = Union[str, "os.PathLike[str]"]
+SchemeLike = Union[Scheme, Mapping[str, str], None]
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What one distribution's install did.
+
+    ``files`` are the absolute paths written (RECORD included); ``replaced`` is
+    the version that was there before, if any.
+    """
+
+    name: str
+    version: str
+    dist_info: str
+    files: tuple[str, ...]
+    wheel: str
+    replaced: str | None = None
+
+
+def install(
+    wheels: Iterable[PathLike],
+    scheme: SchemeLike = None,
+    *,
+    verify_record: bool = True,
+    jobs: int = 0,
+    requested: bool | Iterable[PathLike] = False,
+    direct_url: Mapping[str, Mapping[str, object]] | None = None,
+    installer_name: str = "fastinst",
+) -> list[InstallResult]:
+    """Install ``wheels`` into ``scheme``, all of them or none.
+
+    ``scheme`` is a `Scheme`, a mapping with the five scheme keys, or ``None`` for
+    the running interpreter's default (its venv when run inside one).
+    ``requested`` is ``True`` for all wheels or the wheels the user asked for
+    (they get a ``REQUESTED`` file); ``direct_url`` maps a wheel path to its
+    PEP 610 ``direct_url.json`` content. ``jobs=0`` uses one thread per CPU.
+
+    >>> import fastinst
+    >>> fastinst.install(["dist/demo-1.0-py3-none-any.whl"], scheme=None)  # doctest: +SKIP
+    [InstallResult(name='demo', version='1.0', ...)]
+    """
+    resolved = _resolve_scheme(scheme)
+    paths = [os.path.abspath(os.fspath(w)) for w in wheels]
+    requested_set = _requested_set(paths, requested)
+    direct_urls = {os.path.abspath(k): v for k, v in (direct_url or {}).items()}
+
+    opened = [open_wheel(p, verify_record=verify_record) for p in paths]
+    _check_distinct(opened)
+    plans = [plan_wheel(w, resolved) for w in opened]
+    _check_no_overlap(plans)
+
+    tx = _transaction.Transaction(journal_dir=resolved.purelib)
+    tx._make_root(resolved.purelib)
+    try:
+        with _transaction.environment_lock(resolved.purelib):
+            for line in _transaction.recover(_roots(resolved), resolved.purelib):
+                logger.info("%s", line)
+            results = _install_locked(
+                tx, plans, resolved, jobs, requested_set, direct_urls, installer_name
+            )
+            tx.commit()
+    except BaseException as exc:
+        tx.rollback()
+        if isinstance(exc, OSError) and not isinstance(exc, FastinstError):
+            raise _os_error(exc) from exc
+        raise
+    return results
+
+
+def _install_locked(
+    tx: _transaction.Transaction,
+    plans: list[WheelPlan],
+    scheme: Scheme,
+    jobs: int,
+    requested: set[str],
+    direct_urls: Mapping[str, Mapping[str, object]],
+    installer_name: str,
+) -> list[InstallResult]:
+    umask = _current_umask()
+    digests = _extract_all(tx, plans, jobs)
+    written: list[list[tuple[str, str, str]]] = []
+    for plan, plan_digests in zip(plans, digests):
+        rows = [
+            (plan.record_path(a.root, a.rel), encode_hash(d), str(a.entry[USIZE]))
+            for a, d in zip(plan.files, plan_digests)
+        ]
+        rows += _write_scripts(tx, plan, umask)
+        rows += _write_metadata(
+            tx,
+            plan,
+            installer_name,
+            requested=plan.wheel.path in requested,
+            direct_url=direct_urls.get(plan.wheel.path),
+        )
+        rows.append(_write_record(tx, plan, rows))
+        written.append(rows)
+    replaced = _move_old_versions_aside(tx, plans, scheme)
+    _publish(tx, plans)
+    results = []
+    for plan, rows in zip(plans, written):
+        files = tuple(os.path.normpath(os.path.join(plan.lib_root, path)) for path, _h, _s in rows)
+        results.append(
+            InstallResult(
+                name=plan.wheel.name,
+                version=plan.wheel.version,
+                dist_info=plan.dist_info_dest,
+                files=files,
+                wheel=plan.wheel.path,
+                replaced=replaced.get(plan.wheel.name),
+            )
+        )
+    return results
+
+
+# --- scheme and arguments -----------------------------------------------------------
+
+
+def _resolve_scheme(scheme: SchemeLike) -> Scheme:
+    if isinstance(scheme, Scheme):
+        return scheme
+    if scheme is not None:
+        return Scheme.from_mapping(scheme)
+    from ._scheme import choose_install_scheme
+
+    resolved, notice = choose_install_scheme()
+    if notice:
+        logger.warning("%s", notice)
+    return resolved
+
+
+def _requested_set(paths: list[str], requested: bool | Iterable[PathLike]) -> set[str]:
+    if requested is True:
+        return set(paths)
+    if requested is False:
+        return set()
+    return {os.path.abspath(os.fspath(p)) for p in requested}
+
+
+def _check_distinct(wheels: list[Wheel]) -> None:
+    from packaging.utils import canonicalize_name
+
+    seen: dict[str, str] = {}
+    for w in wheels:
+        key = canonicalize_name(w.name)
+        if key in seen:
+            raise InvalidWheel(w.path, f"{w.name} is already being installed from {seen[key]}")
+        seen[key] = w.path
+
+
+def _check_no_overlap(plans: list[WheelPlan]) -> None:
+    """Two wheels of one install may not write the same file."""
+    owner: dict[str, str] = {}
+    for plan in plans:
+        dests = [a.dest for a in plan.all_actions()]
+        dests += [os.path.join(plan.scheme.scripts, ep.name) for ep in plan.launchers]
+        for dest in dests:
+            key = os.path.normpath(dest)
+            other = owner.setdefault(key, plan.wheel.path)
+            if other != plan.wheel.path:
+                raise InvalidWheel(plan.wheel.path, f"{key} is also installed by {other}")
+
+
+def _roots(scheme: Scheme) -> list[str]:
+    return [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
+
+
+# --- writing into the staging area --------------------------------------------------
+
+
+def _extract_all(
+    tx: _transaction.Transaction, plans: list[WheelPlan], jobs: int
+) -> list[list[bytes]]:
+    """Extract every bulk member of every wheel with the core, in one parallel call.
+
+    Returns the SHA-256 digest of every file, per plan, in ``plan.files`` order.
+    """
+    dirs: set[str] = set()
+    core_jobs = []
+    for plan in plans:
+        tasks = []
+        for action in plan.files:
+            dest = tx.add(action.root, action.rel)
+            dirs.add(os.path.dirname(dest))
+            e, exp = action.entry, action.expected
+            sha = (
+                exp.digest if exp is not None and exp.algorithm == "sha256" and exp.digest else b""
+            )
+            size = exp.size if exp is not None and exp.size is not None else -1
+            tasks.append(
+                (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, action.mode, sha, size)
+            )
+        core_jobs.append((plan.wheel.path, tasks))
+    _backend.core.make_dirs(_with_parents(dirs, tx.stages.values()))
+    try:
+        digests = _backend.core.extract(core_jobs, jobs)
+    except CoreFailure as failure:
+        plan = plans[failure.job]
+        raise _core_error(failure, plan.wheel.path, plan.files[failure.index]) from None
+    result = []
+    for plan, blob in zip(plans, digests):
+        result.append([blob[i * 32 : i * 32 + 32] for i in range(len(plan.files))])
+        for action in plan.files:
+            _check_other_algorithms(plan, action, tx)
+    return result
+
+
+def _with_parents(dirs: Iterable[str], stops: Iterable[str]) -> list[str]:
+    """``dirs`` and their parents up to the staging roots, parents first."""
+    stop = set(stops)
+    out: set[str] = set()
+    for d in dirs:
+        while d not in stop and d not in out:
+            out.add(d)
+            d = os.path.dirname(d)
+    return sorted(out, key=lambda p: (p.count(os.sep), p))
+
+
+def _check_other_algorithms(
+    plan: WheelPlan, action: FileAction, tx: _transaction.Transaction
+) -> None:
+    """RECORD rows hashed with something other than sha256 are checked here (rare)."""
+    exp = action.expected
+    if exp is None or exp.algorithm in (None, "sha256") or exp.digest is None:
+        return
+    h = hashlib.new(exp.algorithm)
+    with open(os.path.join(tx.stages[action.root], *action.rel.split("/")), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if h.digest() != exp.digest:
+        raise RecordMismatch(
+            plan.wheel.path, f"{exp.algorithm} differs from RECORD", action.entry[NAME]
+        )
+
+
+def _core_error(failure: CoreFailure, wheel: str, action: FileAction) -> Exception:
+    member = action.entry[NAME]
+    kind = failure.kind
+    if kind in ("sha256", "record-size"):
+        what = "sha256" if kind == "sha256" else "size"
+        return RecordMismatch(wheel, f"{what} differs from RECORD", member)
+    if kind in ("crc", "size", "inflate", "header", "method"):
+        reason = {
+            "crc": "CRC-32 mismatch",
+            "size": "size differs from the zip directory",
+            "inflate": "corrupt compressed data",
+            "header": "bad local file header",
+            "method": "unsupported compression method",
+        }[kind]
+        return CorruptArchive(wheel, reason, member)
+    return _os_error(
+        OSError(failure.errno, os.strerror(failure.errno), failure.detail or action.dest)
+    )
+
+
+def _os_error(exc: OSError) -> InstallIOError:
+    cls = (
+        PermissionDenied
+        if exc.errno in (errno_mod.EACCES, errno_mod.EPERM, errno_mod.EROFS)
+        else InstallIOError
+    )
+    err = cls(exc.errno, f"{exc.strerror}; nothing was installed", exc.filename)
+    return err
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_file(path: str, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def _write_generated(
+    tx: _transaction.Transaction, plan: WheelPlan, root: str, rel: str, data: bytes, mode: int
+) -> tuple[str, str, str]:
+    """Write a file that is not a verbatim member; return its RECORD row."""
+    path = tx.add(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    _write_file(path, data, mode)
+    return plan.record_path(root, rel), encode_hash(hashlib.sha256(data).digest()), str(len(data))
+
+
+def _write_scripts(
+    tx: _transaction.Transaction, plan: WheelPlan, umask: int
+) -> list[tuple[str, str, str]]:
+    """``.data/scripts`` files (``#!python`` rewritten) and entry-point launchers."""
+    from ._scripts import fix_script, launcher_kind, make_launcher
+
+    # pip's mode for scripts: the default file mode plus every execute bit.
+    exec_mode = (0o777 & ~umask) | 0o111
+    rows = []
+    wheel = plan.wheel
+    for action in plan.scripts:
+        data = read_member(wheel.path, action.entry)
+        exp = action.expected
+        if exp is not None and exp.digest is not None:
+            if exp.size is not None and exp.size != len(data):
+                raise RecordMismatch(wheel.path, "size differs from RECORD", action.entry[NAME])
+            if hashlib.new(exp.algorithm or "sha256", data).digest() != exp.digest:
+                raise RecordMismatch(wheel.path, "hash differs from RECORD", action.entry[NAME])
+        rows.append(
+            _write_generated(
+                tx, plan, action.root, action.rel, fix_script(data, plan.scheme.python), exec_mode
+            )
+        )
+    kind = launcher_kind()
+    for ep in plan.launchers:
+        name, data = make_launcher(ep, plan.scheme.python, kind)
+        rows.append(_write_generated(tx, plan, plan.scheme.scripts, name, data, exec_mode))
+    return rows
+
+
+def _write_metadata(
+    tx: _transaction.Transaction,
+    plan: WheelPlan,
+    installer_name: str,
+    *,
+    requested: bool,
+    direct_url: Mapping[str, object] | None,
+) -> list[tuple[str, str, str]]:
+    """INSTALLER, REQUESTED, direct_url.json, and RECORD last (it lists the others)."""
+    info = plan.wheel.dist_info
+    root = plan.lib_root
+    mode = 0o666 & ~_current_umask()
+    rows = [
+        _write_generated(tx, plan, root, f"{info}/INSTALLER", f"{installer_name}\n".encode(), mode)
+    ]
+    if requested:
+        rows.append(_write_generated(tx, plan, root, f"{info}/REQUESTED", b"", mode))
+    if direct_url is not None:
+        data = json.dumps(direct_url, sort_keys=True).encode()
+        rows.append(_write_generated(tx, plan, root, f"{info}/direct_url.json", data, mode))
+    return rows
+
+
+def _write_record(
+    tx: _transaction.Transaction, plan: WheelPlan, rows: list[tuple[str, str, str]]
+) -> tuple[str, str, str]:
+    record_rel = f"{plan.wheel.dist_info}/RECORD"
+    own = (record_rel, "", "")
+    data = format_record(sorted([*rows, own]))
+    path = tx.add(plan.lib_root, record_rel)
+    _write_file(path, data, 0o666 & ~_current_umask())
+    return own
+
+
+def _move_old_versions_aside(
+    tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme
+) -> dict[str, str]:
+    """Move every file of an installed older (or same) version out of the way.
+
+    Returns name -> replaced version. The files come back on rollback; after the
+    commit they are gone, and so are the directories they leave empty.
+    """
+    from ._installed import find_installed, installed_files
+
+    replaced = {}
+    for plan in plans:
+        for dist in find_installed(plan.wheel.name, scheme):
+            replaced[plan.wheel.name] = dist.version
+            root = dist.location
+            for path in installed_files(dist, scheme):
+                if os.path.lexists(path) and not os.path.isdir(path):
+                    tx.move_aside(path, _root_of(path, scheme) or root)
+            if os.path.isdir(dist.dist_info):
+                tx.move_aside(dist.dist_info, root)
+    return replaced
+
+
+def _root_of(path: str, scheme: Scheme) -> str | None:
+    """The deepest scheme directory that contains ``path``."""
+    from ._paths import is_inside
+
+    inside = [r for r in _roots(scheme) if is_inside(path, r)]
+    return max(inside, key=len) if inside else None
+
+
+def _publish(tx: _transaction.Transaction, plans: list[WheelPlan]) -> None:
+    """Rename every staged file into place; every .dist-info last."""
+    tx.publish_all({(p.lib_root, p.wheel.dist_info) for p in plans})

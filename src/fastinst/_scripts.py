@@ -1,0 +1,60 @@
+"""Launchers for entry points, and the ``#!python`` shebang rewrite of wheel scripts."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from ._wheel import EntryPoint
+
+# Longest shebang line the kernel is sure to honour (Linux allows 127 bytes up to
+# 5.0; macOS allows more; a conservative limit works everywhere).
+_MAX_SHEBANG = 127
+
+
+def launcher_kind(platform: str = sys.platform, machine: str = "") -> str:
+    """The ``installer`` launcher kind for a platform ("posix", "win-amd64", ...)."""
+    if not platform.startswith("win"):
+        return "posix"
+    m = machine.lower()
+    if m in ("arm64", "aarch64"):
+        return "win-arm64"
+    if m in ("x86", "i386", "i686", "win32"):
+        return "win-ia32"
+    return "win-amd64"
+
+
+def make_launcher(ep: EntryPoint, python: str, kind: str = "posix") -> tuple[str, bytes]:
+    """File name and bytes of the launcher for ``ep`` calling ``python``.
+
+    `installer.scripts.Script` writes it (it knows the Windows launchers and the
+    ``/bin/sh`` form for interpreter paths that are long or contain spaces).
+    """
+    from installer.scripts import Script
+
+    script = Script(ep.name, ep.module, ep.attr, section=ep.section)  # type: ignore[arg-type]
+    return script.generate(python, kind)  # type: ignore[arg-type]
+
+
+def shebang(python: str) -> bytes:
+    """A shebang line (without newline) that runs ``python`` on POSIX.
+
+    A path with spaces or too long for the kernel gets the ``/bin/sh`` exec form,
+    which works everywhere a shell does.
+    """
+    exe = python.encode(sys.getfilesystemencoding())
+    if b" " not in exe and len(exe) + 3 <= _MAX_SHEBANG:
+        return b"#!" + exe
+    return b"#!/bin/sh\n'''exec' " + shlex.quote(python).encode() + b' "$0" "$@"\n' + b"' '''"
+
+
+def fix_script(data: bytes, python: str) -> bytes:
+    """Point a ``#!python``/``#!pythonw`` script at ``python``, as pip does.
+
+    pip replaces the whole first line (arguments after ``#!python`` are dropped),
+    and so does this, so that both give the same file.
+    """
+    if not data.startswith(b"#!python"):
+        return data
+    _first, newline, rest = data.partition(b"\n")
+    return shebang(python) + b"\n" + (rest if newline else b"")

@@ -1,0 +1,269 @@
+"""Stage, publish and roll back: an install is visible whole or not at all.
+
+Files are written into a staging directory ``.fastinst-stage-<txid>`` inside each
+scheme directory that receives files, so that publishing is a ``rename`` on the
+same filesystem. A new top-level directory (``numpy/``) is published with one
+rename; only directories that exist already are descended into. Every rename of
+the publish step is written to a journal first, so that a process killed half-way
+is undone by the next one: a rename is atomic, and undoing it in reverse order
+(``dst`` back to ``src`` where ``src`` is gone and ``dst`` is there) restores the
+environment whatever point the kill came at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+logger = logging.getLogger("fastinst")
+
+STAGE_PREFIX = ".fastinst-stage-"
+JOURNAL_PREFIX = ".fastinst-journal-"
+LOCK_NAME = ".fastinst.lock"
+
+# A tree of relative paths: name -> subtree, or None for a file.
+Tree = dict[str, "Tree | None"]
+
+
+@contextlib.contextmanager
+def environment_lock(directory: str) -> Iterator[None]:
+    """Hold an exclusive lock on the environment whose library dir is ``directory``.
+
+    ``flock`` is released by the kernel when the process dies, so a killed
+    installer never leaves a stale lock. The lock file is removed on release; a
+    waiter that locked the removed file notices (its inode no longer matches the
+    path) and locks again.
+    """
+    path = os.path.join(directory, LOCK_NAME)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
+    """Undo publishes and remove staging left by killed processes. Call under the lock.
+
+    Returns a description of what was cleaned, for the log.
+    """
+    cleaned = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in sorted(os.listdir(journal_dir)):
+            if name.startswith(JOURNAL_PREFIX):
+                path = os.path.join(journal_dir, name)
+                _undo(_read_journal(path))
+                os.unlink(path)
+                cleaned.append(f"rolled back an interrupted install ({name})")
+    for root in set(roots):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for name in os.listdir(root):
+                if name.startswith(STAGE_PREFIX):
+                    shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+                    cleaned.append(f"removed leftover staging {os.path.join(root, name)}")
+    return cleaned
+
+
+def _read_journal(path: str) -> list[tuple[str, str]]:
+    moves = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                src, dst = json.loads(line)
+            except ValueError:
+                break  # a torn last line: the renames it would list never started
+            moves.append((src, dst))
+    return moves
+
+
+def _undo(moves: list[tuple[str, str]]) -> None:
+    for src, dst in reversed(moves):
+        if not os.path.lexists(src) and os.path.lexists(dst):
+            os.rename(dst, src)
+
+
+def build_tree(paths: Iterable[str]) -> Tree:
+    """A nested dict of "/"-separated relative file paths."""
+    tree: Tree = {}
+    for rel in paths:
+        node = tree
+        *dirs, leaf = rel.split("/")
+        for d in dirs:
+            child = node.setdefault(d, {})
+            assert child is not None, rel
+            node = child
+        node[leaf] = None
+    return tree
+
+
+@dataclass
+class Transaction:
+    """One install's staging areas, publish journal and rollback.
+
+    Use as: ``stage_dir(root)`` for every root files go to, write the files there,
+    then ``publish(...)``, then ``commit()``; ``rollback()`` on any failure.
+    """
+
+    journal_dir: str
+    txid: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(4)}")
+    stages: dict[str, str] = field(default_factory=dict)  # root -> staging dir
+    staged: dict[str, list[str]] = field(default_factory=dict)  # root -> staged files (rel)
+    emptied: dict[str, str] = field(default_factory=dict)  # dir an old file left -> its root
+    created_roots: list[str] = field(default_factory=list)
+    moves: list[tuple[str, str]] = field(default_factory=list)  # renames done, in order
+    _journal: int | None = None
+    _backup_count: int = 0
+
+    def stage_dir(self, root: str) -> str:
+        """The staging directory for ``root``, created (with ``root``) on first use."""
+        stage = self.stages.get(root)
+        if stage is None:
+            self._make_root(root)
+            stage = os.path.join(root, STAGE_PREFIX + self.txid)
+            os.mkdir(stage)
+            self.stages[root] = stage
+        return stage
+
+    def add(self, root: str, rel: str) -> str:
+        """Register a file to stage at ``root``/``rel``; return its staging path."""
+        self.staged.setdefault(root, []).append(rel)
+        return os.path.join(self.stage_dir(root), *rel.split("/"))
+
+    def _make_root(self, root: str) -> None:
+        """Create ``root`` and missing parents, remembering them for rollback."""
+        missing = []
+        path = os.path.abspath(root)
+        while not os.path.isdir(path):
+            missing.append(path)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+        for path in reversed(missing):
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                continue
+            self.created_roots.append(path)
+
+    def _record(self, src: str, dst: str) -> None:
+        """Journal a rename, then do it."""
+        if self._journal is None:
+            self._make_root(self.journal_dir)
+            path = os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid)
+            self._journal = os.open(
+                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644
+            )
+        os.write(self._journal, (json.dumps([src, dst]) + "\n").encode())
+        os.rename(src, dst)
+        self.moves.append((src, dst))
+
+    def backup_path(self, path: str, root: str) -> str:
+        """A fresh place in ``root``'s staging area to move an old file aside to."""
+        self._backup_count += 1
+        backup = os.path.join(self.stage_dir(root), ".old")
+        if self._backup_count == 1 or not os.path.isdir(backup):
+            os.makedirs(backup, exist_ok=True)
+        return os.path.join(backup, str(self._backup_count))
+
+    def move_aside(self, path: str, root: str) -> None:
+        """Move an existing file or directory out of the way (restored on rollback).
+
+        Its directory is pruned after the commit if that leaves it empty.
+        """
+        self._record(path, self.backup_path(path, root))
+        self.emptied[os.path.dirname(path)] = root
+
+    def publish_all(self, last: set[tuple[str, str]]) -> None:
+        """Rename every staged file into place; the top-level entries in ``last``
+        (``(root, name)``, the ``.dist-info`` directories) after everything else."""
+        deferred: dict[str, Tree] = {}
+        for root, rels in self.staged.items():
+            tree = build_tree(rels)
+            for r, name in last:
+                if r == root and name in tree:
+                    deferred.setdefault(root, {})[name] = tree.pop(name)
+            self._publish(self.stages[root], root, tree, root)
+        for root, tree in deferred.items():
+            self._publish(self.stages[root], root, tree, root)
+
+    def _publish(self, stage: str, target: str, tree: Tree, root: str) -> None:
+        for name, sub in tree.items():
+            src = os.path.join(stage, name)
+            dst = os.path.join(target, name)
+            if sub is not None and os.path.isdir(dst):
+                self._publish(src, dst, sub, root)  # merge into an existing directory
+                continue
+            if os.path.lexists(dst):
+                if os.path.isdir(dst) and not os.path.islink(dst):
+                    raise IsADirectoryError(errno.EISDIR, "a directory is in the way", dst)
+                self.move_aside(dst, root)
+            self._record(src, dst)
+
+    def rollback(self) -> None:
+        """Undo every rename, remove staging and the directories this install created."""
+        try:
+            _undo(self.moves)
+        finally:
+            self.moves.clear()
+            self._close_journal(remove=True)
+            self._remove_staging()
+            for path in reversed(self.created_roots):
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+
+    def commit(self) -> None:
+        """Make the publish final: drop the journal, then the backups and staging,
+        then directories that old files left empty."""
+        self._close_journal(remove=True)
+        self._remove_staging()
+        for directory in sorted(self.emptied, key=len, reverse=True):
+            _prune_empty(directory, self.emptied[directory])
+
+    def _close_journal(self, remove: bool) -> None:
+        if self._journal is not None:
+            os.close(self._journal)
+            self._journal = None
+            if remove:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid))
+
+    def _remove_staging(self) -> None:
+        for stage in self.stages.values():
+            shutil.rmtree(stage, ignore_errors=True)
+        self.stages.clear()
+
+
+def _prune_empty(directory: str, root: str) -> None:
+    """Remove ``directory`` and its parents while they are empty, stopping at ``root``."""
+    root = os.path.normpath(root)
+    directory = os.path.normpath(directory)
+    while directory != root and directory.startswith(root + os.sep):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+        directory = os.path.dirname(directory)

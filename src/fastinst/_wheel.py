@@ -1,0 +1,282 @@
+"""Open a wheel: check its name, members, ``.dist-info``, WHEEL and RECORD.
+
+Everything that can be known about a wheel without extracting it is checked
+here, so that a bad wheel is refused before a single file is written.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+import struct
+import zlib
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+
+from . import _backend
+from ._errors import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
+from ._paths import check_member_name, is_symlink_mode
+from ._records import RecordEntry, parse_record
+
+logger = logging.getLogger("fastinst")
+
+# (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
+Entry = tuple[str, int, int, int, int, int, int, int]
+NAME, METHOD, FLAGS, CRC, CSIZE, USIZE, OFFSET, ATTR = range(8)
+
+METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD = 0, 8, 93
+SUPPORTED_METHODS = (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD)
+SIGNATURE_FILES = ("RECORD.jws", "RECORD.p7s")
+# Entry-point names become file names in the scripts directory.
+_SCRIPT_NAME = re.compile(r"^[^/\\\x00]+$")
+_ENTRY_POINT_VALUE = re.compile(
+    r"^\s*(?P<module>[\w.]+)\s*(:\s*(?P<attrs>[\w.]+)\s*)?(\[.*\])?\s*$"
+)
+# Refuse archives that would expand far beyond their size: a zip bomb is an attack,
+# and no real wheel comes near this (the corpus's worst is about 12x).
+MAX_EXPANSION_RATIO = 200
+MAX_SMALL_MEMBER = 64 * 1024 * 1024  # METADATA, WHEEL, RECORD, entry_points.txt
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A console or GUI script to generate: ``name = module:attr``."""
+
+    name: str
+    module: str
+    attr: str
+    section: str  # "console" or "gui"
+
+
+@dataclass
+class Wheel:
+    """A checked wheel, ready to be planned and extracted."""
+
+    path: str
+    name: str  # as written in the .dist-info directory name
+    version: str
+    dist_info: str  # e.g. "demo-1.0.dist-info"
+    data_dir: str  # e.g. "demo-1.0.data"
+    root_is_purelib: bool
+    files: list[Entry]  # regular file members, directories left out
+    record: dict[str, RecordEntry] | None
+    entry_points: list[EntryPoint] = field(default_factory=list)
+    archive_size: int = 0
+
+    @property
+    def record_member(self) -> str:
+        return f"{self.dist_info}/RECORD"
+
+
+def read_member(path: str, entry: Entry) -> bytes:
+    """Read and decompress one (small) member, checking its CRC and size."""
+    name = entry[NAME]
+    if entry[USIZE] > MAX_SMALL_MEMBER:
+        raise InvalidWheel(path, f"member is implausibly large ({entry[USIZE]} bytes)", name)
+    with open(path, "rb") as f:
+        f.seek(entry[OFFSET])
+        header = f.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise CorruptArchive(path, "bad local file header", name)
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        f.seek(entry[OFFSET] + 30 + name_len + extra_len)
+        raw = f.read(entry[CSIZE])
+    if len(raw) != entry[CSIZE]:
+        raise CorruptArchive(path, "member data is truncated", name)
+    data = _decompress(path, name, entry[METHOD], raw, entry[USIZE])
+    if len(data) != entry[USIZE]:
+        raise CorruptArchive(path, "member size differs from the zip directory", name)
+    if zlib.crc32(data) != entry[CRC]:
+        raise CorruptArchive(path, "CRC-32 mismatch", name)
+    return data
+
+
+def _decompress(path: str, name: str, method: int, raw: bytes, size: int) -> bytes:
+    if method == METHOD_STORED:
+        return raw
+    if method == METHOD_DEFLATED:
+        try:
+            # size + 1 bounds the output: a lying size shows up as a length mismatch.
+            return zlib.decompressobj(-15).decompress(raw, size + 1)
+        except zlib.error as exc:
+            raise CorruptArchive(path, f"cannot inflate member: {exc}", name) from None
+    if method == METHOD_ZSTD:
+        import zstandard
+
+        try:
+            return zstandard.ZstdDecompressor().decompress(raw, max_output_size=size + 1)
+        except zstandard.ZstdError as exc:
+            raise CorruptArchive(path, f"cannot decompress zstd member: {exc}", name) from None
+    raise CorruptArchive(path, f"unsupported compression method {method}", name)
+
+
+def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
+    """Open and check the wheel at ``path``; raise an `InvalidWheel` subclass if it is bad."""
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    filename = os.path.basename(path)
+    try:
+        file_name, file_version, _build, _tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
+    try:
+        entries: list[Entry] = _backend.core.read_central_directory(path)
+    except OSError as exc:
+        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
+
+    files = _check_members(path, entries, os.path.getsize(path))
+    by_name = {e[NAME]: e for e in files}
+    dist_info = _find_dist_info(path, files)
+    info_name, _, info_version = dist_info[: -len(".dist-info")].rpartition("-")
+    if canonicalize_name(info_name) != file_name:
+        raise InvalidWheel(path, f"{dist_info} is for {info_name!r}, not {str(file_name)!r}")
+    try:
+        version_matches = Version(info_version) == file_version
+    except InvalidVersion:
+        version_matches = False
+    if not version_matches:
+        raise InvalidWheel(path, f"{dist_info} has version {info_version!r}, not {file_version}")
+
+    root_is_purelib = _check_wheel_metadata(path, dist_info, by_name)
+    record_name = f"{dist_info}/RECORD"
+    record = None
+    if record_name in by_name:
+        record = parse_record(path, record_name, read_member(path, by_name[record_name]))
+        if verify_record:
+            _check_record_covers(path, dist_info, files, record)
+    elif verify_record:
+        raise RecordMismatch(path, "the wheel has no RECORD", record_name)
+
+    ep_name = f"{dist_info}/entry_points.txt"
+    entry_points = (
+        parse_entry_points(path, ep_name, read_member(path, by_name[ep_name]))
+        if ep_name in by_name
+        else []
+    )
+    return Wheel(
+        path=path,
+        name=info_name,
+        version=info_version,
+        dist_info=dist_info,
+        data_dir=dist_info[: -len(".dist-info")] + ".data",
+        root_is_purelib=root_is_purelib,
+        files=files,
+        record=record,
+        entry_points=entry_points,
+        archive_size=os.path.getsize(path),
+    )
+
+
+def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[Entry]:
+    """Check every member name and kind; return the regular files."""
+    seen: set[str] = set()
+    dirs: set[str] = set()
+    files: list[Entry] = []
+    total = 0
+    for e in entries:
+        name = e[NAME]
+        check_member_name(path, name)
+        if name in seen:
+            raise UnsafePath(path, "duplicate member name", name)
+        seen.add(name)
+        if is_symlink_mode(e[ATTR]):
+            raise UnsafePath(path, "symbolic link members are not allowed", name)
+        if e[METHOD] not in SUPPORTED_METHODS:
+            raise CorruptArchive(path, f"unsupported compression method {e[METHOD]}", name)
+        if e[FLAGS] & 0x1:
+            raise CorruptArchive(path, "encrypted members are not supported", name)
+        if name.endswith("/"):
+            dirs.add(name.rstrip("/"))
+            continue
+        files.append(e)
+        total += e[USIZE]
+        parent = name.rpartition("/")[0]
+        while parent:
+            dirs.add(parent)
+            parent = parent.rpartition("/")[0]
+    clash = dirs.intersection(e[NAME] for e in files)
+    if clash:
+        raise UnsafePath(path, "member is both a file and a directory", min(clash))
+    if total > max(archive_size, 1 << 20) * MAX_EXPANSION_RATIO:
+        raise InvalidWheel(
+            path, f"archive would expand to {total} bytes, over {MAX_EXPANSION_RATIO}x its size"
+        )
+    return files
+
+
+def _find_dist_info(path: str, files: list[Entry]) -> str:
+    tops = {e[NAME].partition("/")[0] for e in files if "/" in e[NAME]}
+    infos = sorted(t for t in tops if t.endswith(".dist-info"))
+    if not infos:
+        raise InvalidWheel(path, "no .dist-info directory")
+    if len(infos) > 1:
+        raise InvalidWheel(path, f"more than one .dist-info directory: {', '.join(infos)}")
+    return infos[0]
+
+
+def _check_wheel_metadata(path: str, dist_info: str, by_name: dict[str, Entry]) -> bool:
+    """Check ``WHEEL``; return Root-Is-Purelib."""
+    member = f"{dist_info}/WHEEL"
+    if member not in by_name:
+        raise InvalidWheel(path, "the wheel has no WHEEL file", member)
+    try:
+        headers = BytesHeaderParser().parsebytes(read_member(path, by_name[member]))
+    except UnicodeDecodeError:
+        raise InvalidWheel(path, "WHEEL is not valid UTF-8", member) from None
+    version = (headers.get("Wheel-Version") or "").strip()
+    match = re.fullmatch(r"(\d+)\.(\d+)", version)
+    if not match:
+        raise InvalidWheel(path, f"bad or missing Wheel-Version {version!r}", member)
+    major, minor = int(match[1]), int(match[2])
+    if major != 1:
+        raise InvalidWheel(path, f"Wheel-Version {version} is not supported (only 1.x)", member)
+    if minor > 0:
+        logger.warning("%s: Wheel-Version %s is newer than 1.0; installing anyway", path, version)
+    return (headers.get("Root-Is-Purelib") or "").strip().lower() == "true"
+
+
+def _check_record_covers(
+    path: str, dist_info: str, files: list[Entry], record: dict[str, RecordEntry]
+) -> None:
+    """Every member but RECORD and its signatures must be listed with a hash and size."""
+    exempt = {f"{dist_info}/RECORD", *(f"{dist_info}/{s}" for s in SIGNATURE_FILES)}
+    for e in files:
+        name = e[NAME]
+        if name in exempt:
+            continue
+        row = record.get(name)
+        if row is None:
+            raise RecordMismatch(path, "member is not listed in RECORD", name)
+        if row.digest is None or row.size is None:
+            raise RecordMismatch(path, "RECORD row has no hash or no size", name)
+        if row.size != e[USIZE]:
+            raise RecordMismatch(path, f"size is {e[USIZE]} but RECORD says {row.size}", name)
+
+
+def parse_entry_points(path: str, member: str, data: bytes) -> list[EntryPoint]:
+    """The console and GUI scripts declared in ``entry_points.txt``."""
+    parser = configparser.ConfigParser(delimiters="=", interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(data.decode("utf-8"))
+    except (UnicodeDecodeError, configparser.Error) as exc:
+        raise InvalidWheel(path, f"cannot parse entry points: {exc}", member) from None
+    result = []
+    for section in ("console_scripts", "gui_scripts"):
+        if not parser.has_section(section):
+            continue
+        for name, value in parser.items(section):
+            if not _SCRIPT_NAME.match(name) or name in (".", ".."):
+                raise UnsafePath(
+                    path, f"entry point name {name!r} would leave the scripts directory", member
+                )
+            match = _ENTRY_POINT_VALUE.match(value)
+            if not match or not match["attrs"]:
+                raise InvalidWheel(path, f"bad entry point {name} = {value!r}", member)
+            result.append(
+                EntryPoint(name, match["module"], match["attrs"], section[: -len("_scripts")])
+            )
+    return result

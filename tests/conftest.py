@@ -1,0 +1,88 @@
+"""Shared fixtures: both cores, real wheels, fresh schemes and venvs."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import fastinst  # noqa: E402
+from fastinst import _backend  # noqa: E402
+
+CORES = ["compiled", "python"]
+
+
+def load_core(kind: str):
+    if kind == "compiled":
+        if os.environ.get("FASTINST_NO_EXTENSIONS"):
+            pytest.skip("FASTINST_NO_EXTENSIONS is set")
+        return importlib.import_module("fastinst._core")
+    return importlib.import_module("fastinst._core_py")
+
+
+@pytest.fixture(params=CORES)
+def core(request, monkeypatch):
+    """Run the test once with each core selected as the one fastinst uses."""
+    module = load_core(request.param)
+    monkeypatch.setattr(_backend, "core", module)
+    return module
+
+
+@pytest.fixture
+def scheme(tmp_path) -> fastinst.Scheme:
+    """A scheme of five separate, not yet existing directories."""
+    root = tmp_path / "env"
+    return fastinst.Scheme(
+        purelib=str(root / "purelib"),
+        platlib=str(root / "platlib"),
+        headers=str(root / "include" / "demo"),
+        scripts=str(root / "bin"),
+        data=str(root / "data"),
+        python="/usr/bin/python3-test",
+    )
+
+
+@pytest.fixture
+def wheel_dir(tmp_path) -> Path:
+    d = tmp_path / "wheels"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture(scope="session")
+def venv_factory(tmp_path_factory):
+    """Make fresh venvs (without pip, fast) for the running interpreter."""
+
+    def make(name: str = "venv") -> Path:
+        path = tmp_path_factory.mktemp("venvs") / name
+        venv.create(path, with_pip=False, symlinks=True)
+        return path
+
+    return make
+
+
+def tree_snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every path below ``root`` with its mode and content (b"" for directories)."""
+    snap = {}
+    if not root.exists():
+        return snap
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath, name)
+            st = p.lstat()
+            data = p.read_bytes() if p.is_file() and not p.is_symlink() else b""
+            snap[str(p.relative_to(root))] = (st.st_mode, data)
+    return snap
+
+
+def run_cli(*args: str, env: dict | None = None, python: str = sys.executable):
+    return subprocess.run(
+        [python, "-m", "fastinst", *args], capture_output=True, text=True, env=env
+    )
