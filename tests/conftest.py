@@ -19,6 +19,19 @@ from fastinst import _backend  # noqa: E402
 CORES = ["compiled", "python"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Never touch the user's real cache: every test session gets its own."""
+    path = tmp_path_factory.mktemp("fastinst-cache")
+    old = os.environ.get("FASTINST_CACHE_DIR")
+    os.environ["FASTINST_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("FASTINST_CACHE_DIR", None)
+    else:
+        os.environ["FASTINST_CACHE_DIR"] = old
+
+
 def load_core(kind: str):
     if kind == "compiled":
         if os.environ.get("FASTINST_NO_EXTENSIONS"):
@@ -68,12 +81,18 @@ def venv_factory(tmp_path_factory):
     return make
 
 
-def tree_snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
-    """Every path below ``root`` with its mode and content (b"" for directories)."""
-    snap = {}
+def tree_snapshot(root: Path, exclude: tuple[str, ...] = ("cache",)) -> dict[str, tuple[int, bytes]]:
+    """Every path below ``root`` with its mode and content (b"" for directories).
+
+    Top-level names in ``exclude`` are left out (the tests' cache directory lives
+    beside the environment and is allowed to change).
+    """
+    snap: dict[str, tuple[int, bytes]] = {}
     if not root.exists():
         return snap
     for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath) == root:
+            dirnames[:] = [d for d in dirnames if d not in exclude]
         for name in dirnames + filenames:
             p = Path(dirpath, name)
             st = p.lstat()

@@ -14,16 +14,19 @@ from ._errors import (
     SchemeError,
     UnsafePath,
 )
+from ._install import DEFAULT_CACHE, InstallResult, install
 from ._scheme import Scheme
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_CACHE",
     "HAS_EXTENSION",
     "CorruptArchive",
     "ExternallyManaged",
     "FastinstError",
     "IncompatibleWheel",
+    "InstallResult",
     "InstallIOError",
     "InvalidWheel",
     "NotInstalled",
@@ -33,4 +36,5 @@ __all__ = [
     "SchemeError",
     "UnsafePath",
     "__version__",
+    "install",
 ]

@@ -17,10 +17,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _add_scheme_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--python", metavar="PY", help="install for this interpreter (default: the running one)")
+    p.add_argument(
+        "--python", metavar="PY", help="install for this interpreter (default: the running one)"
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--user", action="store_true", help="install into the user site directory")
-    where.add_argument("--target", metavar="DIR", help="install everything into DIR (scripts in DIR/bin)")
+    where.add_argument(
+        "--target", metavar="DIR", help="install everything into DIR (scripts in DIR/bin)"
+    )
     where.add_argument("--prefix", metavar="DIR", help="install under the prefix DIR")
     where.add_argument("--home", metavar="DIR", help="install under the home directory DIR")
     p.add_argument("--root", metavar="DIR", help="re-root every install path under DIR")
@@ -51,7 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not check files against the wheel's RECORD (for broken wheels)",
     )
-    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker threads (default: one per CPU)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker threads (default: one per CPU)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("-v", "--verbose", action="store_true", help="say more about what happens")
 

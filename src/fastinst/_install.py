@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import errno as errno_mod
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-from . import _transaction
-from . import _backend
+from . import _backend, _transaction
 from ._errors import (
     CoreFailure,
     CorruptArchive,
@@ -25,7 +25,20 @@ from ._errors import (
 from ._plan import FileAction, WheelPlan, plan_wheel
 from ._records import encode_hash, format_record
 from ._scheme import Scheme
-from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, open_wheel, read_member
+from ._wheel import (
+    CRC,
+    CSIZE,
+    METHOD,
+    NAME,
+    OFFSET,
+    USIZE,
+    Wheel,
+    check_filename,
+    open_wheel,
+)
+
+if TYPE_CHECKING:
+    from ._cache import WheelCache
 
 logger = logging.getLogger("fastinst")
 
@@ -47,6 +60,16 @@ class InstallResult:
     files: tuple[str, ...]
     wheel: str
     replaced: str | None = None
+    from_cache: bool = False
+
+
+class _Default(enum.Enum):
+    """Sentinel type: the user's cache directory (``$FASTINST_CACHE_DIR`` or platformdirs')."""
+
+    CACHE = "default"
+
+
+DEFAULT_CACHE = _Default.CACHE
 
 
 def install(
@@ -56,8 +79,10 @@ def install(
     verify_record: bool = True,
     jobs: int = 0,
     requested: bool | Iterable[PathLike] = False,
-    direct_url: Mapping[str, Mapping[str, object]] | None = None,
+    direct_url: Mapping[PathLike, Mapping[str, object]] | None = None,
     installer_name: str = "fastinst",
+    cache_dir: PathLike | _Default | None = DEFAULT_CACHE,
+    link_mode: str = "auto",
 ) -> list[InstallResult]:
     """Install ``wheels`` into ``scheme``, all of them or none.
 
@@ -66,29 +91,37 @@ def install(
     ``requested`` is ``True`` for all wheels or the wheels the user asked for
     (they get a ``REQUESTED`` file); ``direct_url`` maps a wheel path to its
     PEP 610 ``direct_url.json`` content. ``jobs=0`` uses one thread per CPU.
+    Wheels are unpacked once into the cache at ``cache_dir`` and linked from
+    there by ``link_mode`` (``"auto"``, ``"clone"``, ``"hardlink"`` or ``"copy"``);
+    ``cache_dir=None`` extracts straight from the archives.
 
     >>> import fastinst
     >>> fastinst.install(["dist/demo-1.0-py3-none-any.whl"], scheme=None)  # doctest: +SKIP
     [InstallResult(name='demo', version='1.0', ...)]
     """
+    from ._link import LINK_MODES
+
+    if link_mode not in LINK_MODES:
+        raise ValueError(f"link_mode must be one of {', '.join(LINK_MODES)}, not {link_mode!r}")
     resolved = _resolve_scheme(scheme)
     paths = [os.path.abspath(os.fspath(w)) for w in wheels]
     requested_set = _requested_set(paths, requested)
-    direct_urls = {os.path.abspath(k): v for k, v in (direct_url or {}).items()}
+    direct_urls = {os.path.abspath(os.fspath(k)): v for k, v in (direct_url or {}).items()}
+    cache = _open_cache(cache_dir)
 
-    opened = [open_wheel(p, verify_record=verify_record) for p in paths]
+    opened = _open_all(paths, cache, verify_record, jobs)
     _check_distinct(opened)
     plans = [plan_wheel(w, resolved) for w in opened]
     _check_no_overlap(plans)
 
     tx = _transaction.Transaction(journal_dir=resolved.purelib)
-    tx._make_root(resolved.purelib)
     try:
+        tx.make_root(resolved.purelib)
         with _transaction.environment_lock(resolved.purelib):
             for line in _transaction.recover(_roots(resolved), resolved.purelib):
                 logger.info("%s", line)
             results = _install_locked(
-                tx, plans, resolved, jobs, requested_set, direct_urls, installer_name
+                tx, plans, resolved, jobs, link_mode, requested_set, direct_urls, installer_name
             )
             tx.commit()
     except BaseException as exc:
@@ -104,14 +137,20 @@ def _install_locked(
     plans: list[WheelPlan],
     scheme: Scheme,
     jobs: int,
+    link_mode: str,
     requested: set[str],
     direct_urls: Mapping[str, Mapping[str, object]],
     installer_name: str,
 ) -> list[InstallResult]:
     umask = _current_umask()
-    digests = _extract_all(tx, plans, jobs)
+    digests = _extract_all(tx, [p for p in plans if p.wheel.cache_tree is None], jobs)
+    _link_all(tx, [p for p in plans if p.wheel.cache_tree is not None], link_mode, jobs)
     written: list[list[tuple[str, str, str]]] = []
-    for plan, plan_digests in zip(plans, digests):
+    for plan in plans:
+        if plan.wheel.cache_tree is None:
+            plan_digests = digests[id(plan)]
+        else:
+            plan_digests = [a.expected.digest for a in plan.files]  # type: ignore[union-attr,misc]
         rows = [
             (plan.record_path(a.root, a.rel), encode_hash(d), str(a.entry[USIZE]))
             for a, d in zip(plan.files, plan_digests)
@@ -139,9 +178,60 @@ def _install_locked(
                 files=files,
                 wheel=plan.wheel.path,
                 replaced=replaced.get(plan.wheel.name),
+                from_cache=plan.wheel.cache_tree is not None,
             )
         )
     return results
+
+
+# --- where the files come from: the cache or the archives ---------------------------
+
+
+def _open_cache(cache_dir: PathLike | _Default | None) -> WheelCache | None:
+    if cache_dir is None:
+        return None
+    from ._cache import WheelCache, default_cache_dir
+
+    return WheelCache(default_cache_dir() if cache_dir is DEFAULT_CACHE else os.fspath(cache_dir))
+
+
+def _open_all(
+    paths: list[str], cache: WheelCache | None, verify_record: bool, jobs: int
+) -> list[Wheel]:
+    """Open every wheel: from the cache when it has it, else from the archive (and
+    unpack it into the cache, all cold wheels in one parallel pass)."""
+    if cache is None:
+        return [open_wheel(p, verify_record=verify_record) for p in paths]
+    wheels: list[Wheel] = []
+    cold: list[tuple[int, Wheel, str]] = []
+    for p in paths:
+        try:
+            digest = cache.wheel_digest(p)
+        except OSError as exc:
+            raise InvalidWheel(p, f"cannot read wheel: {exc.strerror or exc}") from None
+        cached = cache.load(digest, p, verified=verify_record)
+        if cached is not None:
+            check_filename(p, cached.dist_info)
+            wheels.append(cached)
+            continue
+        wheel = open_wheel(p, verify_record=verify_record)
+        cold.append((len(wheels), wheel, digest))
+        wheels.append(wheel)
+    if cold:
+        try:
+            populated = cache.populate_many(
+                [(w, d) for _i, w, d in cold], jobs, verified=verify_record
+            )
+        except CoreFailure as failure:
+            _i, wheel, _d = cold[failure.job]
+            member = wheel.files[failure.index]
+            raise _core_error(failure, wheel.path, member[NAME], "") from None
+        except OSError as exc:
+            logger.info("cache %s not usable (%s); installing from the archives", cache.root, exc)
+            return wheels
+        for (i, _w, _d), w in zip(cold, populated):
+            wheels[i] = w
+    return wheels
 
 
 # --- scheme and arguments -----------------------------------------------------------
@@ -201,11 +291,13 @@ def _roots(scheme: Scheme) -> list[str]:
 
 def _extract_all(
     tx: _transaction.Transaction, plans: list[WheelPlan], jobs: int
-) -> list[list[bytes]]:
+) -> dict[int, list[bytes]]:
     """Extract every bulk member of every wheel with the core, in one parallel call.
 
-    Returns the SHA-256 digest of every file, per plan, in ``plan.files`` order.
+    Returns, by ``id(plan)``, the SHA-256 digest of every file in ``plan.files`` order.
     """
+    if not plans:
+        return {}
     dirs: set[str] = set()
     core_jobs = []
     for plan in plans:
@@ -227,13 +319,47 @@ def _extract_all(
         digests = _backend.core.extract(core_jobs, jobs)
     except CoreFailure as failure:
         plan = plans[failure.job]
-        raise _core_error(failure, plan.wheel.path, plan.files[failure.index]) from None
-    result = []
+        action = plan.files[failure.index]
+        raise _core_error(failure, plan.wheel.path, action.entry[NAME], action.dest) from None
+    result = {}
     for plan, blob in zip(plans, digests):
-        result.append([blob[i * 32 : i * 32 + 32] for i in range(len(plan.files))])
+        result[id(plan)] = [blob[i * 32 : i * 32 + 32] for i in range(len(plan.files))]
         for action in plan.files:
             _check_other_algorithms(plan, action, tx)
     return result
+
+
+def _link_all(
+    tx: _transaction.Transaction, plans: list[WheelPlan], link_mode: str, jobs: int
+) -> None:
+    """Link the bulk files of cached wheels into the staging area, one mode per root."""
+    from ._link import choose_mode, link_files
+
+    by_root: dict[str, list[tuple[str, str]]] = {}
+    dirs: set[str] = set()
+    for plan in plans:
+        tree = plan.wheel.cache_tree
+        assert tree is not None
+        for action in plan.files:
+            dest = tx.add(action.root, action.rel)
+            dirs.add(os.path.dirname(dest))
+            src = os.path.join(tree, *action.entry[NAME].split("/"))
+            by_root.setdefault(action.root, []).append((src, dest))
+    if not by_root:
+        return
+    _backend.core.make_dirs(_with_parents(dirs, tx.stages.values()))
+    for root, pairs in by_root.items():
+        mode = choose_mode(link_mode, pairs[0][0], tx.stages[root])
+        try:
+            link_files(pairs, mode, jobs)
+        except CoreFailure as failure:
+            src, dst = pairs[failure.index]
+            err = OSError(failure.errno, os.strerror(failure.errno), failure.detail or dst)
+            if failure.errno == errno_mod.ENOENT and not os.path.exists(src):
+                raise FastinstError(
+                    f"cache entry is damaged ({src} is missing); run 'fastinst cache verify'"
+                ) from None
+            raise _os_error(err) from None
 
 
 def _with_parents(dirs: Iterable[str], stops: Iterable[str]) -> list[str]:
@@ -264,8 +390,8 @@ def _check_other_algorithms(
         )
 
 
-def _core_error(failure: CoreFailure, wheel: str, action: FileAction) -> Exception:
-    member = action.entry[NAME]
+def _core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exception:
+    """The public error for a failure the core reported on ``member`` of ``wheel``."""
     kind = failure.kind
     if kind in ("sha256", "record-size"):
         what = "sha256" if kind == "sha256" else "size"
@@ -280,7 +406,7 @@ def _core_error(failure: CoreFailure, wheel: str, action: FileAction) -> Excepti
         }[kind]
         return CorruptArchive(wheel, reason, member)
     return _os_error(
-        OSError(failure.errno, os.strerror(failure.errno), failure.detail or action.dest)
+        OSError(failure.errno, os.strerror(failure.errno), failure.detail or dest)
     )
 
 
@@ -332,7 +458,7 @@ def _write_scripts(
     rows = []
     wheel = plan.wheel
     for action in plan.scripts:
-        data = read_member(wheel.path, action.entry)
+        data = wheel.read(action.entry)
         exp = action.expected
         if exp is not None and exp.digest is not None:
             if exp.size is not None and exp.size != len(data):

@@ -141,7 +141,7 @@ class Transaction:
         """The staging directory for ``root``, created (with ``root``) on first use."""
         stage = self.stages.get(root)
         if stage is None:
-            self._make_root(root)
+            self.make_root(root)
             stage = os.path.join(root, STAGE_PREFIX + self.txid)
             os.mkdir(stage)
             self.stages[root] = stage
@@ -152,7 +152,7 @@ class Transaction:
         self.staged.setdefault(root, []).append(rel)
         return os.path.join(self.stage_dir(root), *rel.split("/"))
 
-    def _make_root(self, root: str) -> None:
+    def make_root(self, root: str) -> None:
         """Create ``root`` and missing parents, remembering them for rollback."""
         missing = []
         path = os.path.abspath(root)
@@ -172,7 +172,7 @@ class Transaction:
     def _record(self, src: str, dst: str) -> None:
         """Journal a rename, then do it."""
         if self._journal is None:
-            self._make_root(self.journal_dir)
+            self.make_root(self.journal_dir)
             path = os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid)
             self._journal = os.open(
                 path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644

@@ -64,6 +64,14 @@ class Wheel:
     record: dict[str, RecordEntry] | None
     entry_points: list[EntryPoint] = field(default_factory=list)
     archive_size: int = 0
+    cache_tree: str | None = None  # set when the members are read from the cache
+
+    def read(self, entry: Entry) -> bytes:
+        """The bytes of a (small) member, from the cache when unpacked there."""
+        if self.cache_tree is None:
+            return read_member(self.path, entry)
+        with open(os.path.join(self.cache_tree, *entry[NAME].split("/")), "rb") as f:
+            return f.read()
 
     @property
     def record_member(self) -> str:
@@ -112,24 +120,15 @@ def _decompress(path: str, name: str, method: int, raw: bytes, size: int) -> byt
     raise CorruptArchive(path, f"unsupported compression method {method}", name)
 
 
-def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
-    """Open and check the wheel at ``path``; raise an `InvalidWheel` subclass if it is bad."""
+def check_filename(path: str, dist_info: str) -> tuple[str, str]:
+    """Check that the file name parses and matches ``dist_info``; return its name and version."""
     from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
 
-    filename = os.path.basename(path)
     try:
-        file_name, file_version, _build, _tags = parse_wheel_filename(filename)
+        file_name, file_version, _build, _tags = parse_wheel_filename(os.path.basename(path))
     except InvalidWheelFilename as exc:
         raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
-    try:
-        entries: list[Entry] = _backend.core.read_central_directory(path)
-    except OSError as exc:
-        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
-
-    files = _check_members(path, entries, os.path.getsize(path))
-    by_name = {e[NAME]: e for e in files}
-    dist_info = _find_dist_info(path, files)
     info_name, _, info_version = dist_info[: -len(".dist-info")].rpartition("-")
     if canonicalize_name(info_name) != file_name:
         raise InvalidWheel(path, f"{dist_info} is for {info_name!r}, not {str(file_name)!r}")
@@ -139,16 +138,33 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
         version_matches = False
     if not version_matches:
         raise InvalidWheel(path, f"{dist_info} has version {info_version!r}, not {file_version}")
+    return info_name, info_version
+
+
+def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
+    """Open and check the wheel at ``path``; raise an `InvalidWheel` subclass if it is bad."""
+    if not path.endswith(".whl"):
+        raise InvalidWheel(path, "not a .whl file")
+    try:
+        entries: list[Entry] = _backend.core.read_central_directory(path)
+    except OSError as exc:
+        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
+
+    files = _check_members(path, entries, os.path.getsize(path))
+    by_name = {e[NAME]: e for e in files}
+    dist_info = _find_dist_info(path, files)
+    info_name, info_version = check_filename(path, dist_info)
 
     root_is_purelib = _check_wheel_metadata(path, dist_info, by_name)
-    record_name = f"{dist_info}/RECORD"
+    # Without verification the wheel's RECORD is not read at all: it is what is
+    # broken in the wheels that need --no-verify-record.
     record = None
-    if record_name in by_name:
+    if verify_record:
+        record_name = f"{dist_info}/RECORD"
+        if record_name not in by_name:
+            raise RecordMismatch(path, "the wheel has no RECORD", record_name)
         record = parse_record(path, record_name, read_member(path, by_name[record_name]))
-        if verify_record:
-            _check_record_covers(path, dist_info, files, record)
-    elif verify_record:
-        raise RecordMismatch(path, "the wheel has no RECORD", record_name)
+        _check_record_covers(path, dist_info, files, record)
 
     ep_name = f"{dist_info}/entry_points.txt"
     entry_points = (
