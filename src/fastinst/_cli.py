@@ -63,13 +63,48 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker threads (default: one per CPU)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    p.add_argument("-v", "--verbose", action="store_true", help="say more about what happens")
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-dir", metavar="DIR", help="the cache of unpacked wheels (default: the user cache)"
+    )
+    cache.add_argument("--no-cache", action="store_true", help="extract straight from the archives")
+    p.add_argument(
+        "--link-mode",
+        choices=("auto", "clone", "hardlink", "copy"),
+        default="auto",
+        help="how files get from the cache into the environment (default: auto)",
+    )
+    _add_output_options(p)
+
+    p = sub.add_parser("uninstall", help="remove installed distributions")
+    p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
+    _add_scheme_options(p)
+    _add_output_options(p)
+
+    p = sub.add_parser("list", help="list installed distributions")
+    _add_scheme_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_output_options(p)
 
     p = sub.add_parser("scheme", help="print where files would be installed")
     _add_scheme_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("cache", help="inspect and maintain the cache of unpacked wheels")
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="the cache directory (default: the user cache)"
+    )
+    p.add_argument("action", choices=("dir", "info", "verify", "prune", "clean"))
+    p.add_argument(
+        "--days", type=float, default=30.0, help="for prune: entries unused this long (default 30)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="say more about what happens")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _install(args)
         if args.command == "scheme":
             return _scheme(args)
+        if args.command == "list":
+            return _list(args)
+        if args.command == "uninstall":
+            return _uninstall(args)
+        if args.command == "cache":
+            return _cache(args)
     except FastinstError as exc:
         print(f"fastinst: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -125,11 +166,20 @@ def _resolve(args: argparse.Namespace, *, install: bool) -> object:
 
 
 def _install(args: argparse.Namespace) -> int:
-    from ._install import install
+    from ._install import DEFAULT_CACHE, install
 
     start = time.perf_counter()
     scheme = _resolve(args, install=True)
-    results = install(args.wheels, scheme, verify_record=args.verify_record, jobs=args.jobs)  # type: ignore[arg-type]
+    cache_dir: object = None if args.no_cache else (args.cache_dir or DEFAULT_CACHE)
+    results = install(
+        args.wheels,
+        scheme,  # type: ignore[arg-type]
+        verify_record=args.verify_record,
+        jobs=args.jobs,
+        cache_dir=cache_dir,  # type: ignore[arg-type]
+        link_mode=args.link_mode,
+        requested=True,
+    )
     elapsed = time.perf_counter() - start
     if not args.quiet:
         for r in results:
@@ -148,4 +198,61 @@ def _scheme(args: argparse.Namespace) -> int:
     else:
         for key, value in paths.items():
             print(f"{key}: {value}")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ._installed import list_installed
+
+    dists = list_installed(_resolve(args, install=False))  # type: ignore[arg-type]
+    if args.json:
+        print(
+            json.dumps(
+                [{"name": d.name, "version": d.version, "location": d.location} for d in dists],
+                indent=2,
+            )
+        )
+    else:
+        for d in dists:
+            print(f"{d.name} {d.version}")
+    return EXIT_OK
+
+
+def _uninstall(args: argparse.Namespace) -> int:
+    from ._installed import uninstall
+
+    scheme = _resolve(args, install=False)
+    for name in args.names:
+        result = uninstall(name, scheme)  # type: ignore[arg-type]
+        if not args.quiet:
+            print(f"uninstalled {result.name} {result.version}")
+    return EXIT_OK
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ._cache import WheelCache, default_cache_dir
+
+    cache = WheelCache(args.cache_dir or default_cache_dir())
+    if args.action == "dir":
+        print(cache.root)
+    elif args.action == "info":
+        info = cache.info()
+        if args.json:
+            print(json.dumps(info, indent=2))
+        else:
+            print(f"{info['path']}: {info['entries']} wheel(s), {int(info['bytes']) / 1e6:.1f} MB")  # type: ignore[call-overload]
+    elif args.action == "verify":
+        bad = cache.verify()
+        for line in bad:
+            print(f"removed damaged entry {line}")
+        print(f"{len(bad)} damaged entr{'y' if len(bad) == 1 else 'ies'} found")
+        return EXIT_FAILED if bad else EXIT_OK
+    elif args.action == "prune":
+        removed = cache.prune(args.days)
+        print(
+            f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'} unused for {args.days:g} days"
+        )
+    elif args.action == "clean":
+        cache.clean()
+        print(f"removed everything in {cache.root}")
     return EXIT_OK

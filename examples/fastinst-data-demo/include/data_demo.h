@@ -1,0 +1,1 @@
+#define DATA_DEMO 1
