@@ -14,6 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
+from typing import Final
 
 from . import _backend
 from ._errors import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
@@ -24,7 +25,15 @@ logger = logging.getLogger("fastinst")
 
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]
-NAME, METHOD, FLAGS, CRC, CSIZE, USIZE, OFFSET, ATTR = range(8)
+# Field indexes of an Entry (Final, so that type checkers know each field's type).
+NAME: Final = 0
+METHOD: Final = 1
+FLAGS: Final = 2
+CRC: Final = 3
+CSIZE: Final = 4
+USIZE: Final = 5
+OFFSET: Final = 6
+ATTR: Final = 7
 
 METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD = 0, 8, 93
 SUPPORTED_METHODS = (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD)
