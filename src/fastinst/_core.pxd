@@ -1,0 +1,66 @@
+# C declarations for _core.pyx that Cython's own posix/libc .pxd files do not have.
+
+from libc.stdint cimport int64_t, uint32_t
+
+
+cdef extern from "<unistd.h>" nogil:
+    enum: _SC_NPROCESSORS_ONLN
+    ssize_t copy_file_range(int fd_in, void* off_in, int fd_out, void* off_out,
+                            size_t length, unsigned int flags)
+
+
+cdef extern from "<linux/fs.h>" nogil:
+    enum: FICLONE
+
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef unsigned long pthread_t
+    int pthread_create(pthread_t* thread, const void* attr,
+                       void* (*start)(void*) noexcept nogil, void* arg)
+    int pthread_join(pthread_t thread, void** ret)
+
+
+cdef extern from "<openssl/evp.h>" nogil:
+    ctypedef struct EVP_MD_CTX:
+        pass
+    EVP_MD_CTX* EVP_MD_CTX_new()
+    void EVP_MD_CTX_free(EVP_MD_CTX* ctx)
+    int EVP_DigestUpdate(EVP_MD_CTX* ctx, const void* data, size_t n)
+    int EVP_DigestFinal_ex(EVP_MD_CTX* ctx, unsigned char* md, unsigned int* n)
+
+
+# One extraction task, as the worker threads see it.
+cdef struct Task:
+    int64_t offset          # of the local header
+    int64_t csize
+    int64_t usize
+    int64_t expected_size   # -1: not checked
+    int64_t archive_size
+    uint32_t crc
+    int method
+    int mode
+    int fd                  # of the archive, shared by the tasks of a job
+    int job
+    int index
+    int has_sha
+    const char* dest
+    unsigned char* digest   # where the SHA-256 goes (inside the job's result bytes)
+    unsigned char expected[32]
+
+
+# What all workers of one extract() or link_files() call share.
+cdef struct Shared:
+    Task* tasks
+    size_t ntasks
+    size_t next             # atomic: the next task to take
+    int stop                # atomic: set on the first failure
+    int failed              # atomic: claimed by the worker that records the failure
+    int fail_kind
+    int fail_job
+    int fail_index
+    int fail_errno
+    int fail_on_source      # the failing path is the archive (extract) or src (link)
+    # link_files only
+    const char** srcs
+    const char** dsts
+    int how

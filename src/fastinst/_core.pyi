@@ -1,0 +1,21 @@
+"""Types of the compiled core (``_core.pyx``); ``_core_py`` is its pure-Python twin."""
+
+from collections.abc import Sequence
+from typing import Final
+
+# (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
+Entry = tuple[str, int, int, int, int, int, int, int]
+# (header_offset, method, compressed_size, file_size, crc32, dest, mode,
+#  expected_sha256, expected_size)
+Task = tuple[int, int, int, int, int, str, int, bytes, int]
+
+LINK_CLONE: Final[int]
+LINK_HARDLINK: Final[int]
+LINK_COPY: Final[int]
+INFLATER: Final[str]
+
+def read_central_directory(path: str) -> list[Entry]: ...
+def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[bytes]: ...
+def make_dirs(paths: Sequence[str]) -> None: ...
+def link_files(pairs: Sequence[tuple[str, str]], how: int, threads: int) -> None: ...
+def sha256_file(path: str) -> str: ...

@@ -1,0 +1,902 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The compiled core: zip directory, parallel inflate + CRC + SHA-256 + write, links, mkdir.
+
+Every per-file loop runs in one ``with nogil:`` block on a pool of pthreads that
+take tasks from a shared atomic counter; the first failure is recorded in a
+shared struct and raised as ``CoreFailure`` once the GIL is back. Behaviour and
+errors match ``_core_py``, its pure-Python twin, exactly.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.errno cimport (
+    EEXIST, EINTR, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
+)
+from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort
+from libc.string cimport memcmp, memcpy
+from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
+from posix.ioctl cimport ioctl
+from posix.stat cimport S_ISDIR, fchmod, fstat, mkdir, stat, struct_stat
+from posix.unistd cimport close, link, pread, read, sysconf, unlink, write
+
+import os
+
+from ._errors import CoreFailure, CorruptArchive
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <stdlib.h>
+    #include <limits.h>
+    #include <errno.h>
+    #include <openssl/evp.h>
+    #include <openssl/opensslv.h>
+
+    static inline size_t fi_fetch_add(size_t* p) {
+        return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+    }
+    static inline void fi_set_errno(int e) { errno = e; }
+    static inline int fi_load(int* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+    static inline void fi_set(int* p) { __atomic_store_n(p, 1, __ATOMIC_RELAXED); }
+    static inline int fi_claim(int* p) {
+        int zero = 0;
+        return __atomic_compare_exchange_n(p, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    }
+    static inline uint16_t fi_le16(const unsigned char* p) {
+        return (uint16_t)(p[0] | (p[1] << 8));
+    }
+    static inline uint32_t fi_le32(const unsigned char* p) {
+        return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
+               | ((uint32_t)p[3] << 24);
+    }
+    static inline uint64_t fi_le64(const unsigned char* p) {
+        return (uint64_t)fi_le32(p) | ((uint64_t)fi_le32(p + 4) << 32);
+    }
+
+    /* SHA-256 through libcrypto; OpenSSL 3 fetches the implementation once. */
+    #if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    static EVP_MD* fi_md = NULL;
+    static int fi_sha256_setup(void) {
+        if (!fi_md) fi_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        return fi_md != NULL;
+    }
+    #else
+    static const EVP_MD* fi_md = NULL;
+    static int fi_sha256_setup(void) { fi_md = EVP_sha256(); return fi_md != NULL; }
+    #endif
+    static int fi_sha256_begin(EVP_MD_CTX* ctx) { return EVP_DigestInit_ex(ctx, fi_md, NULL); }
+    static int fi_sha256(EVP_MD_CTX* ctx, const void* p, size_t n, unsigned char* out) {
+        unsigned int len;
+        return EVP_DigestInit_ex(ctx, fi_md, NULL) && EVP_DigestUpdate(ctx, p, n)
+               && EVP_DigestFinal_ex(ctx, out, &len);
+    }
+
+    /* Whole-buffer inflate of raw deflate data: libdeflate when built with it,
+       else zlib. fi_inflate returns 0 when the stream inflates to exactly out_n
+       bytes, 1 when it is corrupt or truncated, 2 when it inflates to another size. */
+    #ifdef FASTINST_HAVE_LIBDEFLATE
+    #include <libdeflate.h>
+    typedef struct libdeflate_decompressor fi_inflater;
+    static fi_inflater* fi_inflater_new(void) { return libdeflate_alloc_decompressor(); }
+    static void fi_inflater_free(fi_inflater* d) { if (d) libdeflate_free_decompressor(d); }
+    static int fi_inflate(fi_inflater* d, const void* in, size_t in_n, void* out, size_t out_n) {
+        size_t got = 0;
+        enum libdeflate_result r = libdeflate_deflate_decompress(d, in, in_n, out, out_n, &got);
+        if (r == LIBDEFLATE_SUCCESS) return got == out_n ? 0 : 2;
+        return r == LIBDEFLATE_INSUFFICIENT_SPACE ? 2 : 1;
+    }
+    static uint32_t fi_crc32(const void* p, size_t n) { return libdeflate_crc32(0, p, n); }
+    #define FI_INFLATER "libdeflate"
+    #else
+    #include <zlib.h>
+    typedef z_stream fi_inflater;
+    static fi_inflater* fi_inflater_new(void) {
+        z_stream* z = (z_stream*)calloc(1, sizeof *z);
+        if (z && inflateInit2(z, -15) != Z_OK) { free(z); z = NULL; }
+        return z;
+    }
+    static void fi_inflater_free(fi_inflater* z) { if (z) { inflateEnd(z); free(z); } }
+    static int fi_inflate(fi_inflater* z, const void* in, size_t in_n, void* out, size_t out_n) {
+        /* zlib counts in uInt, so both buffers are fed in pieces; one spare byte
+           past out_n tells "inflates to more" from "inflates to exactly out_n". */
+        unsigned char spare;
+        size_t in_left = in_n, out_left = out_n;
+        int r, spare_used = 0;
+        if (inflateReset(z) != Z_OK) return 1;
+        z->next_in = (Bytef*)in; z->avail_in = 0;
+        z->next_out = (Bytef*)out; z->avail_out = 0;
+        for (;;) {
+            if (z->avail_in == 0 && in_left) {
+                uInt k = in_left > 0x40000000u ? 0x40000000u : (uInt)in_left;
+                z->avail_in = k; in_left -= k;
+            }
+            if (z->avail_out == 0) {
+                if (out_left) {
+                    uInt k = out_left > 0x40000000u ? 0x40000000u : (uInt)out_left;
+                    z->avail_out = k; out_left -= k;
+                } else if (!spare_used) {
+                    spare_used = 1; z->next_out = &spare; z->avail_out = 1;
+                } else {
+                    return 2;
+                }
+            }
+            r = inflate(z, Z_NO_FLUSH);
+            if (r == Z_STREAM_END) break;
+            if (r == Z_BUF_ERROR && z->avail_out == 0) continue;
+            if (r != Z_OK) return 1;
+        }
+        return z->total_out == out_n ? 0 : 2;
+    }
+    static uint32_t fi_crc32(const void* p, size_t n) {
+        return (uint32_t)crc32_z(0, (const Bytef*)p, n);
+    }
+    #define FI_INFLATER "zlib"
+    #endif
+    """
+    ctypedef struct fi_inflater:
+        pass
+    const char* FI_INFLATER
+    size_t fi_fetch_add(size_t* p) nogil
+    void fi_set_errno(int e) nogil
+    int fi_load(int* p) nogil
+    void fi_set(int* p) nogil
+    int fi_claim(int* p) nogil
+    uint16_t fi_le16(const unsigned char* p) nogil
+    uint32_t fi_le32(const unsigned char* p) nogil
+    uint64_t fi_le64(const unsigned char* p) nogil
+    int fi_sha256_setup()
+    int fi_sha256_begin(EVP_MD_CTX* ctx) nogil
+    int fi_sha256(EVP_MD_CTX* ctx, const void* p, size_t n, unsigned char* out) nogil
+    fi_inflater* fi_inflater_new() nogil
+    void fi_inflater_free(fi_inflater* d) nogil
+    int fi_inflate(fi_inflater* d, const void* inp, size_t in_n, void* out, size_t out_n) nogil
+    uint32_t fi_crc32(const void* p, size_t n) nogil
+
+
+LINK_CLONE = 0
+LINK_HARDLINK = 1
+LINK_COPY = 2
+
+#: which inflater this build uses ("libdeflate" or "zlib")
+INFLATER = FI_INFLATER.decode()
+
+if not fi_sha256_setup():
+    raise ImportError("libcrypto has no SHA-256")
+
+# Failure kinds, in the order of the checks made on each task.
+cdef enum:
+    K_OK = 0
+    K_METHOD
+    K_HEADER
+    K_INFLATE
+    K_SIZE
+    K_CRC
+    K_RECORD_SIZE
+    K_SHA256
+    K_IO
+
+_KIND_NAMES = ("", "method", "header", "inflate", "size", "crc", "record-size", "sha256", "io")
+
+cdef enum:
+    CHUNK = 1 << 20
+    MAX_IO = 0x40000000   # per read/write call; Linux moves at most ~2 GiB at once
+
+
+# --- small I/O helpers (nogil, errno-based) -------------------------------------------
+
+
+cdef int64_t _pread_full(int fd, unsigned char* buf, int64_t n, int64_t offset) noexcept nogil:
+    """Read up to ``n`` bytes at ``offset``; the count read (short at EOF), or -1 (errno)."""
+    cdef int64_t done = 0
+    cdef ssize_t r
+    while done < n:
+        r = pread(fd, buf + done, <size_t>(n - done if n - done < MAX_IO else MAX_IO),
+                  offset + done)
+        if r < 0:
+            if errno == EINTR:
+                continue
+            return -1
+        if r == 0:
+            break
+        done += r
+    return done
+
+
+cdef int _write_full(int fd, const unsigned char* buf, int64_t n) noexcept nogil:
+    """Write all ``n`` bytes; 0, or -1 (errno)."""
+    cdef ssize_t r
+    while n > 0:
+        r = write(fd, buf, <size_t>(n if n < MAX_IO else MAX_IO))
+        if r < 0:
+            if errno == EINTR:
+                continue
+            return -1
+        buf += r
+        n -= r
+    return 0
+
+
+cdef int _close(int fd) noexcept nogil:
+    # Linux closes the descriptor even when close() reports EINTR: never retry.
+    return close(fd)
+
+
+cdef long _cpu_count() noexcept nogil:
+    cdef long n = sysconf(_SC_NPROCESSORS_ONLN)
+    return n if n > 0 else 1
+
+
+cdef int _n_threads(int threads, size_t work) except -1:
+    if threads < 0:
+        raise ValueError("threads must be >= 0")
+    cdef size_t n = <size_t>threads if threads else <size_t>_cpu_count()
+    if n > work:
+        n = work
+    return <int>n if n > 0 else 1
+
+
+cdef bytes _fs(object path):
+    if not isinstance(path, str):
+        raise TypeError(f"paths must be str, not {type(path).__name__}")
+    return os.fsencode(path)
+
+
+# --- central directory -----------------------------------------------------------------
+
+
+def read_central_directory(str path):
+    """Every entry of the zip archive at ``path``, in central-directory order.
+
+    >>> read_central_directory("demo-1.0-py3-none-any.whl")[0][0]
+    'demo/__init__.py'
+    """
+    cdef bytes bpath = _fs(path)
+    cdef int fd = open(PyBytes_AS_STRING(bpath), O_RDONLY | O_CLOEXEC)
+    if fd < 0:
+        raise OSError(errno, os.strerror(errno), path)
+    try:
+        return _read_central_directory(fd, path)
+    finally:
+        _close(fd)
+
+
+cdef bytes _pread_bytes(int fd, int64_t n, int64_t offset):
+    """Up to ``n`` bytes at ``offset`` as bytes; short only at end of file."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char* p = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef int64_t got
+    with nogil:
+        got = _pread_full(fd, p, n, offset)
+    if got < 0:
+        raise OSError(errno, os.strerror(errno))
+    return out if got == n else out[:got]
+
+
+cdef list _read_central_directory(int fd, str path):
+    cdef struct_stat st
+    if fstat(fd, &st) != 0:
+        raise OSError(errno, os.strerror(errno), path)
+    cdef uint64_t size = <uint64_t>st.st_size
+    if size < 22:
+        raise CorruptArchive(wheel=path, reason="no end of central directory record")
+    cdef uint64_t tail_len = size if size < 22 + 0xFFFF else 22 + 0xFFFF
+    cdef bytes tail = _pread_bytes(fd, <int64_t>tail_len, <int64_t>(size - tail_len))
+    if <uint64_t>PyBytes_GET_SIZE(tail) != tail_len:
+        raise CorruptArchive(wheel=path, reason="archive changed while being read")
+    cdef const unsigned char* t = <const unsigned char*>PyBytes_AS_STRING(tail)
+    cdef Py_ssize_t p = <Py_ssize_t>tail_len - 22
+    while p >= 0 and memcmp(t + p, b"PK\x05\x06", 4) != 0:
+        p -= 1
+    if p < 0:
+        raise CorruptArchive(wheel=path, reason="no end of central directory record")
+
+    cdef uint64_t eocd_pos = size - tail_len + <uint64_t>p
+    cdef uint64_t disk = fi_le16(t + p + 4)
+    cdef uint64_t cd_disk = fi_le16(t + p + 6)
+    cdef uint64_t n_disk = fi_le16(t + p + 8)
+    cdef uint64_t n_total = fi_le16(t + p + 10)
+    cdef uint64_t cd_size = fi_le32(t + p + 12)
+    cdef uint64_t cd_offset = fi_le32(t + p + 16)
+    cdef uint64_t cd_end = eocd_pos
+    cdef uint64_t z64_offset
+    cdef bytes locator, rec
+    cdef const unsigned char* r
+    if eocd_pos >= 20:
+        locator = _pread_bytes(fd, 20, <int64_t>(eocd_pos - 20))
+        r = <const unsigned char*>PyBytes_AS_STRING(locator)
+        if PyBytes_GET_SIZE(locator) == 20 and memcmp(r, b"PK\x06\x07", 4) == 0:
+            z64_offset = fi_le64(r + 8)
+            if fi_le32(r + 4) != 0 or fi_le32(r + 16) > 1:
+                raise CorruptArchive(wheel=path, reason="multi-disk archives are not supported")
+            if eocd_pos - 20 < 56 or z64_offset > eocd_pos - 20 - 56:
+                raise CorruptArchive(
+                    wheel=path, reason="bad zip64 end of central directory record")
+            rec = _pread_bytes(fd, 56, <int64_t>z64_offset)
+            r = <const unsigned char*>PyBytes_AS_STRING(rec)
+            if PyBytes_GET_SIZE(rec) != 56 or memcmp(r, b"PK\x06\x06", 4) != 0:
+                raise CorruptArchive(
+                    wheel=path, reason="bad zip64 end of central directory record")
+            disk = fi_le32(r + 16)
+            cd_disk = fi_le32(r + 20)
+            n_disk = fi_le64(r + 24)
+            n_total = fi_le64(r + 32)
+            cd_size = fi_le64(r + 40)
+            cd_offset = fi_le64(r + 48)
+            cd_end = z64_offset
+    if disk != 0 or cd_disk != 0 or n_disk != n_total:
+        raise CorruptArchive(wheel=path, reason="multi-disk archives are not supported")
+    if cd_offset > cd_end or cd_size > cd_end - cd_offset:
+        raise CorruptArchive(wheel=path, reason="central directory lies outside the file")
+    cdef bytes cd = _pread_bytes(fd, <int64_t>cd_size, <int64_t>cd_offset)
+    if <uint64_t>PyBytes_GET_SIZE(cd) != cd_size:
+        raise CorruptArchive(wheel=path, reason="archive changed while being read")
+    return _parse_entries(<const unsigned char*>PyBytes_AS_STRING(cd), cd_size, n_total,
+                          cd_offset, path)
+
+
+cdef list _parse_entries(const unsigned char* cd, uint64_t cd_size, uint64_t n_total,
+                         uint64_t cd_offset, str path):
+    cdef list entries = []
+    cdef uint64_t pos = 0, end, i
+    cdef uint64_t usize, csize, offset
+    cdef unsigned int n, e, c
+    cdef const unsigned char* h
+    cdef str name
+    i = 0
+    while i < n_total:
+        i += 1
+        if cd_size - pos < 46:
+            raise CorruptArchive(wheel=path, reason="entry count mismatch")
+        h = cd + pos
+        if memcmp(h, b"PK\x01\x02", 4) != 0:
+            raise CorruptArchive(wheel=path, reason="bad central directory entry signature")
+        n = fi_le16(h + 28)
+        e = fi_le16(h + 30)
+        c = fi_le16(h + 32)
+        end = pos + 46 + n + e + c
+        if end > cd_size:
+            raise CorruptArchive(wheel=path, reason="central directory is truncated")
+        try:
+            name = PyUnicode_DecodeUTF8(<char*>h + 46, n, NULL)
+        except UnicodeDecodeError:
+            raise CorruptArchive(wheel=path, reason="member name is not valid UTF-8") from None
+        csize = fi_le32(h + 20)
+        usize = fi_le32(h + 24)
+        offset = fi_le32(h + 42)
+        if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
+            if not _zip64_extra(h + 46 + n, e, &usize, &csize, &offset):
+                raise CorruptArchive(wheel=path, reason="bad zip64 extra field")
+        if offset > cd_offset or cd_offset - offset < 30 or cd_offset - offset - 30 < csize:
+            raise CorruptArchive(wheel=path, reason="entry offset out of range")
+        entries.append((name, fi_le16(h + 10), fi_le16(h + 8), fi_le32(h + 16), csize, usize,
+                        offset, fi_le32(h + 38)))
+        pos = end
+    if pos != cd_size:
+        raise CorruptArchive(wheel=path, reason="entry count mismatch")
+    return entries
+
+
+cdef bint _zip64_extra(const unsigned char* extra, unsigned int n, uint64_t* usize,
+                       uint64_t* csize, uint64_t* offset) noexcept:
+    """Replace the 0xFFFFFFFF fields by their values from the zip64 extra field."""
+    cdef unsigned int q = 0, kind, size, d
+    cdef int k
+    cdef uint64_t* fields[3]
+    fields[0] = usize
+    fields[1] = csize
+    fields[2] = offset
+    while q + 4 <= n:
+        kind = fi_le16(extra + q)
+        size = fi_le16(extra + q + 2)
+        if kind == 1:
+            if q + 4 + size > n:
+                return False
+            d = 0
+            for k in range(3):
+                if fields[k][0] == 0xFFFFFFFF:
+                    if d + 8 > size:
+                        return False
+                    fields[k][0] = fi_le64(extra + q + 4 + d)
+                    d += 8
+            return True
+        q += 4 + size
+    return False
+
+
+# --- extraction -----------------------------------------------------------------------
+
+
+cdef struct Worker:
+    Shared* sh
+    unsigned char* inbuf
+    size_t incap
+    unsigned char* outbuf
+    size_t outcap
+    fi_inflater* inflater
+    EVP_MD_CTX* md
+    unsigned char* chunk      # link_files: copy buffer
+    pthread_t thread
+    int started
+
+
+cdef unsigned char* _reserve(unsigned char** buf, size_t* cap, size_t n) noexcept nogil:
+    """``*buf`` with room for ``n`` bytes (at least 1): grown, never shrunk; NULL if out of memory."""
+    if n == 0:
+        n = 1
+    if n <= cap[0]:
+        return buf[0]
+    free(buf[0])
+    buf[0] = <unsigned char*>malloc(n)
+    cap[0] = n if buf[0] != NULL else 0
+    return buf[0]
+
+
+cdef void _fail(Shared* sh, int kind, int job, int index, int err, int on_source) noexcept nogil:
+    """Record the first failure of the call; later ones are dropped."""
+    fi_set(&sh.stop)
+    if fi_claim(&sh.failed):
+        sh.fail_kind = kind
+        sh.fail_job = job
+        sh.fail_index = index
+        sh.fail_errno = err
+        sh.fail_on_source = on_source
+
+
+cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
+    """Extract one member; K_OK, or the failure kind (errno is set for K_IO).
+
+    ``w.sh.fail_on_source`` semantics: an I/O error while reading the archive is
+    reported by returning -K_IO.
+    """
+    cdef unsigned char head[30]
+    cdef int64_t got, start
+    cdef unsigned char* data
+    cdef unsigned char* raw
+    cdef int r, fd
+    if t.method != 0 and t.method != 8:
+        return K_METHOD
+    if t.offset < 0 or t.csize < 0 or t.usize < 0:
+        return K_HEADER
+    got = _pread_full(t.fd, head, 30, t.offset)
+    if got < 0:
+        return -K_IO
+    if got != 30 or memcmp(head, b"PK\x03\x04", 4) != 0:
+        return K_HEADER
+    start = t.offset + 30 + fi_le16(head + 26) + fi_le16(head + 28)
+    if start > t.archive_size or t.csize > t.archive_size - start:
+        return K_HEADER
+    if t.method == 0:
+        # stored: read straight into the buffer that is hashed and written
+        data = _reserve(&w.outbuf, &w.outcap, <size_t>t.csize)
+        if data == NULL:
+            fi_set_errno(ENOMEM)
+            return K_IO
+        got = _pread_full(t.fd, data, t.csize, start)
+        if got < 0:
+            return -K_IO
+        if got != t.csize:
+            return K_HEADER
+        if t.csize != t.usize:
+            return K_SIZE
+    else:
+        raw = _reserve(&w.inbuf, &w.incap, <size_t>t.csize)
+        data = _reserve(&w.outbuf, &w.outcap, <size_t>t.usize)
+        if raw == NULL or data == NULL:
+            fi_set_errno(ENOMEM)
+            return K_IO
+        got = _pread_full(t.fd, raw, t.csize, start)
+        if got < 0:
+            return -K_IO
+        if got != t.csize:
+            return K_HEADER
+        r = fi_inflate(w.inflater, raw, <size_t>t.csize, data, <size_t>t.usize)
+        if r == 1:
+            return K_INFLATE
+        if r == 2:
+            return K_SIZE
+    if fi_crc32(data, <size_t>t.usize) != t.crc:
+        return K_CRC
+    if t.expected_size != -1 and t.expected_size != t.usize:
+        return K_RECORD_SIZE
+    if not fi_sha256(w.md, data, <size_t>t.usize, t.digest):
+        fi_set_errno(ENOMEM)
+        return K_IO
+    if t.has_sha and memcmp(t.digest, t.expected, 32) != 0:
+        return K_SHA256
+    fd = open(t.dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, t.mode)
+    if fd < 0:
+        return K_IO
+    if _write_full(fd, data, t.usize) != 0:
+        r = errno
+        _close(fd)
+        fi_set_errno(r)
+        return K_IO
+    if _close(fd) != 0:
+        return K_IO
+    return K_OK
+
+
+cdef void* _extract_worker(void* arg) noexcept nogil:
+    cdef Worker* w = <Worker*>arg
+    cdef Shared* sh = w.sh
+    cdef size_t i
+    cdef int r
+    cdef Task* t
+    w.inflater = fi_inflater_new()
+    w.md = EVP_MD_CTX_new()
+    if w.inflater == NULL or w.md == NULL:
+        _fail(sh, K_IO, 0, 0, ENOMEM, 0)
+    while not fi_load(&sh.stop):
+        i = fi_fetch_add(&sh.next)
+        if i >= sh.ntasks:
+            break
+        t = &sh.tasks[i]
+        r = _extract_one(w, t)
+        if r != K_OK:
+            _fail(sh, -r if r < 0 else r, t.job, t.index, errno if r == K_IO or r == -K_IO else 0,
+                  r < 0)
+    fi_inflater_free(w.inflater)
+    EVP_MD_CTX_free(w.md)
+    free(w.inbuf)
+    free(w.outbuf)
+    free(w.chunk)
+    return NULL
+
+
+cdef void _run_pool(Shared* sh, Worker* workers, int n,
+                    void* (*fn)(void*) noexcept nogil) noexcept nogil:
+    """Run ``fn`` on ``n`` workers: this thread is worker 0, the others are pthreads
+    (if a thread cannot be started, the others do its share)."""
+    cdef int k
+    for k in range(n):
+        workers[k].sh = sh
+    for k in range(1, n):
+        workers[k].started = pthread_create(&workers[k].thread, NULL, fn, &workers[k]) == 0
+    fn(&workers[0])
+    for k in range(1, n):
+        if workers[k].started:
+            pthread_join(workers[k].thread, NULL)
+
+
+cdef int _cmp_tasks(const void* a, const void* b) noexcept nogil:
+    cdef const Task* x = <const Task*>a
+    cdef const Task* y = <const Task*>b
+    if x.usize != y.usize:
+        return -1 if x.usize > y.usize else 1
+    if x.job != y.job:
+        return -1 if x.job < y.job else 1
+    return -1 if x.index < y.index else (1 if x.index > y.index else 0)
+
+
+def extract(jobs, int threads):
+    """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
+
+    >>> extract([("demo.whl", [(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1)])], 0)
+    [b'...32 bytes...']
+    """
+    from . import _core_py
+
+    cdef list job_list = list(jobs)
+    cdef Py_ssize_t njobs = len(job_list)
+    cdef list archives = []
+    cdef list task_lists = []
+    cdef Py_ssize_t total = 0
+    cdef Py_ssize_t j, i
+    for job in job_list:
+        archive, tasks = job
+        if not isinstance(archive, str):
+            raise TypeError(f"paths must be str, not {type(archive).__name__}")
+        tasks = list(tasks)
+        archives.append(archive)
+        task_lists.append(tasks)
+        total += len(tasks)
+
+    cdef list results = []
+    cdef list keep = []       # the encoded destinations, alive while C points into them
+    cdef list zstd = []       # (job, index, task) for the Python pass after the pool
+    cdef list fds = [-1] * njobs
+    cdef list sizes = [0] * njobs
+    cdef Task* arr = <Task*>malloc(<size_t>(total if total else 1) * sizeof(Task))
+    if arr == NULL:
+        raise MemoryError()
+    cdef Shared sh
+    cdef Worker* workers = NULL
+    cdef Py_ssize_t n = 0
+    cdef int nthreads, fd
+    cdef Task* t
+    cdef bytes result, dest_b
+    cdef struct_stat st
+    cdef int64_t archive_size
+    try:
+        for j in range(njobs):
+            tasks = task_lists[j]
+            result = PyBytes_FromStringAndSize(NULL, 32 * len(tasks))
+            results.append(result)
+            if not tasks:
+                continue
+            fd = open(PyBytes_AS_STRING(_fs(archives[j])), O_RDONLY | O_CLOEXEC)
+            if fd < 0:
+                raise CoreFailure("io", j, 0, errno, archives[j])
+            fds[j] = fd
+            if fstat(fd, &st) != 0:
+                raise CoreFailure("io", j, 0, errno, archives[j])
+            archive_size = st.st_size
+            sizes[j] = archive_size
+            for i in range(len(tasks)):
+                offset, method, csize, usize, crc, dest, mode, sha, expected_size = tasks[i]
+                dest_b = _fs(dest)
+                if not isinstance(sha, bytes) or len(sha) not in (0, 32):
+                    raise ValueError("expected_sha256 must be 32 bytes or empty")
+                if method == 93:
+                    zstd.append((j, i, (offset, method, csize, usize, crc, dest, mode, sha,
+                                        expected_size)))
+                    continue
+                keep.append(dest_b)
+                t = &arr[n]
+                n += 1
+                t.offset = offset
+                t.method = method
+                t.csize = csize
+                t.usize = usize
+                t.crc = crc
+                t.dest = PyBytes_AS_STRING(dest_b)
+                t.mode = mode
+                t.has_sha = len(sha) == 32
+                if t.has_sha:
+                    memcpy(t.expected, PyBytes_AS_STRING(sha), 32)
+                t.expected_size = expected_size
+                t.fd = fd
+                t.archive_size = archive_size
+                t.job = <int>j
+                t.index = <int>i
+                t.digest = <unsigned char*>PyBytes_AS_STRING(result) + 32 * i
+
+        nthreads = _n_threads(threads, <size_t>n)
+        workers = <Worker*>malloc(<size_t>nthreads * sizeof(Worker))
+        if workers == NULL:
+            raise MemoryError()
+        for i in range(nthreads):
+            workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
+                                inflater=NULL, md=NULL, chunk=NULL, thread=0, started=0)
+        sh = Shared(tasks=arr, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
+                    fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=NULL,
+                    dsts=NULL, how=0)
+        with nogil:
+            qsort(arr, <size_t>n, sizeof(Task), _cmp_tasks)
+            _run_pool(&sh, workers, nthreads, _extract_worker)
+        if sh.failed:
+            j = sh.fail_job
+            i = sh.fail_index
+            detail = archives[j] if sh.fail_on_source else task_lists[j][i][5]
+            raise CoreFailure(_KIND_NAMES[sh.fail_kind], j, i, sh.fail_errno, detail)
+
+        # zstd members (rare): decompressed by the twin's code, same checks and errors
+        zstd.sort(key=lambda jit: -jit[2][3])
+        for j, i, task in zstd:
+            try:
+                digest = _core_py._do_task(fds[j], sizes[j], task)
+            except _core_py._Fail as f:
+                detail = archives[j] if f.on_archive else task[5]
+                raise CoreFailure(f.kind, j, i, f.errno, detail) from None
+            memcpy(PyBytes_AS_STRING(results[j]) + 32 * i, PyBytes_AS_STRING(digest), 32)
+        return results
+    finally:
+        free(arr)
+        free(workers)
+        for fd in fds:
+            if fd >= 0:
+                _close(fd)
+
+
+# --- directories ----------------------------------------------------------------------
+
+
+def make_dirs(paths):
+    """``mkdir`` each path in order (mode 0o777 less the umask); existing directories are fine.
+
+    >>> make_dirs(["/stage/pkg", "/stage/pkg/sub"])
+    """
+    cdef list items = list(paths)
+    cdef list encoded = [_fs(p) for p in items]
+    cdef Py_ssize_t n = len(encoded), i, failed = -1
+    cdef const char** cpaths = <const char**>malloc(<size_t>(n if n else 1) * sizeof(char*))
+    cdef struct_stat st
+    cdef int err = 0
+    if cpaths == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            cpaths[i] = PyBytes_AS_STRING(encoded[i])
+        with nogil:
+            for i in range(n):
+                if mkdir(cpaths[i], 0o777) == 0:
+                    continue
+                err = errno
+                if err == EEXIST and stat(cpaths[i], &st) == 0 and S_ISDIR(st.st_mode):
+                    continue
+                failed = i
+                break
+        if failed >= 0:
+            raise OSError(err, os.strerror(err), items[failed])
+    finally:
+        free(cpaths)
+
+
+# --- links ----------------------------------------------------------------------------
+
+
+cdef int _copy_fds(int src, int dst, Worker* w) noexcept nogil:
+    """Copy ``src`` to ``dst`` from their offsets: copy_file_range, else read/write; 0 or -1."""
+    cdef ssize_t r
+    while True:
+        r = copy_file_range(src, NULL, dst, NULL, MAX_IO, 0)
+        if r > 0:
+            continue
+        if r == 0:
+            return 0
+        if errno == EINTR:
+            continue
+        if errno == EXDEV or errno == ENOSYS or errno == EINVAL or errno == EOPNOTSUPP:
+            break
+        return -1
+    if _reserve(&w.chunk, &w.incap, CHUNK) == NULL:
+        fi_set_errno(ENOMEM)
+        return -1
+    while True:
+        r = read(src, w.chunk, CHUNK)
+        if r < 0:
+            if errno == EINTR:
+                continue
+            return -1
+        if r == 0:
+            return 0
+        if _write_full(dst, w.chunk, r) != 0:
+            return -1
+
+
+cdef int _link_one(Worker* w, const char* src, const char* dst, int how,
+                   int* on_src) noexcept nogil:
+    """Clone, hardlink or copy ``src`` to the new file ``dst``: 0, or -1 with errno."""
+    cdef struct_stat st
+    cdef int sfd, dfd, r, err
+    on_src[0] = 0
+    if how == 1:
+        return link(src, dst)
+    sfd = open(src, O_RDONLY | O_CLOEXEC)
+    if sfd < 0:
+        on_src[0] = 1
+        return -1
+    if fstat(sfd, &st) != 0:
+        err = errno
+        _close(sfd)
+        fi_set_errno(err)
+        on_src[0] = 1
+        return -1
+    dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o7777)
+    if dfd < 0:
+        err = errno
+        _close(sfd)
+        fi_set_errno(err)
+        return -1
+    if how == 0:
+        r = ioctl(dfd, FICLONE, sfd)
+    else:
+        r = _copy_fds(sfd, dfd, w)
+    if r == 0:
+        r = fchmod(dfd, st.st_mode & 0o7777)  # the umask does not apply to links
+    if r != 0:
+        # our own new file: do not leave a partial copy behind
+        err = errno
+        _close(dfd)
+        _close(sfd)
+        unlink(dst)
+        fi_set_errno(err)
+        return -1
+    _close(sfd)
+    if _close(dfd) != 0:
+        return -1
+    return 0
+
+
+cdef void* _link_worker(void* arg) noexcept nogil:
+    cdef Worker* w = <Worker*>arg
+    cdef Shared* sh = w.sh
+    cdef size_t i
+    cdef int on_src = 0
+    while not fi_load(&sh.stop):
+        i = fi_fetch_add(&sh.next)
+        if i >= sh.ntasks:
+            break
+        if _link_one(w, sh.srcs[i], sh.dsts[i], sh.how, &on_src) != 0:
+            _fail(sh, K_IO, 0, <int>i, errno, on_src)
+    free(w.chunk)
+    return NULL
+
+
+def link_files(pairs, int how, int threads):
+    """Make each ``dst`` a clone, hard link or copy of its ``src`` (mode kept, umask ignored).
+
+    >>> link_files([("/cache/tree/a.py", "/stage/a.py")], LINK_HARDLINK, 0)
+    """
+    if how not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
+        raise ValueError(f"unknown link mode {how!r}")
+    cdef list items = [(s, d) for s, d in pairs]
+    cdef list encoded = [(_fs(s), _fs(d)) for s, d in items]
+    cdef Py_ssize_t n = len(items), i
+    cdef const char** srcs = <const char**>malloc(<size_t>(n if n else 1) * sizeof(char*))
+    cdef const char** dsts = <const char**>malloc(<size_t>(n if n else 1) * sizeof(char*))
+    cdef Worker* workers = NULL
+    cdef Shared sh
+    cdef int nthreads
+    try:
+        if srcs == NULL or dsts == NULL:
+            raise MemoryError()
+        for i in range(n):
+            srcs[i] = PyBytes_AS_STRING(encoded[i][0])
+            dsts[i] = PyBytes_AS_STRING(encoded[i][1])
+        nthreads = _n_threads(threads, <size_t>n)
+        workers = <Worker*>malloc(<size_t>nthreads * sizeof(Worker))
+        if workers == NULL:
+            raise MemoryError()
+        for i in range(nthreads):
+            workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
+                                inflater=NULL, md=NULL, chunk=NULL, thread=0, started=0)
+        sh = Shared(tasks=NULL, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
+                    fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=srcs,
+                    dsts=dsts, how=how)
+        with nogil:
+            _run_pool(&sh, workers, nthreads, _link_worker)
+        if sh.failed:
+            i = sh.fail_index
+            raise CoreFailure("io", 0, i, sh.fail_errno, items[i][0 if sh.fail_on_source else 1])
+    finally:
+        free(srcs)
+        free(dsts)
+        free(workers)
+
+
+# --- hashing --------------------------------------------------------------------------
+
+
+def sha256_file(str path):
+    """The hex SHA-256 of the file at ``path``.
+
+    >>> sha256_file("/dev/null")
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
+    cdef bytes bpath = _fs(path)
+    cdef const char* cpath = PyBytes_AS_STRING(bpath)
+    cdef unsigned char digest[32]
+    cdef unsigned int dlen = 0
+    cdef int err = 0, fd
+    cdef ssize_t r
+    cdef unsigned char* buf = <unsigned char*>malloc(CHUNK)
+    cdef EVP_MD_CTX* ctx = EVP_MD_CTX_new()
+    try:
+        if buf == NULL or ctx == NULL or not fi_sha256_begin(ctx):
+            raise MemoryError()
+        with nogil:
+            fd = open(cpath, O_RDONLY | O_CLOEXEC)
+            if fd < 0:
+                err = errno
+            else:
+                while True:
+                    r = read(fd, buf, CHUNK)
+                    if r < 0:
+                        if errno == EINTR:
+                            continue
+                        err = errno
+                        break
+                    if r == 0:
+                        break
+                    EVP_DigestUpdate(ctx, buf, <size_t>r)
+                _close(fd)
+            if err == 0:
+                EVP_DigestFinal_ex(ctx, digest, &dlen)
+        if err:
+            raise OSError(err, os.strerror(err), path)
+        return (<bytes>digest[:32]).hex()
+    finally:
+        free(buf)
+        EVP_MD_CTX_free(ctx)

@@ -1,0 +1,497 @@
+"""The pure-Python twin of the compiled core: same names, same results, same errors.
+
+It is the reference for ``_core.pyx`` (the tests run both on the same inputs) and
+the fallback when the extension is missing. The zip parser is a small one of our
+own rather than ``zipfile`` so that both cores accept and reject exactly the
+same archives, with the same reasons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from ._errors import CoreFailure, CorruptArchive
+
+# (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
+Entry = tuple[str, int, int, int, int, int, int, int]
+# (header_offset, method, compressed_size, file_size, crc32, dest, mode,
+#  expected_sha256, expected_size)
+Task = tuple[int, int, int, int, int, str, int, bytes, int]
+
+LINK_CLONE, LINK_HARDLINK, LINK_COPY = 0, 1, 2
+
+METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD = 0, 8, 93
+
+_EOCD = struct.Struct("<4sHHHHIIH")
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_MAX_COMMENT = 0xFFFF
+_FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
+_CHUNK = 1 << 20
+
+
+# --- central directory -------------------------------------------------------------
+
+
+def _pread_exact(fd: int, n: int, offset: int) -> bytes:
+    """``n`` bytes at ``offset`` (fewer only at the end of the file)."""
+    parts = []
+    while n > 0:
+        b = os.pread(fd, n, offset)
+        if not b:
+            break
+        parts.append(b)
+        n -= len(b)
+        offset += len(b)
+    return b"".join(parts)
+
+
+def read_central_directory(path: str) -> list[Entry]:
+    """Every entry of the zip archive at ``path``, in central-directory order.
+
+    >>> read_central_directory("demo-1.0-py3-none-any.whl")[0][0]
+    'demo/__init__.py'
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return _read_central_directory(fd, path)
+    finally:
+        os.close(fd)
+
+
+def _read_central_directory(fd: int, path: str) -> list[Entry]:
+    def bad(reason: str) -> CorruptArchive:
+        return CorruptArchive(wheel=path, reason=reason)
+
+    size = os.fstat(fd).st_size
+    if size < _EOCD.size:
+        raise bad("no end of central directory record")
+    tail_len = min(size, _EOCD.size + _MAX_COMMENT)
+    tail = _pread_exact(fd, tail_len, size - tail_len)
+    if len(tail) != tail_len:
+        raise bad("archive changed while being read")
+    p = tail.rfind(b"PK\x05\x06", 0, tail_len - _EOCD.size + 4)
+    if p < 0:
+        raise bad("no end of central directory record")
+    eocd_pos = size - tail_len + p
+    _, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, p)
+    cd_end = eocd_pos
+    locator = _pread_exact(fd, _ZIP64_LOCATOR.size, eocd_pos - 20) if eocd_pos >= 20 else b""
+    if len(locator) == 20 and locator[:4] == b"PK\x06\x07":
+        _, z64_disk, z64_offset, disks = _ZIP64_LOCATOR.unpack(locator)
+        if z64_disk != 0 or disks > 1:
+            raise bad("multi-disk archives are not supported")
+        if z64_offset + _ZIP64_EOCD.size > eocd_pos - 20:
+            raise bad("bad zip64 end of central directory record")
+        rec = _pread_exact(fd, _ZIP64_EOCD.size, z64_offset)
+        if len(rec) != _ZIP64_EOCD.size or rec[:4] != b"PK\x06\x06":
+            raise bad("bad zip64 end of central directory record")
+        _, _, _, _, disk, cd_disk, n_disk, n_total, cd_size, cd_offset = _ZIP64_EOCD.unpack(rec)
+        cd_end = z64_offset
+    if disk != 0 or cd_disk != 0 or n_disk != n_total:
+        raise bad("multi-disk archives are not supported")
+    if cd_offset > cd_end or cd_size > cd_end - cd_offset:
+        raise bad("central directory lies outside the file")
+    cd = _pread_exact(fd, cd_size, cd_offset)
+    if len(cd) != cd_size:
+        raise bad("archive changed while being read")
+
+    entries: list[Entry] = []
+    pos = 0
+    for _ in range(n_total):
+        if pos + 46 > cd_size:
+            raise bad("entry count mismatch")
+        (sig, _, _, flags, method, _, _, crc, csize, usize, n, e, c, _, _, attr, offset) = (
+            _CENTRAL.unpack_from(cd, pos)
+        )
+        if sig != b"PK\x01\x02":
+            raise bad("bad central directory entry signature")
+        end = pos + 46 + n + e + c
+        if end > cd_size:
+            raise bad("central directory is truncated")
+        try:
+            name = cd[pos + 46 : pos + 46 + n].decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad("member name is not valid UTF-8") from None
+        if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
+            usize, csize, offset = _zip64_extra(
+                cd[pos + 46 + n : pos + 46 + n + e], usize, csize, offset, bad
+            )
+        if offset + 30 + csize > cd_offset:
+            raise bad("entry offset out of range")
+        entries.append((name, method, flags, crc, csize, usize, offset, attr))
+        pos = end
+    if pos != cd_size:
+        raise bad("entry count mismatch")
+    return entries
+
+
+def _zip64_extra(
+    extra: bytes, usize: int, csize: int, offset: int, bad: Callable[[str], CorruptArchive]
+) -> tuple[int, int, int]:
+    """Replace the 0xFFFFFFFF fields by their values from the zip64 extra field."""
+    q = 0
+    while q + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, q)
+        if kind == 1:
+            if q + 4 + size > len(extra):
+                break
+            data, d = extra[q + 4 : q + 4 + size], 0
+            values = [usize, csize, offset]
+            for i, v in enumerate(values):
+                if v == 0xFFFFFFFF:
+                    if d + 8 > len(data):
+                        break
+                    (values[i],) = struct.unpack_from("<Q", data, d)
+                    d += 8
+            else:
+                return values[0], values[1], values[2]
+            break
+        q += 4 + size
+    raise bad("bad zip64 extra field")
+
+
+# --- extraction ----------------------------------------------------------------------
+
+
+class _Fail(Exception):
+    """One task's failure, before it is turned into a CoreFailure."""
+
+    def __init__(self, kind: str, errno: int = 0, on_archive: bool = False) -> None:
+        self.kind = kind
+        self.errno = errno
+        self.on_archive = on_archive
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+def _threads(threads: int, work: int) -> int:
+    if threads < 0:
+        raise ValueError("threads must be >= 0")
+    return max(1, min(threads or _cpu_count(), work))
+
+
+def _check_task(task: Sequence[object]) -> Task:
+    offset, method, csize, usize, crc, dest, mode, sha, size = task
+    if not isinstance(dest, str):
+        raise TypeError("dest must be a str")
+    if not isinstance(sha, bytes) or len(sha) not in (0, 32):
+        raise ValueError("expected_sha256 must be 32 bytes or empty")
+    return (
+        int(offset),  # type: ignore[call-overload]
+        int(method),  # type: ignore[call-overload]
+        int(csize),  # type: ignore[call-overload]
+        int(usize),  # type: ignore[call-overload]
+        int(crc),  # type: ignore[call-overload]
+        dest,
+        int(mode),  # type: ignore[call-overload]
+        sha,
+        int(size),  # type: ignore[call-overload]
+    )
+
+
+def _read_member(fd: int, archive_size: int, task: Task) -> bytes:
+    """The compressed bytes of ``task``'s member, after checking its local header."""
+    offset, _, csize, usize = task[0], task[1], task[2], task[3]
+    if offset < 0 or csize < 0 or usize < 0:
+        raise _Fail("header")
+    try:
+        head = _pread_exact(fd, 30, offset)
+    except OSError as exc:
+        raise _Fail("io", exc.errno or 0, on_archive=True) from None
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        raise _Fail("header")
+    n, e = struct.unpack_from("<HH", head, 26)
+    start = offset + 30 + n + e
+    if start + csize > archive_size:
+        raise _Fail("header")
+    try:
+        data = _pread_exact(fd, csize, start)
+    except OSError as exc:
+        raise _Fail("io", exc.errno or 0, on_archive=True) from None
+    if len(data) != csize:
+        raise _Fail("header")
+    return data
+
+
+def _inflate(data: bytes, usize: int) -> bytes:
+    d = zlib.decompressobj(-15)
+    try:
+        out = d.decompress(data, usize + 1)
+    except zlib.error:
+        raise _Fail("inflate") from None
+    if not d.eof:
+        raise _Fail("size" if len(out) > usize else "inflate")
+    return out
+
+
+def _unzstd(data: bytes, usize: int) -> bytes:
+    import zstandard
+
+    parts, total = [], 0
+    try:
+        with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+            while total <= usize:
+                chunk = reader.read(usize + 1 - total)
+                if not chunk:
+                    break
+                parts.append(chunk)
+                total += len(chunk)
+    except zstandard.ZstdError:
+        raise _Fail("inflate") from None
+    return b"".join(parts)
+
+
+def _do_task(fd: int, archive_size: int, task: Task) -> bytes:
+    """Extract one member; return its SHA-256 or raise `_Fail`."""
+    _, method, _, usize, crc, dest, mode, expected_sha, expected_size = task
+    if method not in (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD):
+        raise _Fail("method")
+    raw = _read_member(fd, archive_size, task)
+    if method == METHOD_STORED:
+        data = raw
+    elif method == METHOD_DEFLATED:
+        data = _inflate(raw, usize)
+    else:
+        data = _unzstd(raw, usize)
+    del raw
+    if len(data) != usize:
+        raise _Fail("size")
+    if zlib.crc32(data) != crc:
+        raise _Fail("crc")
+    if expected_size != -1 and expected_size != usize:
+        raise _Fail("record-size")
+    digest = hashlib.sha256(data).digest()
+    if expected_sha and digest != expected_sha:
+        raise _Fail("sha256")
+    try:
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        raise _Fail("io", exc.errno or 0) from None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+    except OSError as exc:
+        os.close(out)
+        raise _Fail("io", exc.errno or 0) from None
+    try:
+        os.close(out)
+    except OSError as exc:
+        raise _Fail("io", exc.errno or 0) from None
+    return digest
+
+
+def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[bytes]:
+    """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
+
+    >>> extract([("demo.whl", [(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1)])], 0)
+    [b'...32 bytes...']
+    """
+    checked = [(archive, [_check_task(t) for t in tasks]) for archive, tasks in jobs]
+    fds: list[int] = []
+    sizes: list[int] = []
+    try:
+        for j, (archive, tasks) in enumerate(checked):
+            if not tasks:
+                fds.append(-1)
+                sizes.append(0)
+                continue
+            try:
+                fd = os.open(archive, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise CoreFailure("io", j, 0, exc.errno or 0, archive) from None
+            fds.append(fd)
+            sizes.append(os.fstat(fd).st_size)
+        return _extract(checked, fds, sizes, threads)
+    finally:
+        for fd in fds:
+            if fd >= 0:
+                os.close(fd)
+
+
+def _extract(
+    jobs: list[tuple[str, list[Task]]], fds: list[int], sizes: list[int], threads: int
+) -> list[bytes]:
+    work = [(j, i) for j, (_, tasks) in enumerate(jobs) for i in range(len(tasks))]
+    work.sort(key=lambda ji: -jobs[ji[0]][1][ji[1]][3])  # largest first, stable
+    digests: list[list[bytes]] = [[b""] * len(tasks) for _, tasks in jobs]
+    lock = threading.Lock()
+    failure: list[CoreFailure] = []
+
+    def run(ji: tuple[int, int]) -> None:
+        if failure:
+            return
+        j, i = ji
+        task = jobs[j][1][i]
+        try:
+            digests[j][i] = _do_task(fds[j], sizes[j], task)
+        except _Fail as f:
+            with lock:
+                if not failure:
+                    detail = jobs[j][0] if f.on_archive else task[5]
+                    failure.append(CoreFailure(f.kind, j, i, f.errno, detail))
+
+    n = _threads(threads, len(work))
+    if n == 1:
+        for ji in work:
+            run(ji)
+    else:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            list(pool.map(run, work))
+    if failure:
+        raise failure[0]
+    return [b"".join(d) for d in digests]
+
+
+# --- directories, links, hashes ----------------------------------------------------
+
+
+def make_dirs(paths: Sequence[str]) -> None:
+    """``mkdir`` each path in order (mode 0o777 less the umask); existing directories are fine.
+
+    >>> make_dirs(["/stage/pkg", "/stage/pkg/sub"])
+    """
+    for path in paths:
+        try:
+            os.mkdir(path, 0o777)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, path) from None
+
+
+def _copy_fds(src: int, dst: int) -> None:
+    """Copy ``src`` to ``dst`` from their current offsets: copy_file_range, else read/write."""
+    fast = hasattr(os, "copy_file_range")
+    while fast:
+        try:
+            n = os.copy_file_range(src, dst, 1 << 30)
+        except OSError as exc:
+            import errno
+
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            break
+        if n == 0:
+            return
+    while True:
+        buf = os.read(src, _CHUNK)
+        if not buf:
+            return
+        view = memoryview(buf)
+        while view:
+            view = view[os.write(dst, view) :]
+
+
+def _link_one(src: str, dst: str, how: int) -> None:
+    """Clone, hardlink or copy ``src`` to the new file ``dst``; OSError names the path."""
+    if how == LINK_HARDLINK:
+        try:
+            os.link(src, dst)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, dst) from None
+        return
+    try:
+        sfd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, src) from None
+    try:
+        mode = stat.S_IMODE(os.fstat(sfd).st_mode)
+        try:
+            dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, dst) from None
+        try:
+            if how == LINK_CLONE:
+                import fcntl
+
+                fcntl.ioctl(dfd, _FICLONE, sfd)
+            else:
+                _copy_fds(sfd, dfd)
+            os.fchmod(dfd, mode)
+        except OSError as exc:
+            os.close(dfd)
+            os.unlink(dst)  # our own new file: do not leave a partial copy behind
+            raise OSError(exc.errno, exc.strerror, dst) from None
+        try:
+            os.close(dfd)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, dst) from None
+    finally:
+        os.close(sfd)
+
+
+def link_files(pairs: Sequence[tuple[str, str]], how: int, threads: int) -> None:
+    """Make each ``dst`` a clone, hard link or copy of its ``src`` (mode kept, umask ignored).
+
+    >>> link_files([("/cache/tree/a.py", "/stage/a.py")], LINK_HARDLINK, 0)
+    """
+    if how not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
+        raise ValueError(f"unknown link mode {how!r}")
+    pairs = [(str(s), str(d)) for s, d in pairs]
+    lock = threading.Lock()
+    failure: list[CoreFailure] = []
+
+    def run(index: int) -> None:
+        if failure:
+            return
+        src, dst = pairs[index]
+        try:
+            _link_one(src, dst, how)
+        except OSError as exc:
+            with lock:
+                if not failure:
+                    failure.append(CoreFailure("io", 0, index, exc.errno or 0, str(exc.filename)))
+
+    n = _threads(threads, len(pairs))
+    if n == 1:
+        for i in range(len(pairs)):
+            run(i)
+    else:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            list(pool.map(run, range(len(pairs))))
+    if failure:
+        raise failure[0]
+
+
+def sha256_file(path: str) -> str:
+    """The hex SHA-256 of the file at ``path``.
+
+    >>> sha256_file("/dev/null")
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        buf = bytearray(_CHUNK)
+        view = memoryview(buf)
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+__all__ = [
+    "LINK_CLONE",
+    "LINK_COPY",
+    "LINK_HARDLINK",
+    "extract",
+    "link_files",
+    "make_dirs",
+    "read_central_directory",
+    "sha256_file",
+]
