@@ -7,11 +7,17 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-# libdeflate makes inflate about 2.5x faster; the core builds with zlib alone too.
-if [ ! -e /usr/include/libdeflate.h ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing libdeflate-dev (optional, faster inflate)"
-    (apt-get update -qq && apt-get install -y -qq libdeflate-dev >/dev/null) \
-        || echo "setup: libdeflate-dev not installed; building with zlib"
+# libdeflate makes inflate about 2.5x faster (the core builds with zlib alone too);
+# xfsprogs lets the tests make a filesystem with reflinks, to test clone mode for real.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    wanted=()
+    [ -e /usr/include/libdeflate.h ] || wanted+=(libdeflate-dev)
+    command -v mkfs.xfs >/dev/null || wanted+=(xfsprogs)
+    if [ ${#wanted[@]} -gt 0 ]; then
+        echo "setup: apt-get install ${wanted[*]}"
+        (apt-get update -qq && apt-get install -y -qq "${wanted[@]}" >/dev/null) \
+            || echo "setup: could not install ${wanted[*]}; continuing without"
+    fi
 fi
 
 if [ ! -x .venv/bin/python ]; then

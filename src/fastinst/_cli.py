@@ -133,6 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"fastinst: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:
+        # A bug, not bad input: still one line, with the traceback under -v.
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc()
+        print(f"fastinst: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     raise AssertionError(args.command)
 
 

@@ -109,19 +109,48 @@ def install(
     direct_urls = {os.path.abspath(os.fspath(k)): v for k, v in (direct_url or {}).items()}
     cache = _open_cache(cache_dir)
 
-    opened = _open_all(paths, cache, verify_record, jobs)
-    _check_distinct(opened)
-    plans = [plan_wheel(w, resolved) for w in opened]
-    _check_no_overlap(plans)
+    for attempt in (1, 2):
+        opened = _open_all(paths, cache, verify_record, jobs)
+        _check_distinct(opened)
+        plans = [plan_wheel(w, resolved) for w in opened]
+        _check_no_overlap(plans)
+        try:
+            return _transact(
+                plans, resolved, jobs, link_mode, requested_set, direct_urls, installer_name
+            )
+        except _DamagedCacheEntry as damaged:
+            # A file vanished from a cache entry: drop the entry, unpack the wheel
+            # again, and start over (nothing was published).
+            if attempt == 2 or cache is None:
+                raise FastinstError(f"cache entry {damaged.entry} is damaged") from None
+            logger.warning("cache entry %s is damaged; unpacking the wheel again", damaged.entry)
+            cache.remove(os.path.basename(damaged.entry))
+    raise AssertionError("unreachable")
 
-    tx = _transaction.Transaction(journal_dir=resolved.purelib)
+
+class _DamagedCacheEntry(Exception):
+    def __init__(self, entry: str) -> None:
+        self.entry = entry
+
+
+def _transact(
+    plans: list[WheelPlan],
+    scheme: Scheme,
+    jobs: int,
+    link_mode: str,
+    requested: set[str],
+    direct_urls: Mapping[str, Mapping[str, object]],
+    installer_name: str,
+) -> list[InstallResult]:
+    """Stage, publish and commit under the environment lock; roll back on any failure."""
+    tx = _transaction.Transaction(journal_dir=scheme.purelib)
     try:
-        tx.make_root(resolved.purelib)
-        with _transaction.environment_lock(resolved.purelib):
-            for line in _transaction.recover(_roots(resolved), resolved.purelib):
+        tx.make_root(scheme.purelib)
+        with _transaction.environment_lock(scheme.purelib):
+            for line in _transaction.recover(_roots(scheme), scheme.purelib):
                 logger.info("%s", line)
             results = _install_locked(
-                tx, plans, resolved, jobs, link_mode, requested_set, direct_urls, installer_name
+                tx, plans, scheme, jobs, link_mode, requested, direct_urls, installer_name
             )
             tx.commit()
     except BaseException as exc:
@@ -356,9 +385,10 @@ def _link_all(
             src, dst = pairs[failure.index]
             err = OSError(failure.errno, os.strerror(failure.errno), failure.detail or dst)
             if failure.errno == errno_mod.ENOENT and not os.path.exists(src):
-                raise FastinstError(
-                    f"cache entry is damaged ({src} is missing); run 'fastinst cache verify'"
-                ) from None
+                tree = next(
+                    p.wheel.cache_tree for p in plans if src.startswith(p.wheel.cache_tree or "\0")
+                )
+                raise _DamagedCacheEntry(os.path.dirname(str(tree))) from None
             raise _os_error(err) from None
 
 
@@ -405,9 +435,7 @@ def _core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exc
             "method": "unsupported compression method",
         }[kind]
         return CorruptArchive(wheel, reason, member)
-    return _os_error(
-        OSError(failure.errno, os.strerror(failure.errno), failure.detail or dest)
-    )
+    return _os_error(OSError(failure.errno, os.strerror(failure.errno), failure.detail or dest))
 
 
 def _os_error(exc: OSError) -> InstallIOError:
