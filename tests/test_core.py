@@ -1,0 +1,650 @@
+"""The core, compiled and pure-Python, on real archives and files: same results, same errors."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import random
+import stat
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fastinst import _core_py
+from fastinst._errors import CoreFailure, CorruptArchive
+from wheelmaker import ZIP_ZSTANDARD, Member, corrupt_crc, make_wheel, write_zip
+
+try:
+    from fastinst import _core as _compiled
+except ImportError:  # reported by test_compiled_core_is_importable
+    _compiled = None
+
+UMASK = os.umask(0)
+os.umask(UMASK)
+
+
+def test_compiled_core_is_importable():
+    """Fails when the extension did not build (the pure core would hide it)."""
+    if os.environ.get("FASTINST_NO_EXTENSIONS"):
+        pytest.skip("pure-Python core forced by FASTINST_NO_EXTENSIONS")
+    import fastinst._core
+
+    assert fastinst._core.__file__.endswith(".so")
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def tasks_for(archive: Path, dest: Path, **expected: tuple[bytes, int]) -> list[tuple]:
+    """A task per member of ``archive``, into ``dest`` under its own name (flat)."""
+    tasks = []
+    for name, method, _f, crc, csize, usize, offset, attr in _core_py.read_central_directory(
+        str(archive)
+    ):
+        sha, size = expected.get(name, (b"", -1))
+        mode = (attr >> 16) & 0o7777 or 0o644
+        tasks.append(
+            (offset, method, csize, usize, crc, str(dest / name.split("/")[-1]), mode, sha, size)
+        )
+    return tasks
+
+
+def digests(blob: bytes) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+def sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def raw_zip(
+    members: list[tuple[bytes, bytes, int]], *, zip64: bool = False, comment: bytes = b""
+) -> bytes:
+    """A zip of ``(name, data, method)`` written by hand; ``zip64`` uses the ZIP64 forms
+    (sizes and offsets in the extra field, a zip64 end record and locator)."""
+    out, central = bytearray(), bytearray()
+    for name, data, method in members:
+        if method == zipfile.ZIP_DEFLATED:
+            c = zlib.compressobj(6, zlib.DEFLATED, -15)
+            packed = c.compress(data) + c.flush()
+        else:
+            packed = data
+        crc, offset = zlib.crc32(data), len(out)
+        common = (0x800, method, 0, 0x5021, crc)
+        local = (20, *common, len(packed), len(data), len(name), 0)
+        out += struct.pack("<4s5HIIIHH", b"PK\x03\x04", *local) + name + packed
+        if zip64:
+            extra = struct.pack("<HHQQQ", 1, 24, len(data), len(packed), offset)
+            sizes = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+        else:
+            extra, sizes = b"", (len(packed), len(data), offset)
+        csize, usize, off = sizes
+        fields = (0x033F, 45, *common, csize, usize, len(name), len(extra), 0, 0, 0)
+        entry = struct.pack("<4s6HIIIHHHHHII", b"PK\x01\x02", *fields, 0o100644 << 16, off)
+        central += entry + name + extra
+    cd_offset, n = len(out), len(members)
+    out += central
+    if zip64:
+        z64 = len(out)
+        out += struct.pack(
+            "<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n, len(central), cd_offset
+        )
+        out += struct.pack("<4sIQI", b"PK\x06\x07", 0, z64, 1)
+        out += struct.pack(
+            "<4s4HIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(comment)
+        )
+    else:
+        out += struct.pack(
+            "<4s4HIIH", b"PK\x05\x06", 0, 0, n, n, len(central), cd_offset, len(comment)
+        )
+    return bytes(out + comment)
+
+
+def failure(core, jobs, threads=1) -> CoreFailure:
+    with pytest.raises(CoreFailure) as info:
+        core.extract(jobs, threads)
+    return info.value
+
+
+MIXED = [
+    Member("pkg/__init__.py", b"x = 1\n" * 50),
+    Member("pkg/data.bin", bytes(range(256)) * 40, 0o600, zipfile.ZIP_STORED),
+    Member("pkg/run.sh", b"#!/bin/sh\necho hi\n", 0o755),
+    Member("pkg/zst.txt", b"zstandard " * 300, compress=ZIP_ZSTANDARD),
+    Member("pkg/empty", b""),
+    Member("pkg/empty-stored", b"", compress=zipfile.ZIP_STORED),
+]
+
+
+# --- extract: the happy paths ----------------------------------------------------------
+
+
+class TestExtract:
+    def test_round_trip_of_every_method(self, core, tmp_path):
+        archive = write_zip(tmp_path / "mixed.whl", MIXED)
+        (tmp_path / "out").mkdir()
+        [blob] = core.extract([(str(archive), tasks_for(archive, tmp_path / "out"))], 0)
+        assert digests(blob) == [sha(m.data) for m in MIXED]
+        for m in MIXED:
+            path = tmp_path / "out" / m.name.split("/")[1]
+            assert path.read_bytes() == m.data
+            assert stat.S_IMODE(path.stat().st_mode) == m.mode & ~UMASK
+
+    def test_big_members(self, core, tmp_path):
+        rnd = random.Random(1)
+        noise = rnd.randbytes(3 << 20)
+        text = b"".join(b"line %d of a big text file\n" % i for i in range(200_000))
+        members = [
+            Member("noise.bin", noise),
+            Member("noise.raw", noise, compress=zipfile.ZIP_STORED),
+            Member("text.txt", text),
+        ]
+        archive = write_zip(tmp_path / "big.whl", members)
+        (tmp_path / "out").mkdir()
+        [blob] = core.extract([(str(archive), tasks_for(archive, tmp_path / "out"))], 2)
+        assert digests(blob) == [sha(m.data) for m in members]
+        for m in members:
+            assert (tmp_path / "out" / m.name).read_bytes() == m.data
+
+    @pytest.mark.parametrize("threads", [1, 2, 0])
+    def test_many_members_over_several_jobs(self, core, tmp_path, threads):
+        rnd = random.Random(threads)
+        jobs, expected = [], []
+        for j in range(4):
+            members = [
+                Member(
+                    f"f{i}",
+                    rnd.randbytes(rnd.randrange(0, 5000)) * rnd.randrange(1, 4),
+                    compress=rnd.choice([zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED]),
+                )
+                for i in range(60)
+            ]
+            archive = write_zip(tmp_path / f"job{j}.whl", members)
+            out = tmp_path / f"out{j}"
+            out.mkdir()
+            jobs.append((str(archive), tasks_for(archive, out)))
+            expected.append((out, members))
+        jobs.append((str(tmp_path / "no-tasks.whl"), []))  # never opened
+        blobs = core.extract(jobs, threads)
+        assert len(blobs) == 5 and blobs[4] == b""
+        for blob, (out, members) in zip(blobs, expected):
+            assert digests(blob) == [sha(m.data) for m in members]
+            assert all((out / m.name).read_bytes() == m.data for m in members)
+
+    def test_nothing_to_do(self, core):
+        assert core.extract([], 0) == []
+
+    def test_matching_expectations_pass(self, core, tmp_path):
+        data = b"expected content\n"
+        archive = write_zip(tmp_path / "a.whl", [Member("a", data)])
+        tasks = tasks_for(archive, tmp_path, a=(sha(data), len(data)))
+        assert core.extract([(str(archive), tasks)], 1) == [sha(data)]
+
+    def test_real_wheel(self, core, tmp_path):
+        wheel = make_wheel(tmp_path, name="demo", files={"demo/__init__.py": "x = 1\n"})
+        out = tmp_path / "out"
+        out.mkdir()
+        entries = core.read_central_directory(str(wheel))
+        tasks = [
+            (e[6], e[1], e[4], e[5], e[3], str(out / e[0].replace("/", "_")), 0o644, b"", -1)
+            for e in entries
+        ]
+        [blob] = core.extract([(str(wheel), tasks)], 0)
+        with zipfile.ZipFile(wheel) as zf:
+            assert digests(blob) == [sha(zf.read(e[0])) for e in entries]
+
+
+# --- extract: failures ----------------------------------------------------------------
+
+
+class TestExtractFailures:
+    DATA = b"some content that is long enough to be deflated properly " * 20
+
+    def archive(self, tmp_path, compress=zipfile.ZIP_DEFLATED) -> Path:
+        return write_zip(
+            tmp_path / "a.whl",
+            [Member("small", b"tiny"), Member("big", self.DATA, compress=compress)],
+        )
+
+    def test_sha256_mismatch(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        tasks = tasks_for(archive, tmp_path, big=(sha(b"other"), -1))
+        f = failure(core, [(str(archive), tasks)])
+        assert (f.kind, f.job, f.index, f.errno) == ("sha256", 0, 1, 0)
+        assert not (tmp_path / "big").exists()
+
+    def test_record_size_mismatch(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        tasks = tasks_for(archive, tmp_path, big=(b"", len(self.DATA) + 1))
+        f = failure(core, [("unused", []), (str(archive), tasks)])
+        assert (f.kind, f.job, f.index) == ("record-size", 1, 1)
+
+    @pytest.mark.parametrize("compress", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, ZIP_ZSTANDARD])
+    def test_bad_crc(self, core, tmp_path, compress):
+        archive = self.archive(tmp_path, compress)
+        corrupt_crc(archive, "big")
+        f = failure(core, [(str(archive), tasks_for(archive, tmp_path))])
+        assert (f.kind, f.index) == ("crc", 1)
+
+    @pytest.mark.parametrize("compress", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, ZIP_ZSTANDARD])
+    def test_size_differs_from_the_directory(self, core, tmp_path, compress):
+        archive = self.archive(tmp_path, compress)
+        tasks = tasks_for(archive, tmp_path)
+        t = tasks[1]
+        tasks[1] = (*t[:3], t[3] - 1, *t[4:])
+        f = failure(core, [(str(archive), tasks)])
+        assert (f.kind, f.index) == ("size", 1)
+
+    def test_corrupt_deflate_stream(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        task = tasks_for(archive, tmp_path)[1]
+        raw = bytearray(archive.read_bytes())
+        start = task[0] + 30 + len(b"big")
+        raw[start : start + task[2]] = b"\xff" * task[2]  # reserved block type 3
+        archive.write_bytes(bytes(raw))
+        f = failure(core, [(str(archive), [task])])
+        assert (f.kind, f.index) == ("inflate", 0)
+
+    def test_truncated_deflate_stream(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        task = tasks_for(archive, tmp_path)[1]
+        task = (task[0], task[1], task[2] // 2, *task[3:])
+        assert failure(core, [(str(archive), [task])]).kind == "inflate"
+
+    def test_corrupt_zstd_frame(self, core, tmp_path):
+        archive = self.archive(tmp_path, ZIP_ZSTANDARD)
+        task = tasks_for(archive, tmp_path)[1]
+        raw = bytearray(archive.read_bytes())
+        raw[task[0] + 30 + 3 : task[0] + 30 + 3 + 4] = b"\0\0\0\0"  # the frame magic
+        archive.write_bytes(bytes(raw))
+        assert failure(core, [(str(archive), [task])]).kind == "inflate"
+
+    def test_bad_local_header(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        tasks = tasks_for(archive, tmp_path)
+        t = tasks[1]
+        tasks[1] = (t[0] + 1, *t[1:])
+        f = failure(core, [(str(archive), tasks)])
+        assert (f.kind, f.index) == ("header", 1)
+
+    def test_data_past_the_end_of_the_file(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        t = tasks_for(archive, tmp_path)[1]
+        task = (t[0], t[1], archive.stat().st_size, *t[3:])
+        assert failure(core, [(str(archive), [task])]).kind == "header"
+
+    def test_unsupported_method(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        t = tasks_for(archive, tmp_path)[1]
+        task = (t[0], 12, *t[2:])  # bzip2
+        f = failure(core, [(str(archive), [task])])
+        assert (f.kind, f.index) == ("method", 0)
+
+    def test_existing_destination(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        (tmp_path / "big").write_bytes(b"already here")
+        f = failure(core, [(str(archive), tasks_for(archive, tmp_path))])
+        assert (f.kind, f.index, f.errno) == ("io", 1, errno.EEXIST)
+        assert f.detail == str(tmp_path / "big")
+        assert (tmp_path / "big").read_bytes() == b"already here"
+
+    def test_missing_parent_directory(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        f = failure(core, [(str(archive), tasks_for(archive, tmp_path / "missing"))])
+        assert (f.kind, f.errno) == ("io", errno.ENOENT)
+
+    def test_missing_archive(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        tasks = tasks_for(archive, tmp_path)
+        gone = str(tmp_path / "gone.whl")
+        f = failure(core, [(str(archive), []), (gone, tasks)])
+        assert (f.kind, f.job, f.errno, f.detail) == ("io", 1, errno.ENOENT, gone)
+
+    def test_first_failure_stops_the_rest(self, core, tmp_path):
+        small = [Member(f"f{i}", b"y%d" % i) for i in range(20)]
+        members = [Member("huge", b"x" * 100_000), *small]
+        archive = write_zip(tmp_path / "a.whl", members)
+        tasks = tasks_for(archive, tmp_path, huge=(sha(b"wrong"), -1))
+        f = failure(core, [(str(archive), tasks)], threads=1)
+        assert (f.kind, f.index) == ("sha256", 0)  # the largest is done first
+        assert not any((tmp_path / f"f{i}").exists() for i in range(20))
+
+    def test_bad_arguments(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        t = tasks_for(archive, tmp_path)[0]
+        with pytest.raises(ValueError):
+            core.extract([(str(archive), [(*t[:7], b"short", -1)])], 1)
+        with pytest.raises(ValueError):
+            core.extract([(str(archive), [t])], -1)
+
+    def test_corrupt_members_fail_alike_in_both_cores(self, tmp_path):
+        """Random damage to compressed data is reported with the same kind by both cores."""
+        if _compiled is None:
+            pytest.skip("compiled core not built")
+        rnd = random.Random(7)
+        data = b"".join(b"%d,%d\n" % (i, i * i) for i in range(3000))
+        archive = write_zip(tmp_path / "a.whl", [Member("a", data)])
+        pristine = archive.read_bytes()
+        task = tasks_for(archive, tmp_path)[0]
+        start = task[0] + 31
+        for k in range(40):
+            raw = bytearray(pristine)
+            for _ in range(rnd.randrange(1, 4)):
+                raw[start + rnd.randrange(task[2])] ^= 1 << rnd.randrange(8)
+            archive.write_bytes(bytes(raw))
+            kinds = []
+            for core in (_compiled, _core_py):
+                dest = tmp_path / f"{core.__name__}-{k}"
+                try:
+                    core.extract([(str(archive), [(*task[:5], str(dest), *task[6:])])], 1)
+                    kinds.append("ok")
+                except CoreFailure as f:
+                    kinds.append(f.kind)
+            assert kinds[0] == kinds[1], k
+
+
+# --- the central directory -------------------------------------------------------------
+
+
+def _sizes(i: zipfile.ZipInfo) -> tuple[int, int, int, int]:
+    return i.compress_size, i.file_size, i.header_offset, i.external_attr
+
+
+def entries_of(zf_path: Path) -> list[tuple]:
+    with zipfile.ZipFile(zf_path) as zf:
+        return [
+            (i.filename, i.compress_type, i.flag_bits, i.CRC, *_sizes(i)) for i in zf.infolist()
+        ]
+
+
+class TestCentralDirectory:
+    def test_matches_zipfile(self, core, tmp_path):
+        archive = write_zip(tmp_path / "m.whl", MIXED)
+        assert core.read_central_directory(str(archive)) == entries_of(archive)
+
+    def test_zip64_forms(self, core, tmp_path):
+        members = [(b"a.txt", b"alpha" * 100, 8), ("ünï/b".encode(), b"beta", 0)]
+        plain, big = tmp_path / "plain.zip", tmp_path / "zip64.zip"
+        plain.write_bytes(raw_zip(members))
+        big.write_bytes(raw_zip(members, zip64=True, comment=b"a comment"))
+        entries = core.read_central_directory(str(big))
+        assert [e[0] for e in entries] == ["a.txt", "ünï/b"]
+        assert entries == core.read_central_directory(str(plain)) == entries_of(big)
+        (tmp_path / "out").mkdir()
+        tasks = [
+            (e[6], e[1], e[4], e[5], e[3], str(tmp_path / "out" / str(i)), 0o644, b"", -1)
+            for i, e in enumerate(entries)
+        ]
+        assert digests(core.extract([(str(big), tasks)], 1)[0]) == [sha(m[1]) for m in members]
+
+    def test_empty_archive(self, core, tmp_path):
+        path = tmp_path / "empty.zip"
+        path.write_bytes(raw_zip([]))
+        assert core.read_central_directory(str(path)) == []
+
+    @pytest.mark.parametrize(
+        ("content", "reason"),
+        [
+            (b"", "no end of central directory record"),
+            (b"not a zip file at all, just text\n" * 10, "no end of central directory record"),
+        ],
+    )
+    def test_not_a_zip(self, core, tmp_path, content, reason):
+        path = tmp_path / "x.whl"
+        path.write_bytes(content)
+        with pytest.raises(CorruptArchive) as info:
+            core.read_central_directory(str(path))
+        assert info.value.reason == reason
+        assert info.value.wheel == str(path)
+
+    @pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+    def test_truncated(self, core, tmp_path, keep):
+        archive = write_zip(tmp_path / "t.whl", MIXED)
+        raw = archive.read_bytes()
+        archive.write_bytes(raw[: int(len(raw) * keep)])
+        with pytest.raises(CorruptArchive):
+            core.read_central_directory(str(archive))
+
+    def test_cut_at_the_front(self, core, tmp_path):
+        archive = write_zip(tmp_path / "t.whl", MIXED)
+        archive.write_bytes(archive.read_bytes()[100:])
+        with pytest.raises(CorruptArchive, match="outside the file"):
+            core.read_central_directory(str(archive))
+
+    def test_name_not_utf8(self, core, tmp_path):
+        path = tmp_path / "n.zip"
+        path.write_bytes(raw_zip([(b"bad\xff\xfename", b"data", 0)]))
+        with pytest.raises(CorruptArchive, match="member name is not valid UTF-8"):
+            core.read_central_directory(str(path))
+
+    def test_surrogates_are_not_utf8(self, core, tmp_path):
+        path = tmp_path / "n.zip"
+        path.write_bytes(raw_zip([(b"\xed\xa0\x80", b"data", 0)]))
+        with pytest.raises(CorruptArchive, match="not valid UTF-8"):
+            core.read_central_directory(str(path))
+
+    def test_entry_count_mismatch(self, core, tmp_path):
+        raw = bytearray(raw_zip([(b"a", b"1", 0), (b"b", b"2", 0)]))
+        raw[-22 + 8 : -22 + 12] = struct.pack("<HH", 3, 3)
+        path = tmp_path / "c.zip"
+        path.write_bytes(bytes(raw))
+        with pytest.raises(CorruptArchive, match="entry count mismatch"):
+            core.read_central_directory(str(path))
+        raw[-22 + 8 : -22 + 12] = struct.pack("<HH", 1, 1)
+        path.write_bytes(bytes(raw))
+        with pytest.raises(CorruptArchive, match="entry count mismatch"):
+            core.read_central_directory(str(path))
+
+    def test_multi_disk(self, core, tmp_path):
+        raw = bytearray(raw_zip([(b"a", b"1", 0)]))
+        raw[-22 + 4 : -22 + 6] = struct.pack("<H", 1)
+        path = tmp_path / "d.zip"
+        path.write_bytes(bytes(raw))
+        with pytest.raises(CorruptArchive, match="multi-disk"):
+            core.read_central_directory(str(path))
+
+    def test_bad_zip64_locator(self, core, tmp_path):
+        raw = bytearray(raw_zip([(b"a", b"1", 0)], zip64=True))
+        raw[-42:-38] = b"PK\x00\x00"  # the zip64 record's offset now points at a local header
+        loc = len(raw) - 22 - 20
+        raw[loc + 8 : loc + 16] = struct.pack("<Q", 0)
+        path = tmp_path / "z.zip"
+        path.write_bytes(bytes(raw))
+        with pytest.raises(CorruptArchive, match="zip64"):
+            core.read_central_directory(str(path))
+
+    def test_missing_file(self, core, tmp_path):
+        with pytest.raises(FileNotFoundError):
+            core.read_central_directory(str(tmp_path / "nope.whl"))
+
+
+def _mutations() -> st.SearchStrategy[bytes]:
+    seeds = [
+        raw_zip([(b"a.py", b"print(1)\n" * 20, 8), (b"b/c", b"xyz", 0)]),
+        raw_zip([(b"a.py", b"print(1)\n" * 20, 8), (b"b/c", b"xyz", 0)], zip64=True),
+        raw_zip([]),
+    ]
+
+    @st.composite
+    def mutate(draw: st.DrawFn) -> bytes:
+        raw = bytearray(draw(st.sampled_from(seeds)))
+        for _ in range(draw(st.integers(0, 4))):
+            op = draw(st.sampled_from(["flip", "set", "cut", "insert"]))
+            if not raw:
+                break
+            i = draw(st.integers(0, len(raw) - 1))
+            if op == "flip":
+                raw[i] ^= 1 << draw(st.integers(0, 7))
+            elif op == "set":
+                raw[i] = draw(st.sampled_from([0, 0xFF, 0x80, 0x50, 0x4B]))
+            elif op == "cut":
+                del raw[i : i + draw(st.integers(1, 30))]
+            else:
+                raw[i:i] = draw(st.binary(max_size=8))
+        return bytes(raw)
+
+    return st.one_of(st.binary(max_size=200), mutate())
+
+
+@pytest.mark.skipif(_compiled is None, reason="compiled core not built")
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_mutations())
+def test_both_cores_agree_on_any_bytes(tmp_path_factory, data):
+    path = tmp_path_factory.getbasetemp() / "fuzz.zip"
+    path.write_bytes(data)
+    outcomes = []
+    for core in (_compiled, _core_py):
+        try:
+            outcomes.append(core.read_central_directory(str(path)))
+        except CorruptArchive as exc:
+            outcomes.append(exc.reason)
+    assert outcomes[0] == outcomes[1]
+
+
+# --- make_dirs, link_files, sha256_file ------------------------------------------------
+
+
+class TestMakeDirs:
+    def test_creates_in_order_and_accepts_existing(self, core, tmp_path):
+        paths = [str(tmp_path / "a"), str(tmp_path / "a" / "b"), str(tmp_path / "a" / "b" / "c")]
+        core.make_dirs(paths)
+        core.make_dirs(paths)
+        assert (tmp_path / "a" / "b" / "c").is_dir()
+        assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o777 & ~UMASK
+
+    def test_file_in_the_way(self, core, tmp_path):
+        (tmp_path / "f").write_text("")
+        with pytest.raises(FileExistsError) as info:
+            core.make_dirs([str(tmp_path / "f")])
+        assert info.value.filename == str(tmp_path / "f")
+
+    def test_missing_parent(self, core, tmp_path):
+        target = str(tmp_path / "x" / "y")
+        with pytest.raises(FileNotFoundError) as info:
+            core.make_dirs([str(tmp_path / "ok"), target])
+        assert info.value.filename == target
+        assert (tmp_path / "ok").is_dir()
+
+
+def _is_tmpfs(path: str) -> bool:
+    with open("/proc/mounts") as f:
+        return any(line.split()[1] == path and line.split()[2] == "tmpfs" for line in f)
+
+
+class TestLinkFiles:
+    def sources(self, tmp_path: Path) -> list[tuple[str, str]]:
+        (tmp_path / "src").mkdir()
+        (tmp_path / "dst").mkdir()
+        pairs = []
+        for i, mode in enumerate([0o644, 0o755, 0o640, 0o600]):
+            src = tmp_path / "src" / f"f{i}"
+            src.write_bytes(b"content %d\n" % i * (i * 50_000 + 1))
+            src.chmod(mode)
+            pairs.append((str(src), str(tmp_path / "dst" / f"f{i}")))
+        return pairs
+
+    def test_hardlink_shares_the_inode(self, core, tmp_path):
+        pairs = self.sources(tmp_path)
+        core.link_files(pairs, core.LINK_HARDLINK, 2)
+        for src, dst in pairs:
+            assert os.stat(src).st_ino == os.stat(dst).st_ino
+
+    def test_copy_keeps_the_mode_despite_the_umask(self, core, tmp_path):
+        pairs = self.sources(tmp_path)
+        old = os.umask(0o077)
+        try:
+            core.link_files(pairs, core.LINK_COPY, 2)
+        finally:
+            os.umask(old)
+        for src, dst in pairs:
+            assert Path(dst).read_bytes() == Path(src).read_bytes()
+            assert os.stat(dst).st_ino != os.stat(src).st_ino
+            assert stat.S_IMODE(os.stat(dst).st_mode) == stat.S_IMODE(os.stat(src).st_mode)
+
+    def test_copy_to_another_filesystem(self, core, tmp_path):
+        if not _is_tmpfs("/dev/shm"):
+            pytest.skip("no tmpfs at /dev/shm")
+        src = tmp_path / "big"
+        src.write_bytes(os.urandom(3 << 20))
+        dst = Path("/dev/shm") / f"fastinst-test-{os.getpid()}-{core.__name__}"
+        try:
+            core.link_files([(str(src), str(dst))], core.LINK_COPY, 1)
+            assert dst.read_bytes() == src.read_bytes()
+        finally:
+            dst.unlink(missing_ok=True)
+
+    def test_clone_failure_is_reported(self, core, tmp_path):
+        """tmpfs cannot clone: the failure is reported as io with an errno, dst is not left."""
+        if not _is_tmpfs("/dev/shm"):
+            pytest.skip("no tmpfs at /dev/shm")
+        base = Path("/dev/shm") / f"fastinst-test-{os.getpid()}-{core.__name__}"
+        base.mkdir()
+        try:
+            (base / "src").write_bytes(b"data")
+            with pytest.raises(CoreFailure) as info:
+                core.link_files([(str(base / "src"), str(base / "dst"))], core.LINK_CLONE, 1)
+            assert info.value.kind == "io" and info.value.index == 0
+            assert info.value.errno in (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
+            assert not (base / "dst").exists()
+        finally:
+            for p in base.iterdir():
+                p.unlink()
+            base.rmdir()
+
+    def test_clone_succeeds_or_fails_cleanly_here(self, core, tmp_path):
+        pairs = self.sources(tmp_path)
+        try:
+            core.link_files(pairs, core.LINK_CLONE, 2)
+        except CoreFailure as f:
+            assert f.kind == "io" and f.errno != 0
+        else:
+            for src, dst in pairs:
+                assert Path(dst).read_bytes() == Path(src).read_bytes()
+
+    @pytest.mark.parametrize("how", [0, 1, 2])
+    def test_existing_destination(self, core, tmp_path, how):
+        pairs = self.sources(tmp_path)
+        Path(pairs[2][1]).write_text("in the way")
+        with pytest.raises(CoreFailure) as info:
+            core.link_files(pairs[2:3], how, 1)
+        f = info.value
+        assert (f.kind, f.job, f.index, f.errno) == ("io", 0, 0, errno.EEXIST)
+        assert f.detail == pairs[2][1]
+        assert Path(pairs[2][1]).read_text() == "in the way"
+
+    @pytest.mark.parametrize("how", [1, 2])
+    def test_missing_source(self, core, tmp_path, how):
+        pairs = self.sources(tmp_path)
+        missing = str(tmp_path / "src" / "missing")
+        with pytest.raises(CoreFailure) as info:
+            core.link_files([(missing, str(tmp_path / "dst" / "m"))], how, 1)
+        assert (info.value.kind, info.value.errno) == ("io", errno.ENOENT)
+        assert info.value.detail in (missing, str(tmp_path / "dst" / "m"))
+        assert pairs  # the other files are untouched
+
+    def test_bad_mode(self, core):
+        with pytest.raises(ValueError):
+            core.link_files([], 7, 1)
+
+
+class TestSha256File:
+    def test_digest(self, core, tmp_path):
+        for size in (0, 1, (1 << 20) + 7, 3 << 20):
+            data = os.urandom(size)
+            (tmp_path / "f").write_bytes(data)
+            assert core.sha256_file(str(tmp_path / "f")) == hashlib.sha256(data).hexdigest()
+
+    def test_missing(self, core, tmp_path):
+        with pytest.raises(FileNotFoundError) as info:
+            core.sha256_file(str(tmp_path / "nope"))
+        assert info.value.filename == str(tmp_path / "nope")
+
+    def test_directory(self, core, tmp_path):
+        with pytest.raises(IsADirectoryError):
+            core.sha256_file(str(tmp_path))
