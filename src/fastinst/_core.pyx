@@ -421,7 +421,7 @@ cdef struct Worker:
 
 
 cdef unsigned char* _reserve(unsigned char** buf, size_t* cap, size_t n) noexcept nogil:
-    """``*buf`` with room for ``n`` bytes (at least 1): grown, never shrunk; NULL if out of memory."""
+    """``*buf`` with room for ``n`` bytes (at least 1), grown, never shrunk; NULL: no memory."""
     if n == 0:
         n = 1
     if n <= cap[0]:
