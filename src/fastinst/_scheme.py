@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
 import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from ._errors import SchemeError
+from . import _probe
+from ._errors import ExternallyManaged, SchemeError
+
+logger = logging.getLogger("fastinst")
+
+# The probe's answer: a JSON object (see _probe.probe).
+Facts = dict[str, Any]
 
 SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
@@ -37,6 +50,10 @@ class Scheme:
     python: str = field(default=sys.executable, compare=False)
     kind: str = field(default="custom", compare=False)
     site_dirs: tuple[str, ...] = field(default=(), compare=False)
+    # For each directory of site_dirs that is not purelib or platlib: the root
+    # that the RECORD paths of its distributions may reach (its prefix, or the
+    # user base), so that uninstall can check them.
+    site_roots: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @classmethod
     def from_mapping(cls, paths: Mapping[str, str], **extra: object) -> Scheme:
@@ -60,3 +77,472 @@ class Scheme:
         for d in (self.purelib, self.platlib, *self.site_dirs):
             seen.setdefault(os.path.normpath(d), None)
         return tuple(seen)
+
+
+# --- get_scheme --------------------------------------------------------------------
+
+# Environment variables that distributors' sysconfig reads when it is imported
+# (Debian's DEB_PYTHON_INSTALL_LAYOUT, Fedora's RPM_BUILD_ROOT...): a change in
+# them is a different answer, so they are part of the probe cache key.
+_KEY_ENV = (
+    "DEB_PYTHON_INSTALL_LAYOUT",
+    "RPM_BUILD_ROOT",
+    "SETUPTOOLS_USE_DISTUTILS",
+    "_PYTHON_SYSCONFIGDATA_NAME",
+    "_PYTHON_HOST_PLATFORM",
+)
+
+_USER_NOTICE = "Defaulting to user installation because normal site-packages is not writeable"
+
+
+def get_scheme(
+    python: str | os.PathLike[str] | None = None,
+    *,
+    user: bool = False,
+    prefix: str | os.PathLike[str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    target: str | os.PathLike[str] | None = None,
+    dist_name: str | None = None,
+) -> Scheme:
+    """The scheme an install into ``python`` would use, resolved as pip resolves it.
+
+    ``python`` is an interpreter's path (``None``: the running one); it is asked
+    once through a small probe script and the answer is cached on disk. The
+    options mirror pip's ``--user``, ``--prefix``, ``--home``, ``--root`` and
+    ``--target``; ``dist_name`` only shapes ``headers``. Directories that do not
+    exist yet are fine: nothing is created here.
+
+    >>> s = get_scheme(target="/tmp/t")
+    >>> (s.purelib, s.scripts, s.kind)
+    ('/tmp/t', '/tmp/t/bin', 'target')
+    """
+    _check_options(user, prefix, home, root, target)
+    facts = interpreter_facts(python)
+    return _scheme_from_facts(
+        facts,
+        user=user,
+        prefix=_abs(prefix),
+        home=_abs(home),
+        root=_abs(root),
+        target=_abs(target),
+        dist_name=dist_name,
+    )
+
+
+def choose_install_scheme(
+    python: str | os.PathLike[str] | None = None,
+    *,
+    user: bool | None = None,
+    prefix: str | os.PathLike[str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    target: str | os.PathLike[str] | None = None,
+    break_system_packages: bool = False,
+    dist_name: str | None = None,
+) -> tuple[Scheme, str | None]:
+    """Where an install goes when the caller did not say, by pip's rules.
+
+    Returns the scheme and a one-line notice to log (or ``None``). ``user=None``
+    means "decide": outside a venv, with the user site enabled, an interpreter
+    whose purelib or platlib is not writable gets the user scheme. ``user=True``
+    where the user site is invisible (a venv without system site-packages) or
+    disabled raises `SchemeError`. An install into an interpreter marked
+    ``EXTERNALLY-MANAGED`` (PEP 668) raises `ExternallyManaged` unless
+    ``break_system_packages``.
+
+    >>> scheme, notice = choose_install_scheme(target="/tmp/t")
+    >>> (scheme.kind, notice)
+    ('target', None)
+    """
+    _check_options(bool(user), prefix, home, root, target)
+    facts = interpreter_facts(python)
+    prefix, home, root, target = _abs(prefix), _abs(home), _abs(root), _abs(target)
+
+    # pip's rule (install.py): --root, --target and --prefix skip the check,
+    # since the marker cannot be located for them; fastinst's --home is one of
+    # those too. --user does not skip it.
+    own_environment = root is None and target is None and prefix is None and home is None
+    if own_environment and not break_system_packages and not facts["in_venv"]:
+        marker = facts["externally_managed"]
+        if os.path.isfile(marker):
+            raise ExternallyManaged(_marker_message(marker, facts["prefix"]), marker)
+
+    notice = None
+    if user:
+        if facts["venv_no_global"]:
+            raise SchemeError(
+                "cannot install into the user site: user site-packages are not visible"
+                " in this virtual environment; install into the venv itself (no --user),"
+                " or recreate it with --system-site-packages"
+            )
+        if not _user_site_enabled(facts):
+            raise SchemeError(
+                "cannot install into the user site: it is disabled for this interpreter"
+                " (PYTHONNOUSERSITE is set, or the effective user or group differs);"
+                " use --target or --prefix, or a virtual environment"
+            )
+    elif user is None:
+        user = False
+        if (
+            prefix is None
+            and target is None
+            and home is None
+            and _user_site_enabled(facts)
+            and not facts["in_venv"]
+        ):
+            system = _scheme_from_facts(facts, root=root, dist_name="")
+            if not all(_writable_dir(d) for d in {system.purelib, system.platlib}):
+                user, notice = True, _USER_NOTICE
+    scheme = _scheme_from_facts(
+        facts,
+        user=bool(user),
+        prefix=prefix,
+        home=home,
+        root=root,
+        target=target,
+        dist_name=dist_name,
+    )
+    return scheme, notice
+
+
+def _check_options(
+    user: bool,
+    prefix: object,
+    home: object,
+    root: object,
+    target: object,
+) -> None:
+    if target is not None:
+        others = [
+            n for n, v in (("user", user), ("prefix", prefix), ("home", home), ("root", root)) if v
+        ]
+        if others:
+            raise SchemeError(f"target cannot be combined with {', '.join(others)}")
+    if user and prefix is not None:
+        raise SchemeError("user and prefix imply different install locations")
+    if user and home is not None:
+        raise SchemeError("user and home imply different install locations")
+    if home is not None and prefix is not None:
+        raise SchemeError("home and prefix imply different install locations")
+
+
+def _abs(path: str | os.PathLike[str] | None) -> str | None:
+    return None if path is None else os.path.abspath(os.fspath(path))
+
+
+def _scheme_from_facts(
+    facts: Facts,
+    *,
+    user: bool = False,
+    prefix: str | None = None,
+    home: str | None = None,
+    root: str | None = None,
+    target: str | None = None,
+    dist_name: str | None = None,
+) -> Scheme:
+    python = facts["executable"]
+    if target is not None:
+        # Everything in one directory, scripts in DIR/bin. pip gets there by
+        # installing with --home into a temporary directory and moving its
+        # lib, bin and include/python/<dist> entries into DIR; uv writes into
+        # DIR directly. The headers key is DIR/include, as the issue asks.
+        return Scheme(
+            purelib=target,
+            platlib=target,
+            headers=os.path.join(target, "include"),
+            scripts=os.path.join(target, "bin"),
+            data=target,
+            python=python,
+            kind="target",
+        )
+    if user:
+        mode, base = "user", _user_base(facts)
+    elif home is not None:
+        mode, base = "home", home
+    elif prefix is not None:
+        mode, base = "prefix", prefix
+    else:
+        mode, base = "default", ""
+    in_venv = facts["in_venv"]
+    # pip: headers get "UNKNOWN" for an unnamed distribution, except in a venv.
+    dist = dist_name or ("" if in_venv else "UNKNOWN")
+    user_base = _user_base(facts)
+    paths = {
+        key: _expand(value, base=base, user_base=user_base, dist=dist, root=root)
+        for key, value in facts["schemes"][mode]["paths"].items()
+    }
+
+    site_dirs: list[str] = []
+    site_roots: list[tuple[str, str]] = []
+    if mode == "user":
+        kind = "user"
+    elif mode in ("prefix", "home"):
+        kind = mode
+    else:
+        kind = "venv" if in_venv else str(facts["schemes"]["default"]["name"])
+        for directory, dir_prefix in facts["site_packages"]:
+            d = _expand(directory, root=root)
+            site_dirs.append(d)
+            site_roots.append((d, _expand(dir_prefix, root=root)))
+        if _user_site_enabled(facts) and facts["user_site_template"]:
+            d = _expand(facts["user_site_template"], user_base=user_base, root=root)
+            site_dirs.append(d)
+            site_roots.append((d, _expand(user_base, root=root)))
+        # RHEL-style interpreters read both lib and lib64: list both.
+        platlibdir = facts["platlibdir"]
+        if platlibdir != "lib":
+            lib, other = f"{os.sep}lib{os.sep}", f"{os.sep}{platlibdir}{os.sep}"
+            for d in (paths["purelib"], paths["platlib"]):
+                twin = d.replace(lib, other) if lib in d else d.replace(other, lib)
+                if twin != d:
+                    site_dirs.append(twin)
+                    site_roots.append((twin, paths["data"]))
+    return Scheme(
+        purelib=paths["purelib"],
+        platlib=paths["platlib"],
+        headers=paths["headers"],
+        scripts=paths["scripts"],
+        data=paths["data"],
+        python=python,
+        kind=kind,
+        site_dirs=tuple(dict.fromkeys(site_dirs)),
+        site_roots=tuple(dict.fromkeys(site_roots)),
+    )
+
+
+def _expand(
+    value: str,
+    *,
+    base: str = "",
+    user_base: str = "",
+    dist: str = "",
+    root: str | None = None,
+) -> str:
+    """Substitute the probe's placeholders, normalise, and re-root."""
+    if _probe.BASE in value:
+        value = value.replace(_probe.BASE, base.rstrip(os.sep))
+    if _probe.USERBASE in value:
+        value = value.replace(_probe.USERBASE, user_base.rstrip(os.sep))
+    value = os.path.normpath(value.replace(_probe.DIST, dist))
+    if root is not None:
+        value = os.path.normpath(change_root(root, value))
+    return value
+
+
+def change_root(new_root: str, pathname: str) -> str:
+    """``pathname`` re-rooted under ``new_root`` (pip's and distutils' ``change_root``)."""
+    if os.name == "nt":
+        path = os.path.splitdrive(pathname)[1]
+        return os.path.join(new_root, path.lstrip("\\/"))
+    if not os.path.isabs(pathname):
+        return os.path.join(new_root, pathname)
+    return os.path.join(new_root, pathname[1:])
+
+
+def _user_base(facts: Facts) -> str:
+    """The user base directory, as ``site`` and ``sysconfig`` compute it.
+
+    Done here rather than in the probe because it depends on the user's
+    environment (``HOME``, ``PYTHONUSERBASE``), not on the interpreter.
+    """
+    env = os.environ.get("PYTHONUSERBASE")
+    if env:
+        return env
+    if facts["os_name"] == "nt":
+        appdata = os.environ.get("APPDATA") or "~"
+        return os.path.expanduser(os.path.join(appdata, "Python"))
+    if facts["platform"] == "darwin" and facts["framework"]:
+        return os.path.expanduser(
+            os.path.join("~", "Library", facts["framework"], facts["version"])
+        )
+    return os.path.expanduser(os.path.join("~", ".local"))
+
+
+def _user_site_enabled(facts: Facts) -> bool:
+    """``site.ENABLE_USER_SITE`` as that interpreter would have it for this user."""
+    if not facts["isolated"]:
+        return bool(facts["enable_user_site"])  # in-process: site's own answer
+    if facts["venv_no_global"]:
+        return False
+    if os.environ.get("PYTHONNOUSERSITE"):
+        return False
+    # site.check_enableusersite: no user site for setuid/setgid processes.
+    return not (
+        hasattr(os, "geteuid") and (os.geteuid() != os.getuid() or os.getegid() != os.getgid())
+    )
+
+
+def _writable_dir(path: str) -> bool:
+    """pip's ``test_writable_dir``: the nearest existing ancestor decides."""
+    while not os.path.isdir(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return os.access(path, os.W_OK)
+
+
+def _marker_message(marker: str, prefix: str) -> str:
+    """The ``Error`` text of an EXTERNALLY-MANAGED file, localised as pip does."""
+    import configparser
+    import locale
+
+    parser = configparser.ConfigParser(interpolation=None)
+    keys = []
+    try:
+        lang = locale.getlocale(locale.LC_MESSAGES)[0]
+    except (AttributeError, ValueError):
+        lang = None
+    if lang:
+        keys.append(f"Error-{lang}")
+        for sep in ("-", "_"):
+            before, found, _ = lang.partition(sep)
+            if found:
+                keys.append(f"Error-{before}")
+    keys.append("Error")
+    try:
+        parser.read(marker, encoding="utf-8")
+        section = parser["externally-managed"]
+        for key in keys:
+            if key in section:
+                return section[key]
+    except (KeyError, OSError, UnicodeDecodeError, configparser.Error):
+        pass
+    return (
+        f"The Python environment under {prefix} is managed externally, and may not be"
+        " manipulated by the user. Please use specific tooling from the distributor of"
+        " the Python installation to interact with this environment instead."
+    )
+
+
+# --- the probe, its subprocess and its cache -----------------------------------------
+
+
+def interpreter_facts(python: str | os.PathLike[str] | None = None) -> Facts:
+    """The probe's facts for ``python``: in-process for ``None``, else cached on disk."""
+    if python is None:
+        return _probe.probe()
+    path = _find_interpreter(os.fspath(python))
+    key = _cache_key(path)
+    cache_file = os.path.join(probe_cache_dir(), key + ".json") if key else None
+    if cache_file is not None:
+        cached = _read_cached(cache_file)
+        if cached is not None:
+            return cached
+    facts = _run_probe(path)
+    if cache_file is not None:
+        _write_cached(cache_file, facts)
+    return facts
+
+
+def probe_cache_dir() -> str:
+    """``$FASTINST_CACHE_DIR/probe-v1``, else ``probe-v1`` in the user cache directory."""
+    env = os.environ.get("FASTINST_CACHE_DIR")
+    if env:
+        return os.path.join(env, "probe-v1")
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("fastinst"), "probe-v1")
+
+
+def _find_interpreter(python: str) -> str:
+    if os.sep not in python:
+        import shutil
+
+        found = shutil.which(python)
+        if found is None:
+            raise SchemeError(f"interpreter {python!r} not found on PATH")
+        python = found
+    path = os.path.abspath(python)
+    if not os.path.isfile(path):
+        raise SchemeError(f"interpreter {path} does not exist")
+    return path
+
+
+def _cache_key(path: str) -> str | None:
+    """Interpreter path, resolved path, its mtime and size, and a venv's pyvenv.cfg.
+
+    The unresolved path counts too: a venv's ``bin/python`` is a symlink to
+    the base interpreter but has answers of its own.
+    """
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return None
+    cfgs = []
+    for cfg in (
+        os.path.join(os.path.dirname(path), "pyvenv.cfg"),
+        os.path.join(os.path.dirname(os.path.dirname(path)), "pyvenv.cfg"),
+    ):
+        try:
+            cst = os.stat(cfg)
+        except OSError:
+            continue
+        cfgs.append([cfg, cst.st_mtime_ns, cst.st_size])
+    material = [
+        _probe.PROBE_VERSION,
+        path,
+        real,
+        st.st_mtime_ns,
+        st.st_size,
+        cfgs,
+        [os.environ.get(k) for k in _KEY_ENV],
+    ]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+
+
+def _read_cached(cache_file: str) -> Facts | None:
+    try:
+        with open(cache_file, encoding="utf-8") as f:
+            facts = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(facts, dict) or facts.get("probe_version") != _probe.PROBE_VERSION:
+        return None
+    return facts
+
+
+def _write_cached(cache_file: str, facts: Facts) -> None:
+    """Write atomically (a reader sees the old file or the new one); never fail."""
+    directory = os.path.dirname(cache_file)
+    tmp = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(facts, f)
+        os.replace(tmp, cache_file)
+        tmp = None
+    except OSError as exc:
+        logger.debug("probe cache not written (%s)", exc)
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _run_probe(path: str) -> Facts:
+    with open(_probe.__file__, encoding="utf-8") as f:
+        source = f.read()
+    try:
+        proc = subprocess.run(
+            [path, "-I", "-c", source],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SchemeError(f"cannot run {path}: {exc}") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise SchemeError(f"cannot probe {path} (it needs Python 3.8 or later): {why}")
+    try:
+        facts = json.loads(proc.stdout)
+    except ValueError:
+        raise SchemeError(f"cannot probe {path}: its answer is not JSON") from None
+    if not isinstance(facts, dict) or facts.get("probe_version") != _probe.PROBE_VERSION:
+        raise SchemeError(f"cannot probe {path}: unexpected answer")
+    return facts
