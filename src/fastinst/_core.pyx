@@ -14,7 +14,7 @@ from libc.errno cimport (
 )
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
 from posix.stat cimport S_ISDIR, fchmod, fstat, mkdir, stat, struct_stat
@@ -23,6 +23,9 @@ from posix.unistd cimport close, link, pread, read, sysconf, unlink, write
 import os
 
 from ._errors import CoreFailure, CorruptArchive
+
+cdef extern from "Python.h":
+    bytes PyUnicode_EncodeFSDefault(object unicode)
 
 cdef extern from *:
     """
@@ -66,11 +69,6 @@ cdef extern from *:
     static int fi_sha256_setup(void) { fi_md = EVP_sha256(); return fi_md != NULL; }
     #endif
     static int fi_sha256_begin(EVP_MD_CTX* ctx) { return EVP_DigestInit_ex(ctx, fi_md, NULL); }
-    static int fi_sha256(EVP_MD_CTX* ctx, const void* p, size_t n, unsigned char* out) {
-        unsigned int len;
-        return EVP_DigestInit_ex(ctx, fi_md, NULL) && EVP_DigestUpdate(ctx, p, n)
-               && EVP_DigestFinal_ex(ctx, out, &len);
-    }
 
     /* Whole-buffer inflate of raw deflate data: libdeflate when built with it,
        else zlib. fi_inflate returns 0 when the stream inflates to exactly out_n
@@ -86,7 +84,9 @@ cdef extern from *:
         if (r == LIBDEFLATE_SUCCESS) return got == out_n ? 0 : 2;
         return r == LIBDEFLATE_INSUFFICIENT_SPACE ? 2 : 1;
     }
-    static uint32_t fi_crc32(const void* p, size_t n) { return libdeflate_crc32(0, p, n); }
+    static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
+        return libdeflate_crc32(crc, p, n);
+    }
     #define FI_INFLATER "libdeflate"
     #else
     #include <zlib.h>
@@ -128,8 +128,8 @@ cdef extern from *:
         }
         return z->total_out == out_n ? 0 : 2;
     }
-    static uint32_t fi_crc32(const void* p, size_t n) {
-        return (uint32_t)crc32_z(0, (const Bytef*)p, n);
+    static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
+        return (uint32_t)crc32_z(crc, (const Bytef*)p, n);
     }
     #define FI_INFLATER "zlib"
     #endif
@@ -147,11 +147,10 @@ cdef extern from *:
     uint64_t fi_le64(const unsigned char* p) nogil
     int fi_sha256_setup()
     int fi_sha256_begin(EVP_MD_CTX* ctx) nogil
-    int fi_sha256(EVP_MD_CTX* ctx, const void* p, size_t n, unsigned char* out) nogil
     fi_inflater* fi_inflater_new() nogil
     void fi_inflater_free(fi_inflater* d) nogil
     int fi_inflate(fi_inflater* d, const void* inp, size_t in_n, void* out, size_t out_n) nogil
-    uint32_t fi_crc32(const void* p, size_t n) nogil
+    uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) nogil
 
 
 LINK_CLONE = 0
@@ -180,6 +179,7 @@ _KIND_NAMES = ("", "method", "header", "inflate", "size", "crc", "record-size", 
 
 cdef enum:
     CHUNK = 1 << 20
+    HASH_PIECE = 1 << 16  # fits in L2 between the CRC pass and the SHA-256 pass
     MAX_IO = 0x40000000   # per read/write call; Linux moves at most ~2 GiB at once
 
 
@@ -237,9 +237,13 @@ cdef int _n_threads(int threads, size_t work) except -1:
 
 
 cdef bytes _fs(object path):
+    """``path`` encoded for the C calls (as ``os.fsencode``); NUL bytes are refused."""
     if not isinstance(path, str):
         raise TypeError(f"paths must be str, not {type(path).__name__}")
-    return os.fsencode(path)
+    cdef bytes b = PyUnicode_EncodeFSDefault(path)
+    if memchr(PyBytes_AS_STRING(b), 0, <size_t>PyBytes_GET_SIZE(b)) != NULL:
+        raise ValueError("embedded null byte")
+    return b
 
 
 # --- central directory -----------------------------------------------------------------
@@ -443,6 +447,25 @@ cdef void _fail(Shared* sh, int kind, int job, int index, int err, int on_source
         sh.fail_on_source = on_source
 
 
+cdef bint _crc_sha256(EVP_MD_CTX* md, const unsigned char* p, size_t n, uint32_t* crc,
+                      unsigned char* digest) noexcept nogil:
+    """CRC-32 and SHA-256 of ``p[:n]`` in one pass over cache-sized pieces."""
+    cdef size_t k
+    cdef unsigned int dlen
+    cdef uint32_t c = 0
+    if not fi_sha256_begin(md):
+        return False
+    while n > 0:
+        k = n if n < HASH_PIECE else HASH_PIECE
+        c = fi_crc32(c, p, k)
+        if not EVP_DigestUpdate(md, p, k):
+            return False
+        p += k
+        n -= k
+    crc[0] = c
+    return EVP_DigestFinal_ex(md, digest, &dlen) == 1
+
+
 cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     """Extract one member; K_OK, or the failure kind (errno is set for K_IO).
 
@@ -454,6 +477,7 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     cdef unsigned char* data
     cdef unsigned char* raw
     cdef int r, fd
+    cdef uint32_t crc
     if t.method != 0 and t.method != 8:
         return K_METHOD
     if t.offset < 0 or t.csize < 0 or t.usize < 0:
@@ -495,13 +519,13 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
             return K_INFLATE
         if r == 2:
             return K_SIZE
-    if fi_crc32(data, <size_t>t.usize) != t.crc:
+    if not _crc_sha256(w.md, data, <size_t>t.usize, &crc, t.digest):
+        fi_set_errno(ENOMEM)
+        return K_IO
+    if crc != t.crc:
         return K_CRC
     if t.expected_size != -1 and t.expected_size != t.usize:
         return K_RECORD_SIZE
-    if not fi_sha256(w.md, data, <size_t>t.usize, t.digest):
-        fi_set_errno(ENOMEM)
-        return K_IO
     if t.has_sha and memcmp(t.digest, t.expected, 32) != 0:
         return K_SHA256
     fd = open(t.dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, t.mode)

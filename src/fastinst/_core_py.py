@@ -185,7 +185,9 @@ def _threads(threads: int, work: int) -> int:
 def _check_task(task: Sequence[object]) -> Task:
     offset, method, csize, usize, crc, dest, mode, sha, size = task
     if not isinstance(dest, str):
-        raise TypeError("dest must be a str")
+        raise TypeError(f"paths must be str, not {type(dest).__name__}")
+    if "\0" in dest:
+        raise ValueError("embedded null byte")
     if not isinstance(sha, bytes) or len(sha) not in (0, 32):
         raise ValueError("expected_sha256 must be 32 bytes or empty")
     return (
