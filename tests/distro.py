@@ -120,3 +120,159 @@ def stdlib_dir() -> str:
 
 def copy_tree(src: str | Path, dst: str | Path, *, ignore: tuple[str, ...] = ()) -> None:
     shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns(*ignore))
+
+
+# --- copies of interpreters --------------------------------------------------------------
+
+# Big parts of the standard library no test here needs.
+_STDLIB_SKIP = ("test", "idlelib", "tkinter", "turtledemo", "lib2to3", "*.a")
+
+
+def copy_interpreter(
+    version_dir: str | Path,
+    prefix: str | Path,
+    *,
+    site_packages: tuple[str, ...] | None = None,
+) -> str:
+    """Copy a pyenv CPython install into ``prefix`` and return its ``bin/pythonX.Y``.
+
+    The copy is self-contained: its executable's RUNPATH (an absolute path into
+    the original tree, which other users may not be able to read) is rewritten
+    to ``$ORIGIN/../lib`` in the copied bytes. ``site_packages``: the names to
+    copy from the original site-packages (``None``: all of it); the sandbox's
+    own ``.pth`` hooks are never copied.
+    """
+    src = Path(version_dir)
+    dst = Path(prefix)
+    [exe] = [p for p in (src / "bin").glob("python3.*") if p.name[len("python3.") :].isdigit()]
+    xy = exe.name[len("python") :]
+    (dst / "bin").mkdir(parents=True)
+    (dst / "lib").mkdir()
+    data = exe.read_bytes()
+    old_runpath = str(src / "lib").encode() + b"\0"
+    new_runpath = b"$ORIGIN/../lib\0"
+    if old_runpath in data and len(new_runpath) <= len(old_runpath):
+        padded = new_runpath + b"\0" * (len(old_runpath) - len(new_runpath))
+        data = data.replace(old_runpath, padded)
+    (dst / "bin" / exe.name).write_bytes(data)
+    (dst / "bin" / exe.name).chmod(0o755)
+    for alias in ("python3", "python"):
+        (dst / "bin" / alias).symlink_to(exe.name)
+    for lib in (src / "lib").glob(f"libpython{xy}*.so*"):
+        shutil.copy2(lib, dst / "lib" / lib.name, follow_symlinks=False)
+    stdlib = src / "lib" / f"python{xy}"
+    shutil.copytree(
+        stdlib,
+        dst / "lib" / f"python{xy}",
+        symlinks=True,
+        ignore=shutil.ignore_patterns(*_STDLIB_SKIP, "site-packages"),
+    )
+    site = dst / "lib" / f"python{xy}" / "site-packages"
+    site.mkdir()
+    for entry in (stdlib / "site-packages").iterdir():
+        if entry.name.startswith("_sandboxing"):
+            continue
+        if site_packages is not None and entry.name.split("-")[0] not in site_packages:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, site / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, site / entry.name)
+    return str(dst / "bin" / exe.name)
+
+
+def pyenv_version_dir(minor: str) -> Path | None:
+    for interp in find_interpreters():
+        if interp.label == minor and interp.exists:
+            return Path(interp.path).parent.parent
+    return None
+
+
+# What Fedora/RHEL's CPython patches change, applied at start-up by sitecustomize
+# (the copy's stdlib is not patched): platlibdir lib64, /usr/local site
+# directories first, sysconfig's posix_prefix with /local outside venvs and RPM
+# builds (patch 00251, Fedora 36+) and rpm_prefix as the unpatched original.
+_RHEL_SITECUSTOMIZE = '''\
+"""Fedora/RHEL-style layout for a test interpreter (written by fastinst's tests)."""
+import os
+import site
+import sys
+import sysconfig
+
+sys.platlibdir = "lib64"
+_system = sys.prefix == sys.base_prefix and "RPM_BUILD_ROOT" not in os.environ
+
+_schemes = sysconfig._INSTALL_SCHEMES
+_schemes["rpm_prefix"] = dict(_schemes["posix_prefix"])
+if _system:
+    _schemes["posix_prefix"] = dict(
+        _schemes["posix_prefix"],
+        purelib="{base}/local/lib/python{py_version_short}/site-packages",
+        platlib="{platbase}/local/{platlibdir}/python{py_version_short}/site-packages",
+        scripts="{base}/local/bin",
+        data="{base}/local",
+    )
+    _local = os.path.join(sys.prefix, "local")
+    if _local not in site.PREFIXES:
+        site.PREFIXES.insert(0, _local)
+    # site has already added the lib directories; add lib64 and /usr/local ones.
+    for _d in site.getsitepackages():
+        if os.path.isdir(_d) and _d not in sys.path:
+            site.addsitedir(_d)
+'''
+
+# RHEL's distutils (patch 00251 before Fedora 36): an install without --prefix
+# goes to sys.prefix + "/local" outside venvs and RPM builds.
+_DISTUTILS_OLD = """\
+                self.prefix = os.path.normpath(sys.prefix)
+                self.exec_prefix = os.path.normpath(sys.exec_prefix)
+"""
+_DISTUTILS_NEW = """\
+                if (sys.prefix == sys.base_prefix
+                        and 'RPM_BUILD_ROOT' not in os.environ):
+                    addition = "/local"
+                else:
+                    addition = ""
+                self.prefix = os.path.normpath(sys.prefix) + addition
+                self.exec_prefix = os.path.normpath(sys.exec_prefix) + addition
+"""
+
+
+def make_rhel_python(minor: str, root: str | Path) -> str | None:
+    """A RHEL-like Python under ``root/usr`` (None when pyenv has no ``minor``).
+
+    Only ``root/usr/lib/pythonX.Y/site-packages`` exists (with pip, as the
+    distribution's RPMs would have it); ``usr/lib64/...`` and every
+    ``usr/local/...`` site directory are absent, as on a fresh image.
+    """
+    src = pyenv_version_dir(minor)
+    if src is None:
+        return None
+    prefix = Path(root) / "usr"
+    python = copy_interpreter(src, prefix, site_packages=("pip", "setuptools", "_distutils_hack"))
+    stdlib = prefix / "lib" / f"python{minor}"
+    (stdlib / "sitecustomize.py").write_text(_RHEL_SITECUSTOMIZE)
+    install_py = stdlib / "distutils" / "command" / "install.py"
+    if install_py.exists():
+        text = install_py.read_text()
+        assert _DISTUTILS_OLD in text, "distutils changed; update the RHEL patch"
+        install_py.write_text(text.replace(_DISTUTILS_OLD, _DISTUTILS_NEW))
+    return python
+
+
+def make_world_readable(path: str | Path) -> None:
+    """chmod a+rX below ``path`` (the tree stays root-owned and not writable by others)."""
+    for dirpath, _dirnames, filenames in os.walk(path):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                os.chmod(p, os.stat(p).st_mode | 0o444)
+
+
+def run_as_nobody(
+    args: list[str], *, env: dict[str, str], cwd: str = "/", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` as the unprivileged user ``nobody`` with exactly ``env``."""
+    cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *args]
+    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)

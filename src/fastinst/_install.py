@@ -51,7 +51,8 @@ class InstallResult:
     """What one distribution's install did.
 
     ``files`` are the absolute paths written (RECORD included); ``replaced`` is
-    the version that was there before, if any.
+    the version that was there before, if any; ``from_cache`` says whether the
+    wheel was already unpacked in the cache.
     """
 
     name: str
@@ -207,7 +208,7 @@ def _install_locked(
                 files=files,
                 wheel=plan.wheel.path,
                 replaced=replaced.get(plan.wheel.name),
-                from_cache=plan.wheel.cache_tree is not None,
+                from_cache=plan.wheel.cache_hit,
             )
         )
     return results
@@ -241,6 +242,7 @@ def _open_all(
         cached = cache.load(digest, p, verified=verify_record)
         if cached is not None:
             check_filename(p, cached.dist_info)
+            cached.cache_hit = True
             wheels.append(cached)
             continue
         wheel = open_wheel(p, verify_record=verify_record)

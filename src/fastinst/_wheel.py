@@ -74,6 +74,7 @@ class Wheel:
     entry_points: list[EntryPoint] = field(default_factory=list)
     archive_size: int = 0
     cache_tree: str | None = None  # set when the members are read from the cache
+    cache_hit: bool = False  # the cache had it already (it was not unpacked by this call)
 
     def read(self, entry: Entry) -> bytes:
         """The bytes of a (small) member, from the cache when unpacked there."""
