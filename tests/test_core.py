@@ -64,11 +64,19 @@ def sha(data: bytes) -> bytes:
 
 
 def raw_zip(
-    members: list[tuple[bytes, bytes, int]], *, zip64: bool = False, comment: bytes = b""
+    members: list[tuple[bytes, bytes, int]],
+    *,
+    zip64: bool = False,
+    comment: bytes = b"",
+    descriptor: bool = False,
+    local_extra: bytes = b"",
 ) -> bytes:
     """A zip of ``(name, data, method)`` written by hand; ``zip64`` uses the ZIP64 forms
-    (sizes and offsets in the extra field, a zip64 end record and locator)."""
+    (sizes and offsets in the extra field, a zip64 end record and locator),
+    ``descriptor`` leaves CRC and sizes out of the local headers (flag bit 3, a data
+    descriptor after the data), ``local_extra`` goes into every local header only."""
     out, central = bytearray(), bytearray()
+    flags = 0x808 if descriptor else 0x800
     for name, data, method in members:
         if method == zipfile.ZIP_DEFLATED:
             c = zlib.compressobj(6, zlib.DEFLATED, -15)
@@ -76,9 +84,13 @@ def raw_zip(
         else:
             packed = data
         crc, offset = zlib.crc32(data), len(out)
-        common = (0x800, method, 0, 0x5021, crc)
-        local = (20, *common, len(packed), len(data), len(name), 0)
-        out += struct.pack("<4s5HIIIHH", b"PK\x03\x04", *local) + name + packed
+        common = (flags, method, 0, 0x5021, crc)
+        local = (20, *common, len(packed), len(data), len(name), len(local_extra))
+        if descriptor:
+            local = (20, flags, method, 0, 0x5021, 0, 0, 0, len(name), len(local_extra))
+        out += struct.pack("<4s5HIIIHH", b"PK\x03\x04", *local) + name + local_extra + packed
+        if descriptor:
+            out += struct.pack("<4sIII", b"PK\x07\x08", crc, len(packed), len(data))
         if zip64:
             extra = struct.pack("<HHQQQ", 1, 24, len(data), len(packed), offset)
             sizes = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
@@ -318,6 +330,11 @@ class TestExtractFailures:
     def test_bad_arguments(self, core, tmp_path):
         archive = self.archive(tmp_path)
         t = tasks_for(archive, tmp_path)[0]
+        with pytest.raises(ValueError, match="null"):
+            core.extract([(str(archive), [(*t[:5], str(tmp_path / "a\0b"), *t[6:])])], 1)
+        with pytest.raises(TypeError):
+            core.extract([(str(archive), [(*t[:5], tmp_path / "a", *t[6:])])], 1)
+        assert list(tmp_path.iterdir()) == [archive]
         with pytest.raises(ValueError):
             core.extract([(str(archive), [(*t[:7], b"short", -1)])], 1)
         with pytest.raises(ValueError):
@@ -382,6 +399,21 @@ class TestCentralDirectory:
             for i, e in enumerate(entries)
         ]
         assert digests(core.extract([(str(big), tasks)], 1)[0]) == [sha(m[1]) for m in members]
+
+    @pytest.mark.parametrize("form", ["descriptor", "local-extra"])
+    def test_local_headers_that_differ_from_the_directory(self, core, tmp_path, form):
+        """Sizes come from the directory (data descriptors), the data offset from the
+        local header (its extra field need not match the directory's)."""
+        members = [(b"a.py", b"print(1)\n" * 100, 8), (b"b.txt", b"stored", 0)]
+        options = {"descriptor": True} if form == "descriptor" else {"local_extra": b"\0" * 13}
+        path = tmp_path / "d.zip"
+        path.write_bytes(raw_zip(members, **options))
+        entries = core.read_central_directory(str(path))
+        assert entries == entries_of(path)
+        (tmp_path / "out").mkdir()
+        tasks = tasks_for(path, tmp_path / "out")
+        assert digests(core.extract([(str(path), tasks)], 2)[0]) == [sha(m[1]) for m in members]
+        assert (tmp_path / "out" / "a.py").read_bytes() == members[0][1]
 
     def test_empty_archive(self, core, tmp_path):
         path = tmp_path / "empty.zip"
