@@ -6,14 +6,20 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from distro import (
     DEBIAN_PYTHON,
+    copy_interpreter,
     find_interpreters,
+    make_rhel_python,
+    make_world_readable,
     pip_schemes,
     pip_site_packages,
+    pyenv_version_dir,
+    run_as_nobody,
 )
 from fastinst import _probe
 from fastinst._errors import ExternallyManaged, SchemeError
@@ -39,6 +45,19 @@ CASES = [
 ]
 
 INTERPRETERS = find_interpreters()
+
+
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path, monkeypatch):
+    """A home directory of the test's own: pip's distutils code creates the user
+    site directories when asked for the user scheme, and none of that belongs
+    in the real home. Both pip and fastinst see this one."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("PYTHONUSERBASE", raising=False)
+    monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
+    return home
 
 
 def ours(python: str | None, **kwargs) -> dict[str, str]:
@@ -354,3 +373,204 @@ class TestExternallyManaged:
         marker = tmp_path / "EXTERNALLY-MANAGED"
         marker.write_text("[externally-managed]\n")
         assert "managed externally" in _marker_message(str(marker), "/usr")
+
+
+# --- distro-like interpreters built here -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    """A root-owned, world-readable directory for interpreters other users run.
+
+    pytest's own temporary directories are private to root, so this one is
+    made directly in /tmp and removed at the end of the session.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="fastinst-shared-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def rhel39(shared_dir):
+    """A RHEL-style Python 3.9 under ``shared_dir/rhel/usr`` (see distro.make_rhel_python)."""
+    python = make_rhel_python("3.9", shared_dir / "rhel")
+    if python is None:
+        pytest.skip("no pyenv Python 3.9 to build a RHEL-like one from")
+    make_world_readable(shared_dir / "rhel")
+    return python
+
+
+@pytest.fixture(scope="session")
+def fedora312(tmp_path_factory):
+    """The same patches on 3.12, where pip uses sysconfig (posix_prefix with /local)."""
+    python = make_rhel_python("3.12", tmp_path_factory.mktemp("fedora"))
+    if python is None:
+        pytest.skip("no pyenv Python 3.12")
+    return python
+
+
+class TestRhelLike:
+    """uv#2353: a RHEL-style system Python whose /usr/local site directories do not exist."""
+
+    def test_matches_pip(self, rhel39):
+        assert_matches_pip(rhel39)
+
+    def test_layout(self, rhel39):
+        usr = Path(rhel39).parent.parent
+        scheme = get_scheme(rhel39, dist_name="httpx")
+        assert scheme.purelib == str(usr / "local/lib/python3.9/site-packages")
+        assert scheme.platlib == str(usr / "local/lib64/python3.9/site-packages")
+        assert scheme.scripts == str(usr / "local/bin")
+        assert scheme.data == str(usr / "local")
+        assert not Path(scheme.purelib).exists() and not Path(scheme.platlib).exists()
+        # Every directory that interpreter reads, lib and lib64, /usr/local or not.
+        for d in (
+            "local/lib64/python3.9/site-packages",
+            "local/lib/python3.9/site-packages",
+            "lib64/python3.9/site-packages",
+            "lib/python3.9/site-packages",
+        ):
+            assert str(usr / d) in scheme.library_dirs()
+
+    def test_listing_with_absent_site_directories(self, rhel39):
+        from fastinst._installed import find_installed, list_installed
+
+        scheme = get_scheme(rhel39)
+        names = {d.name for d in list_installed(scheme)}
+        assert "pip" in names  # from usr/lib/python3.9/site-packages
+        assert find_installed("httpx", scheme) == []
+
+    def test_root_installs_into_usr_local(self, rhel39):
+        # As root everything is writable: no fallback, and the missing
+        # directories are for the installer to create.
+        scheme, notice = choose_install_scheme(rhel39)
+        assert notice is None
+        assert scheme == get_scheme(rhel39)
+
+    def test_venv_of_it_is_plain(self, rhel39, tmp_path):
+        venv = tmp_path / "v"
+        subprocess.run([rhel39, "-m", "venv", "--without-pip", str(venv)], check=True)
+        python = str(venv / "bin/python")
+        pip_dir = Path(rhel39).parent.parent / "lib/python3.9/site-packages"
+        env = dict(os.environ, PYTHONPATH=str(pip_dir))
+        assert_matches_pip(python, env=env)
+        scheme = get_scheme(python)
+        assert scheme.purelib == str(venv / "lib/python3.9/site-packages")
+        assert scheme.platlib == str(venv / "lib64/python3.9/site-packages")
+
+    def test_fedora_like_312_matches_pip(self, fedora312):
+        usr = Path(fedora312).parent.parent
+        assert_matches_pip(fedora312, distro_prefix=True)
+        scheme = get_scheme(fedora312)
+        assert scheme.kind == "posix_prefix"
+        assert scheme.platlib == str(usr / "local/lib64/python3.12/site-packages")
+        prefixed = get_scheme(fedora312, prefix="/opt/p")
+        assert prefixed.purelib == "/opt/p/lib/python3.12/site-packages"
+        assert prefixed.platlib == "/opt/p/lib64/python3.12/site-packages"
+
+
+# --- as a user who cannot write the system site-packages --------------------------------
+
+_NOBODY_SCRIPT = r"""
+import json, os, subprocess, sys
+from fastinst._scheme import choose_install_scheme
+
+out = {}
+
+def record(key, call):
+    try:
+        scheme, notice = call()
+        out[key] = {"paths": scheme.as_dict(), "kind": scheme.kind, "notice": notice}
+    except Exception as exc:
+        out[key] = {"error": type(exc).__name__, "message": str(exc)}
+
+record("in_process", lambda: choose_install_scheme())
+record("probe", lambda: choose_install_scheme(sys.executable))
+record("explicit_system", lambda: choose_install_scheme(sys.executable, user=False))
+for name, python in json.loads(sys.argv[1]).items():
+    record(name, lambda: choose_install_scheme(python))
+    record(name + "_break", lambda: choose_install_scheme(python, break_system_packages=True))
+venv = os.path.join(os.environ["HOME"], "venv")
+subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
+record("venv_user", lambda: choose_install_scheme(venv + "/bin/python", user=True))
+record("venv_default", lambda: choose_install_scheme(venv + "/bin/python"))
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="session")
+def nobody_python(shared_dir):
+    """A root-owned copy of this Python version, with fastinst's sources, for ``nobody``."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv")
+    xy = "{}.{}".format(*sys.version_info[:2])
+    src = pyenv_version_dir(xy)
+    if src is None:
+        pytest.skip(f"no pyenv Python {xy} to copy")
+    python = copy_interpreter(src, shared_dir / "py", site_packages=())
+    import packaging
+    import platformdirs
+
+    lib = shared_dir / "lib"
+    here = Path(__file__).resolve().parent.parent / "src" / "fastinst"
+    shutil.copytree(here, lib / "fastinst", ignore=shutil.ignore_patterns("__pycache__"))
+    for module in (packaging, platformdirs):
+        pkg = Path(module.__file__).parent
+        shutil.copytree(pkg, lib / pkg.name, ignore=shutil.ignore_patterns("__pycache__"))
+    (shared_dir / "check.py").write_text(_NOBODY_SCRIPT)
+    make_world_readable(shared_dir)
+    return python
+
+
+def test_non_root_user_falls_back_to_the_user_site(nobody_python, shared_dir, rhel39, tmp_path):
+    """uv#3635: a user who cannot write the system site-packages gets the user scheme."""
+    # pytest's tmp directories are private to root: the home lives in shared_dir.
+    home = shared_dir / f"home-{tmp_path.name}"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    others = {"rhel": rhel39}
+    if os.path.exists(DEBIAN_PYTHON):
+        others["debian"] = DEBIAN_PYTHON
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "PYTHONPATH": str(shared_dir / "lib"),
+        "FASTINST_CACHE_DIR": str(home / "cache"),
+        "LC_ALL": "C",
+    }
+    proc = run_as_nobody([nobody_python, str(shared_dir / "check.py"), json.dumps(others)], env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    xy = "{}.{}".format(*sys.version_info[:2])
+    notice = "Defaulting to user installation because normal site-packages is not writeable"
+
+    fallback = out["in_process"]
+    assert (fallback["kind"], fallback["notice"]) == ("user", notice)
+    assert fallback["paths"]["purelib"] == f"{home}/.local/lib/python{xy}/site-packages"
+    assert fallback["paths"]["scripts"] == f"{home}/.local/bin"
+    assert out["probe"] == fallback  # the probe path agrees, as nobody too
+    # An explicit user=False is respected (the install layer reports the
+    # permission error).
+    assert out["explicit_system"]["kind"] == "posix_prefix"
+    assert out["explicit_system"]["notice"] is None
+
+    rhel = out["rhel"]
+    assert (rhel["kind"], rhel["notice"]) == ("user", notice)
+    assert rhel["paths"]["purelib"] == f"{home}/.local/lib/python3.9/site-packages"
+
+    if "debian" in others:
+        # PEP 668 comes first, as in pip; --break-system-packages then falls back.
+        assert out["debian"]["error"] == "ExternallyManaged"
+        assert out["debian_break"]["kind"] == "user"
+        assert out["debian_break"]["notice"] == notice
+
+    assert out["venv_user"]["error"] == "SchemeError"
+    assert "system-site-packages" in out["venv_user"]["message"]
+    assert out["venv_default"]["kind"] == "venv"
+    assert out["venv_default"]["notice"] is None
