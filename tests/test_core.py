@@ -231,6 +231,11 @@ class TestExtractFailures:
         assert (f.kind, f.job, f.index, f.errno) == ("sha256", 0, 1, 0)
         assert not (tmp_path / "big").exists()
 
+    def test_digest_of_another_length_never_matches(self, core, tmp_path):
+        archive = self.archive(tmp_path)
+        tasks = tasks_for(archive, tmp_path, big=(sha(self.DATA)[:31], -1))
+        assert failure(core, [(str(archive), tasks)]).kind == "sha256"
+
     def test_record_size_mismatch(self, core, tmp_path):
         archive = self.archive(tmp_path)
         tasks = tasks_for(archive, tmp_path, big=(b"", len(self.DATA) + 1))
@@ -335,8 +340,8 @@ class TestExtractFailures:
         with pytest.raises(TypeError):
             core.extract([(str(archive), [(*t[:5], tmp_path / "a", *t[6:])])], 1)
         assert list(tmp_path.iterdir()) == [archive]
-        with pytest.raises(ValueError):
-            core.extract([(str(archive), [(*t[:7], b"short", -1)])], 1)
+        with pytest.raises(TypeError):
+            core.extract([(str(archive), [(*t[:7], "not bytes", -1)])], 1)
         with pytest.raises(ValueError):
             core.extract([(str(archive), [t])], -1)
 

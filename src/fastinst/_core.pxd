@@ -42,7 +42,7 @@ cdef struct Task:
     int fd                  # of the archive, shared by the tasks of a job
     int job
     int index
-    int has_sha
+    int has_sha             # 0: no expected digest, 1: compare, 2: wrong length (never matches)
     const char* dest
     unsigned char* digest   # where the SHA-256 goes (inside the job's result bytes)
     unsigned char expected[32]

@@ -526,7 +526,7 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
         return K_CRC
     if t.expected_size != -1 and t.expected_size != t.usize:
         return K_RECORD_SIZE
-    if t.has_sha and memcmp(t.digest, t.expected, 32) != 0:
+    if t.has_sha == 2 or (t.has_sha == 1 and memcmp(t.digest, t.expected, 32) != 0):
         return K_SHA256
     fd = open(t.dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, t.mode)
     if fd < 0:
@@ -650,8 +650,8 @@ def extract(jobs, int threads):
             for i in range(len(tasks)):
                 offset, method, csize, usize, crc, dest, mode, sha, expected_size = tasks[i]
                 dest_b = _fs(dest)
-                if not isinstance(sha, bytes) or len(sha) not in (0, 32):
-                    raise ValueError("expected_sha256 must be 32 bytes or empty")
+                if not isinstance(sha, bytes):
+                    raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
                 if method == 93:
                     zstd.append((j, i, (offset, method, csize, usize, crc, dest, mode, sha,
                                         expected_size)))
@@ -666,8 +666,9 @@ def extract(jobs, int threads):
                 t.crc = crc
                 t.dest = PyBytes_AS_STRING(dest_b)
                 t.mode = mode
-                t.has_sha = len(sha) == 32
-                if t.has_sha:
+                # a digest of another length is a mismatch, as in the twin
+                t.has_sha = 1 if len(sha) == 32 else (2 if len(sha) else 0)
+                if t.has_sha == 1:
                     memcpy(t.expected, PyBytes_AS_STRING(sha), 32)
                 t.expected_size = expected_size
                 t.fd = fd

@@ -188,8 +188,8 @@ def _check_task(task: Sequence[object]) -> Task:
         raise TypeError(f"paths must be str, not {type(dest).__name__}")
     if "\0" in dest:
         raise ValueError("embedded null byte")
-    if not isinstance(sha, bytes) or len(sha) not in (0, 32):
-        raise ValueError("expected_sha256 must be 32 bytes or empty")
+    if not isinstance(sha, bytes):
+        raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
     return (
         int(offset),  # type: ignore[call-overload]
         int(method),  # type: ignore[call-overload]
