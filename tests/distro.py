@@ -276,3 +276,57 @@ def run_as_nobody(
     """Run ``args`` as the unprivileged user ``nobody`` with exactly ``env``."""
     cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *args]
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def make_shared_dir() -> Path:
+    """A root-owned directory in /tmp that every user can read (pytest's are private).
+
+    The caller removes it.
+    """
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="fastinst-shared-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    return path
+
+
+# fastinst's dependencies, copied for other users (pure Python, or built for the
+# running version, which is the version copied).
+_DEPENDENCIES = ("packaging", "platformdirs", "installer", "zstandard")
+
+
+def prepare_for_other_users(shared: Path) -> str | None:
+    """Copy this Python version and fastinst (sources and dependencies) into ``shared``.
+
+    Returns the copied interpreter; run it with ``PYTHONPATH=shared/lib``.
+    ``None`` when pyenv has no install of the running version.
+    """
+    import importlib.util
+
+    xy = "{}.{}".format(*sys.version_info[:2])
+    src = pyenv_version_dir(xy)
+    if src is None:
+        return None
+    python = copy_interpreter(src, shared / "py", site_packages=())
+    lib = shared / "lib"
+    here = Path(__file__).resolve().parent.parent / "src" / "fastinst"
+    shutil.copytree(here, lib / "fastinst", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in _DEPENDENCIES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        if spec.submodule_search_locations:
+            pkg = Path(spec.origin).parent
+            shutil.copytree(pkg, lib / pkg.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(spec.origin, lib / Path(spec.origin).name)
+    make_world_readable(shared)
+    return python
+
+
+def make_home_for_nobody(shared: Path, name: str) -> Path:
+    """A home directory for ``nobody`` inside ``shared``."""
+    home = shared / name
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    return home

@@ -12,13 +12,14 @@ import pytest
 
 from distro import (
     DEBIAN_PYTHON,
-    copy_interpreter,
     find_interpreters,
+    make_home_for_nobody,
     make_rhel_python,
+    make_shared_dir,
     make_world_readable,
     pip_schemes,
     pip_site_packages,
-    pyenv_version_dir,
+    prepare_for_other_users,
     run_as_nobody,
 )
 from fastinst import _probe
@@ -208,6 +209,17 @@ class TestProbeCache:
         assert probe_cache_dir() == str(blocker / "below" / "probe-v1")
         assert get_scheme(sys.executable) == get_scheme(None)
 
+    def test_scripts_are_not_cached(self, tmp_path, monkeypatch):
+        """A wrapper (like a pyenv shim) can start another interpreter tomorrow."""
+        monkeypatch.setenv("FASTINST_CACHE_DIR", str(tmp_path / "cache"))
+        wrapper = tmp_path / "python-wrapper"
+        wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+        wrapper.chmod(0o755)
+        scheme = get_scheme(str(wrapper))
+        assert not list((tmp_path / "cache").glob("probe-v1/*.json"))
+        assert scheme.python == sys.executable  # what the wrapper runs
+        assert scheme == get_scheme(sys.executable)
+
     def test_not_an_interpreter(self, tmp_path):
         fake = tmp_path / "python"
         fake.write_text("#!/bin/sh\nexit 3\n")
@@ -380,16 +392,10 @@ class TestExternallyManaged:
 
 @pytest.fixture(scope="session")
 def shared_dir():
-    """A root-owned, world-readable directory for interpreters other users run.
-
-    pytest's own temporary directories are private to root, so this one is
-    made directly in /tmp and removed at the end of the session.
-    """
+    """A root-owned, world-readable directory for interpreters other users run."""
     import shutil
-    import tempfile
 
-    path = Path(tempfile.mkdtemp(prefix="fastinst-shared-", dir="/tmp"))
-    os.chmod(path, 0o755)
+    path = make_shared_dir()
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -509,31 +515,18 @@ def nobody_python(shared_dir):
 
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv")
-    xy = "{}.{}".format(*sys.version_info[:2])
-    src = pyenv_version_dir(xy)
-    if src is None:
-        pytest.skip(f"no pyenv Python {xy} to copy")
-    python = copy_interpreter(src, shared_dir / "py", site_packages=())
-    import packaging
-    import platformdirs
-
-    lib = shared_dir / "lib"
-    here = Path(__file__).resolve().parent.parent / "src" / "fastinst"
-    shutil.copytree(here, lib / "fastinst", ignore=shutil.ignore_patterns("__pycache__"))
-    for module in (packaging, platformdirs):
-        pkg = Path(module.__file__).parent
-        shutil.copytree(pkg, lib / pkg.name, ignore=shutil.ignore_patterns("__pycache__"))
+    python = prepare_for_other_users(shared_dir)
+    if python is None:
+        pytest.skip("no pyenv install of this Python version to copy")
     (shared_dir / "check.py").write_text(_NOBODY_SCRIPT)
-    make_world_readable(shared_dir)
+    (shared_dir / "check.py").chmod(0o644)
     return python
 
 
 def test_non_root_user_falls_back_to_the_user_site(nobody_python, shared_dir, rhel39, tmp_path):
     """uv#3635: a user who cannot write the system site-packages gets the user scheme."""
     # pytest's tmp directories are private to root: the home lives in shared_dir.
-    home = shared_dir / f"home-{tmp_path.name}"
-    home.mkdir()
-    os.chown(home, 65534, 65534)
+    home = make_home_for_nobody(shared_dir, f"home-{tmp_path.name}")
     others = {"rhel": rhel39}
     if os.path.exists(DEBIAN_PYTHON):
         others["debian"] = DEBIAN_PYTHON

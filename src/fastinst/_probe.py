@@ -239,8 +239,9 @@ def _site_packages() -> list[list[str]]:
 
 def probe() -> dict[str, Any]:
     """Everything fastinst needs to know about the running interpreter's locations."""
-    user_base = site.getuserbase()
-    user_site = site.getusersitepackages()
+    # Old virtualenv's own site.py lacks these.
+    user_base = getattr(site, "getuserbase", lambda: None)()
+    user_site = getattr(site, "getusersitepackages", lambda: None)()
     user_site_template = None
     if user_base and user_site and user_site.startswith(user_base):
         user_site_template = USERBASE + user_site[len(user_base) :]
@@ -277,7 +278,7 @@ def probe() -> dict[str, Any]:
         "user_site_template": user_site_template,
         # Only meaningful in-process: the probe script runs with -I (no user site).
         "isolated": bool(sys.flags.isolated),
-        "enable_user_site": bool(site.ENABLE_USER_SITE),
+        "enable_user_site": bool(getattr(site, "ENABLE_USER_SITE", False)),
         "site_packages": _site_packages(),
         "externally_managed": os.path.join(stdlib, "EXTERNALLY-MANAGED"),
     }

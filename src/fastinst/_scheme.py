@@ -464,11 +464,16 @@ def _cache_key(path: str) -> str | None:
     """Interpreter path, resolved path, its mtime and size, and a venv's pyvenv.cfg.
 
     The unresolved path counts too: a venv's ``bin/python`` is a symlink to
-    the base interpreter but has answers of its own.
+    the base interpreter but has answers of its own. ``None``: do not cache.
     """
     try:
         real = os.path.realpath(path)
         st = os.stat(real)
+        with open(real, "rb") as f:
+            if f.read(2) == b"#!":
+                # A script (a pyenv shim, a wrapper): what it runs can change
+                # without it changing, so its answer is not cached.
+                return None
     except OSError:
         return None
     cfgs = []
