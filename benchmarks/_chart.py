@@ -20,6 +20,9 @@ import matplotlib.pyplot as plt
 
 COLORS = {"fastinst": "#d62728", "pip": "#1f77b4", "installer": "#9467bd", "uv": "#2ca02c"}
 ORDER = ["fastinst", "uv", "pip", "installer"]
+# scenario -> (competitor, fastinst's time over the competitor's at most): the targets
+TARGETS = {"nocache": ("pip", 0.25), "cold": ("uv", 0.5), "warm-hardlink": ("uv", 0.8),
+           "warm-copy": ("uv", 0.8)}  # fmt: skip
 
 
 def main(src: str, dst: str) -> None:
@@ -37,11 +40,16 @@ def main(src: str, dst: str) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(12, 1.0 + 1.75 * rows), squeeze=False)
     for ax in axes.flat[len(scenarios) :]:
         ax.set_visible(False)
+    fi_verify = report["scenarios"].get("nocache", {}).get("tools", {}).get("fastinst")
     for ax, (name, res) in zip(axes.flat, scenarios):
-        tools = [t for t in ORDER if t in res["tools"]]
+        rows_ = dict(res["tools"])
+        if name == "nocache-noverify" and fi_verify and fi_verify.get("median"):
+            rows_ = {"fastinst": fi_verify, "fastinst, no verify": rows_["fastinst"]}
+        res = dict(res, tools=rows_)
+        tools = [t for t in [*ORDER, "fastinst, no verify"] if t in res["tools"]]
         y = list(range(len(tools)))[::-1]
         values = [res["tools"][t].get("median") or 0.0 for t in tools]
-        ax.barh(y, values, color=[COLORS[t] for t in tools], height=0.7)
+        ax.barh(y, values, color=[COLORS.get(t, "#f08080") for t in tools], height=0.7)
         top = max(values) or 1.0
         for yi, tool, value in zip(y, tools, values):
             row = res["tools"][tool]
@@ -53,7 +61,19 @@ def main(src: str, dst: str) -> None:
                     text += f"  ({row['ratio_to_fastinst']:.1f}x fastinst)"
                 if row.get("rss_mb"):
                     text += f"  {row['rss_mb']:.0f} MB"
+                if row.get("install_median") is not None:
+                    text += (
+                        f"  (install() {row['install_median']:.2f} s, "
+                        f"import {row['import_median'] * 1000:.0f} ms)"
+                    )
             ax.text(value + top * 0.01, yi, text, va="center", fontsize=8)
+        comp, limit = TARGETS.get(name, (None, 0.0))
+        if comp and (res["tools"].get(comp) or {}).get("median"):
+            goal = res["tools"][comp]["median"] * limit
+            ax.axvline(goal, color=COLORS["fastinst"], linestyle="--", linewidth=1)
+            ax.text(goal, len(tools) - 0.45, f" target {limit}x {comp}", fontsize=7,
+                    color=COLORS["fastinst"], va="bottom")  # fmt: skip
+        ax.set_ylim(-0.6, max(len(tools), 4) - 0.4)  # same bar thickness in every panel
         ax.set_yticks(y)
         ax.set_yticklabels(tools, fontsize=9)
         ax.set_xlim(0, top * 1.55)

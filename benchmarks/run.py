@@ -293,6 +293,16 @@ def source_digest() -> str:
     return h.hexdigest()
 
 
+def git_describe() -> str:
+    """`` (commit)`` of the checkout fastinst was built from, ``+`` if its sources differ."""
+    head = run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    if head.returncode != 0:
+        return ""
+    dirty = run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "setup.py",
+                 "pyproject.toml"])  # fmt: skip
+    return f" ({head.stdout.strip()}{'+' if dirty.stdout.strip() else ''})"
+
+
 def fastinst_deps() -> list[str]:
     import tomllib
 
@@ -374,7 +384,9 @@ class Tools:
                 self.unavailable["fastinst"] = "import fastinst failed: " + last_line(proc.stderr)
             else:
                 version, compiled = json.loads(proc.stdout)
-                self.versions["fastinst"] = version + ("" if compiled else " (pure-Python core)")
+                self.versions["fastinst"] = (
+                    version + git_describe() + ("" if compiled else " (pure-Python core)")
+                )
         for tool, why in self.unavailable.items():
             log(f"bench: SKIPPING {tool}: {why}")
 
