@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import _backend
-from ._errors import FastinstError
-from ._records import RecordEntry
+from ._errors import FastinstError, RecordMismatch
+from ._records import RecordEntry, encode_hash
 from ._wheel import ATTR, NAME, USIZE, Entry, EntryPoint, Wheel
 
 logger = logging.getLogger("fastinst")
@@ -102,7 +102,7 @@ class WheelCache:
                 manifest = json.loads(f.read())
         except (OSError, ValueError):
             return None
-        if manifest.get("format") != 1 or (verified and not manifest["record_verified"]):
+        if manifest.get("format") != 2 or (verified and not manifest["record_verified"]):
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # last use, for `cache prune`
@@ -247,11 +247,23 @@ def _tasks(
             dirs.add(parent)
             parent = os.path.dirname(parent)
         row = wheel.record.get(e[NAME]) if wheel.record is not None else None
-        sha = row.digest if row is not None and row.algorithm == "sha256" and row.digest else b""
-        size = row.size if row is not None and row.size is not None else -1
+        sha, size = b"", -1
+        if row is not None and row.hash.startswith("sha256="):
+            sha = _digest32(wheel, row)
+            size = int(row.size) if row.size else -1
         mode = MODE_EXEC if _is_exec(e) else MODE_FILE
         tasks.append((e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, sha, size))
     return tasks
+
+
+def _digest32(wheel: Wheel, row: RecordEntry) -> bytes:
+    try:
+        digest = row.digest()
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise RecordMismatch(wheel.path, "malformed sha256 in RECORD", row.path)
+    return digest
 
 
 def _is_exec(e: Entry) -> bool:
@@ -262,7 +274,7 @@ def _is_exec(e: Entry) -> bool:
 
 def _manifest(wheel: Wheel, digests: list[bytes], *, verified: bool) -> dict[str, object]:
     return {
-        "format": 1,
+        "format": 2,
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,
         "version": wheel.version,
@@ -270,16 +282,19 @@ def _manifest(wheel: Wheel, digests: list[bytes], *, verified: bool) -> dict[str
         "root_is_purelib": wheel.root_is_purelib,
         "record_verified": verified,
         "entry_points": [[ep.name, ep.module, ep.attr, ep.section] for ep in wheel.entry_points],
-        "files": [[e[NAME], e[USIZE], e[ATTR], d.hex()] for e, d in zip(wheel.files, digests)],
+        # The hash in RECORD form, so that a warm install copies it into RECORD as is.
+        "files": [
+            [e[NAME], e[USIZE], e[ATTR], encode_hash(d)] for e, d in zip(wheel.files, digests)
+        ],
     }
 
 
 def _wheel_from_manifest(m: dict[str, object], wheel_path: str, tree: str) -> Wheel:
     files: list[Entry] = []
     record: dict[str, RecordEntry] = {}
-    for name, size, attr, hexdigest in m["files"]:  # type: ignore[attr-defined]
+    for name, size, attr, hash_ in m["files"]:  # type: ignore[attr-defined]
         files.append((name, 0, 0, 0, 0, size, 0, attr))
-        record[name] = RecordEntry(name, "sha256", bytes.fromhex(hexdigest), size)
+        record[name] = RecordEntry(name, hash_, str(size))
     dist_info = str(m["dist_info"])
     return Wheel(
         path=wheel_path,
@@ -302,12 +317,13 @@ def _verify_entry(entry: CacheEntry) -> str | None:
         files = manifest["files"]
     except (OSError, ValueError, KeyError) as exc:
         return f"unreadable manifest ({exc})"
-    for name, size, _attr, hexdigest in files:
+    for name, size, _attr, hash_ in files:
         path = os.path.join(entry.path, TREE, *name.split("/"))
         try:
             if os.path.getsize(path) != size:
                 return f"{name}: size changed"
-            if _backend.core.sha256_file(path) != hexdigest:
+            digest = bytes.fromhex(_backend.core.sha256_file(path))
+            if encode_hash(digest) != hash_:
                 return f"{name}: content changed"
         except OSError as exc:
             return f"{name}: {exc.strerror}"

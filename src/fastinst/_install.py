@@ -177,14 +177,7 @@ def _install_locked(
     _link_all(tx, [p for p in plans if p.wheel.cache_tree is not None], link_mode, jobs)
     written: list[list[tuple[str, str, str]]] = []
     for plan in plans:
-        if plan.wheel.cache_tree is None:
-            plan_digests = digests[id(plan)]
-        else:
-            plan_digests = [a.expected.digest for a in plan.files]  # type: ignore[union-attr,misc]
-        rows = [
-            (plan.record_path(a.root, a.rel), encode_hash(d), str(a.entry[USIZE]))
-            for a, d in zip(plan.files, plan_digests)
-        ]
+        rows = _bulk_record_rows(plan, digests.get(id(plan)))
         rows += _write_scripts(tx, plan, umask)
         rows += _write_metadata(
             tx,
@@ -199,7 +192,7 @@ def _install_locked(
     _publish(tx, plans)
     results = []
     for plan, rows in zip(plans, written):
-        files = tuple(os.path.normpath(os.path.join(plan.lib_root, path)) for path, _h, _s in rows)
+        files = tuple(_absolute(plan, path) for path, _h, _s in rows)
         results.append(
             InstallResult(
                 name=plan.wheel.name,
@@ -302,15 +295,16 @@ def _check_distinct(wheels: list[Wheel]) -> None:
 
 def _check_no_overlap(plans: list[WheelPlan]) -> None:
     """Two wheels of one install may not write the same file."""
+    if len(plans) < 2:
+        return
     owner: dict[str, str] = {}
     for plan in plans:
-        dests = [a.dest for a in plan.all_actions()]
-        dests += [os.path.join(plan.scheme.scripts, ep.name) for ep in plan.launchers]
+        dests = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
+        dests += [plan.scheme.scripts + "/" + ep.name for ep in plan.launchers]
         for dest in dests:
-            key = os.path.normpath(dest)
-            other = owner.setdefault(key, plan.wheel.path)
+            other = owner.setdefault(dest, plan.wheel.path)
             if other != plan.wheel.path:
-                raise InvalidWheel(plan.wheel.path, f"{key} is also installed by {other}")
+                raise InvalidWheel(plan.wheel.path, f"{dest} is also installed by {other}")
 
 
 def _roots(scheme: Scheme) -> list[str]:
@@ -322,10 +316,11 @@ def _roots(scheme: Scheme) -> list[str]:
 
 def _extract_all(
     tx: _transaction.Transaction, plans: list[WheelPlan], jobs: int
-) -> dict[int, list[bytes]]:
+) -> dict[int, bytes]:
     """Extract every bulk member of every wheel with the core, in one parallel call.
 
-    Returns, by ``id(plan)``, the SHA-256 digest of every file in ``plan.files`` order.
+    Returns, by ``id(plan)``, the SHA-256 digests of ``plan.files`` (32 bytes each,
+    concatenated in order).
     """
     if not plans:
         return {}
@@ -333,31 +328,76 @@ def _extract_all(
     core_jobs = []
     for plan in plans:
         tasks = []
-        for action in plan.files:
-            dest = tx.add(action.root, action.rel)
-            dirs.add(os.path.dirname(dest))
+        for action, dest in zip(plan.files, _stage_paths(tx, plan.files)):
             e, exp = action.entry, action.expected
-            sha = (
-                exp.digest if exp is not None and exp.algorithm == "sha256" and exp.digest else b""
-            )
-            size = exp.size if exp is not None and exp.size is not None else -1
+            sha, size = b"", -1
+            if exp is not None:
+                sha = _expected_sha256(plan, action)
+                size = int(exp.size) if exp.size else -1
             tasks.append(
                 (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, action.mode, sha, size)
             )
+            dirs.add(dest.rpartition("/")[0])
         core_jobs.append((plan.wheel.path, tasks))
     _backend.core.make_dirs(_with_parents(dirs, tx.stages.values()))
     try:
-        digests = _backend.core.extract(core_jobs, jobs)
+        blobs = _backend.core.extract(core_jobs, jobs)
     except CoreFailure as failure:
         plan = plans[failure.job]
         action = plan.files[failure.index]
         raise _core_error(failure, plan.wheel.path, action.entry[NAME], action.dest) from None
-    result = {}
-    for plan, blob in zip(plans, digests):
-        result[id(plan)] = [blob[i * 32 : i * 32 + 32] for i in range(len(plan.files))]
+    for plan in plans:
         for action in plan.files:
-            _check_other_algorithms(plan, action, tx)
-    return result
+            if action.expected is not None and not action.expected.hash.startswith("sha256="):
+                _check_other_algorithm(plan, action, tx)
+    return {id(plan): blob for plan, blob in zip(plans, blobs)}
+
+
+def _stage_paths(tx: _transaction.Transaction, actions: list[FileAction]) -> list[str]:
+    """Register ``actions`` with the transaction; their staging paths, in order."""
+    out = []
+    for action in actions:
+        out.append(tx.add(action.root, action.rel))
+    return out
+
+
+def _expected_sha256(plan: WheelPlan, action: FileAction) -> bytes:
+    """The raw SHA-256 that RECORD promises for ``action`` (b"" for other algorithms)."""
+    exp = action.expected
+    if exp is None or not exp.hash.startswith("sha256="):
+        return b""
+    try:
+        digest = exp.digest()
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise RecordMismatch(plan.wheel.path, "malformed sha256 in RECORD", action.entry[NAME])
+    return digest
+
+
+def _bulk_record_rows(plan: WheelPlan, blob: bytes | None) -> list[tuple[str, str, str]]:
+    """RECORD rows of the files the core wrote or linked.
+
+    A file that was checked against the wheel's RECORD keeps that row's hash and
+    size strings (as pip does); otherwise the digest the core computed is used.
+    """
+    rows = []
+    lib_root = plan.lib_root
+    for i, action in enumerate(plan.files):
+        path = action.rel if action.root == lib_root else plan.record_path(action.root, action.rel)
+        exp = action.expected
+        if exp is not None and exp.hash and exp.size:
+            rows.append((path, exp.hash, exp.size))
+        else:
+            assert blob is not None, "an unverified file must come from the extraction"
+            rows.append((path, encode_hash(blob[i * 32 : i * 32 + 32]), str(action.entry[USIZE])))
+    return rows
+
+
+def _absolute(plan: WheelPlan, record_path: str) -> str:
+    if "../" not in record_path:
+        return plan.lib_root + "/" + record_path
+    return os.path.normpath(os.path.join(plan.lib_root, record_path))
 
 
 def _link_all(
@@ -371,11 +411,10 @@ def _link_all(
     for plan in plans:
         tree = plan.wheel.cache_tree
         assert tree is not None
-        for action in plan.files:
-            dest = tx.add(action.root, action.rel)
-            dirs.add(os.path.dirname(dest))
-            src = os.path.join(tree, *action.entry[NAME].split("/"))
-            by_root.setdefault(action.root, []).append((src, dest))
+        prefix = tree + "/"
+        for action, dest in zip(plan.files, _stage_paths(tx, plan.files)):
+            dirs.add(dest.rpartition("/")[0])
+            by_root.setdefault(action.root, []).append((prefix + action.entry[NAME], dest))
     if not by_root:
         return
     _backend.core.make_dirs(_with_parents(dirs, tx.stages.values()))
@@ -405,18 +444,21 @@ def _with_parents(dirs: Iterable[str], stops: Iterable[str]) -> list[str]:
     return sorted(out, key=lambda p: (p.count(os.sep), p))
 
 
-def _check_other_algorithms(
+def _check_other_algorithm(
     plan: WheelPlan, action: FileAction, tx: _transaction.Transaction
 ) -> None:
-    """RECORD rows hashed with something other than sha256 are checked here (rare)."""
+    """A RECORD row hashed with something other than sha256 is checked here (rare)."""
     exp = action.expected
-    if exp is None or exp.algorithm in (None, "sha256") or exp.digest is None:
-        return
+    assert exp is not None and exp.algorithm is not None
     h = hashlib.new(exp.algorithm)
-    with open(os.path.join(tx.stages[action.root], *action.rel.split("/")), "rb") as f:
+    with open(tx.stages[action.root] + "/" + action.rel, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    if h.digest() != exp.digest:
+    try:
+        ok = h.digest() == exp.digest()
+    except ValueError:
+        ok = False
+    if not ok:
         raise RecordMismatch(
             plan.wheel.path, f"{exp.algorithm} differs from RECORD", action.entry[NAME]
         )
@@ -490,10 +532,14 @@ def _write_scripts(
     for action in plan.scripts:
         data = wheel.read(action.entry)
         exp = action.expected
-        if exp is not None and exp.digest is not None:
-            if exp.size is not None and exp.size != len(data):
+        if exp is not None and exp.hash:
+            if exp.size and int(exp.size) != len(data):
                 raise RecordMismatch(wheel.path, "size differs from RECORD", action.entry[NAME])
-            if hashlib.new(exp.algorithm or "sha256", data).digest() != exp.digest:
+            try:
+                ok = hashlib.new(exp.algorithm or "sha256", data).digest() == exp.digest()
+            except ValueError:
+                ok = False
+            if not ok:
                 raise RecordMismatch(wheel.path, "hash differs from RECORD", action.entry[NAME])
         rows.append(
             _write_generated(

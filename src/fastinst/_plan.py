@@ -8,11 +8,10 @@ cache.
 from __future__ import annotations
 
 import os
-import posixpath
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._errors import InvalidWheel, UnsafePath
-from ._paths import is_executable_mode
 from ._records import RecordEntry
 from ._scheme import SCHEME_KEYS, Scheme
 from ._wheel import ATTR, NAME, Entry, EntryPoint, Wheel
@@ -20,22 +19,22 @@ from ._wheel import ATTR, NAME, Entry, EntryPoint, Wheel
 # Modes handed to open(); the process umask applies, as it does for pip.
 MODE_FILE = 0o666
 MODE_EXEC = 0o777
+_S_IFMT, _S_IFREG = 0o170000, 0o100000
 
 
-@dataclass(frozen=True)
-class FileAction:
-    """One archive member to install: from ``entry`` to ``root``/``rel``."""
+class FileAction(NamedTuple):
+    """One archive member to install: from ``entry`` to ``dest`` (``root``/``rel``).
+
+    A named tuple rather than a dataclass: a big install makes 15,000 of them.
+    """
 
     entry: Entry
     root: str  # the scheme directory it lands in
     rel: str  # path below root, "/"-separated
+    dest: str  # root + "/" + rel
     mode: int
     expected: RecordEntry | None
     fix_shebang: bool = False  # a .data/scripts file: rewritten in Python
-
-    @property
-    def dest(self) -> str:
-        return os.path.join(self.root, *self.rel.split("/"))
 
 
 @dataclass
@@ -58,10 +57,9 @@ class WheelPlan:
 
     def record_path(self, root: str, rel: str) -> str:
         """A path as RECORD writes it: relative to the .dist-info's parent."""
-        dest = os.path.join(root, *rel.split("/"))
         if root == self.lib_root:
             return rel
-        return os.path.relpath(dest, self.lib_root).replace(os.sep, "/")
+        return os.path.relpath(root + "/" + rel, self.lib_root).replace(os.sep, "/")
 
 
 def plan_wheel(wheel: Wheel, scheme: Scheme) -> WheelPlan:
@@ -69,42 +67,60 @@ def plan_wheel(wheel: Wheel, scheme: Scheme) -> WheelPlan:
     lib_root = scheme.purelib if wheel.root_is_purelib else scheme.platlib
     plan = WheelPlan(wheel, scheme, lib_root)
     record_name = wheel.record_member
+    record = wheel.record or {}
     launcher_names = {ep.name for ep in wheel.entry_points}
-    seen: dict[str, str] = {}
+    lib_prefix = lib_root + "/"
+    files = plan.files
     for entry in wheel.files:
         name = entry[NAME]
         if name == record_name:
-            continue  # rewritten from what is actually installed
-        expected = wheel.record.get(name) if wheel.record is not None else None
-        mode = MODE_EXEC if is_executable_mode(entry[ATTR]) else MODE_FILE
+            continue  # written fresh, from what is actually installed
+        attr_mode = entry[ATTR] >> 16
+        # pip's rule: a regular file with any execute bit gets them all.
+        mode = MODE_EXEC if attr_mode & _S_IFMT == _S_IFREG and attr_mode & 0o111 else MODE_FILE
         top, _, rest = name.partition("/")
-        if top.endswith(".data") and rest:
-            key, _, sub = rest.partition("/")
-            if not sub:
-                raise UnsafePath(wheel.path, f"{top}/{key} is a file, not a directory", name)
-            if key not in SCHEME_KEYS:
-                raise InvalidWheel(wheel.path, f"unknown .data directory {key!r}", name)
-            if key == "scripts" and _is_setuptools_wrapper(sub, launcher_names):
-                continue  # pip skips these too: the entry point's launcher replaces them
-            action = FileAction(entry, getattr(scheme, key), sub, mode, expected)
-            if key == "scripts":
-                action = FileAction(entry, action.root, sub, MODE_EXEC, expected, fix_shebang=True)
-                plan.scripts.append(action)
-            else:
-                plan.files.append(action)
+        if not (rest and top.endswith(".data")):
+            files.append(
+                FileAction(entry, lib_root, name, lib_prefix + name, mode, record.get(name))
+            )
         else:
-            action = FileAction(entry, lib_root, name, mode, expected)
-            plan.files.append(action)
-        dest = os.path.normpath(action.dest)
-        if dest in seen:
-            raise UnsafePath(wheel.path, f"installs to the same path as {seen[dest]!r}", name)
-        seen[dest] = name
+            _plan_data_file(plan, entry, top, rest, mode, record.get(name), launcher_names)
+    dests = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
+    if len(set(dests)) != len(dests):
+        seen: set[str] = set()
+        dup = next(d for d in dests if d in seen or seen.add(d))  # type: ignore[func-returns-value]
+        raise UnsafePath(wheel.path, "two members install to the same path", dup)
     plan.launchers = list(wheel.entry_points)
+    scripts_dir = os.path.normpath(scheme.scripts)
     for ep in plan.launchers:
-        dest = os.path.normpath(os.path.join(scheme.scripts, ep.name))
-        if posixpath.dirname(dest) != os.path.normpath(scheme.scripts):
+        if os.path.dirname(os.path.normpath(os.path.join(scripts_dir, ep.name))) != scripts_dir:
             raise UnsafePath(wheel.path, f"entry point {ep.name!r} leaves the scripts directory")
     return plan
+
+
+def _plan_data_file(
+    plan: WheelPlan,
+    entry: Entry,
+    top: str,
+    rest: str,
+    mode: int,
+    expected: RecordEntry | None,
+    launcher_names: set[str],
+) -> None:
+    """Route a ``<name>.data/<key>/<path>`` member to the scheme directory ``key``."""
+    wheel, name = plan.wheel, entry[NAME]
+    key, _, sub = rest.partition("/")
+    if not sub:
+        raise UnsafePath(wheel.path, f"{top}/{key} is a file, not a directory", name)
+    if key not in SCHEME_KEYS:
+        raise InvalidWheel(wheel.path, f"unknown .data directory {key!r}", name)
+    root = getattr(plan.scheme, key)
+    dest = root + "/" + sub
+    if key != "scripts":
+        plan.files.append(FileAction(entry, root, sub, dest, mode, expected))
+    elif not _is_setuptools_wrapper(sub, launcher_names):
+        # pip skips setuptools' own wrappers: the entry point's launcher replaces them.
+        plan.scripts.append(FileAction(entry, root, sub, dest, MODE_EXEC, expected, True))
 
 
 def _is_setuptools_wrapper(sub: str, launcher_names: set[str]) -> bool:

@@ -7,32 +7,43 @@ import binascii
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._errors import RecordMismatch
 
 # Algorithms the spec allows; sha256 is checked by the core during extraction,
 # the others by a second look at the written file (they are very rare).
-HASH_ALGORITHMS = (
-    "sha256",
-    "sha384",
-    "sha512",
-    "sha3_256",
-    "sha3_384",
-    "sha3_512",
-    "blake2b",
-    "blake2s",
+HASH_ALGORITHMS = frozenset(
+    ("sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s")
 )
+_TO_STANDARD_B64 = str.maketrans("-_", "+/")
 
 
-@dataclass(frozen=True)
-class RecordEntry:
-    """One row of a RECORD: path, hash algorithm and raw digest, size (or ``None``)."""
+class RecordEntry(NamedTuple):
+    """One row of a RECORD, kept as written (``"sha256=..."``, ``"1234"``, or ``""``).
+
+    The strings are kept because an installed file that matches its row gets the
+    very same row in the installed RECORD (as pip does); the digest is decoded only
+    where it is compared.
+    """
 
     path: str
-    algorithm: str | None
-    digest: bytes | None
-    size: int | None
+    hash: str
+    size: str
+
+    @property
+    def algorithm(self) -> str | None:
+        return self.hash.partition("=")[0] if self.hash else None
+
+    def digest(self) -> bytes:
+        """The raw digest; `ValueError` when the row has none or it is malformed."""
+        encoded = self.hash.partition("=")[2]
+        raw = binascii.a2b_base64(
+            (encoded.translate(_TO_STANDARD_B64) + "=" * (-len(encoded) % 4)).encode()
+        )
+        if not raw:
+            raise ValueError("empty digest")
+        return raw
 
 
 def parse_record(wheel: str, member: str, data: bytes) -> dict[str, RecordEntry]:
@@ -45,45 +56,31 @@ def parse_record(wheel: str, member: str, data: bytes) -> dict[str, RecordEntry]
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RecordMismatch(wheel, "RECORD is not valid UTF-8", member) from None
-    entries: dict[str, RecordEntry] = {}
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
-        if not row:
-            continue
-        if len(row) != 3:
-            raise RecordMismatch(
-                wheel, f"RECORD line {lineno} has {len(row)} fields, not 3", member
-            )
-        path, hash_field, size_field = row
-        entry = _parse_row(wheel, member, lineno, path, hash_field, size_field)
-        if path in entries:
-            raise RecordMismatch(wheel, f"RECORD lists {path!r} twice", member)
-        entries[path] = entry
+    # Whole-list checks first (fast, and what every good RECORD passes); the slow
+    # per-row walk only runs to name the row that failed.
+    rows = list(csv.reader(io.StringIO(text)))
+    if any(len(row) != 3 for row in rows if row):
+        lineno, row = next((n, r) for n, r in enumerate(rows, 1) if r and len(r) != 3)
+        raise RecordMismatch(wheel, f"RECORD line {lineno} has {len(row)} fields, not 3", member)
+    rows = [row for row in rows if row]
+    entries = {row[0]: RecordEntry(*row) for row in rows}
+    if len(entries) != len(rows):
+        seen: set[str] = set()
+        dup = next(r[0] for r in rows if r[0] in seen or seen.add(r[0]))  # type: ignore[func-returns-value]
+        raise RecordMismatch(wheel, f"RECORD lists {dup!r} twice", member)
+    sizes = "".join([row[2] for row in rows])
+    if sizes and not (sizes.isdigit() and sizes.isascii()):
+        bad = next(r for r in rows if r[2] and not (r[2].isdigit() and r[2].isascii()))
+        raise RecordMismatch(wheel, f"RECORD: malformed size {bad[2]!r} for {bad[0]!r}", member)
+    for row in rows:
+        hash_field = row[1]
+        if hash_field and not hash_field.startswith("sha256="):
+            algorithm, sep, _ = hash_field.partition("=")
+            if not sep or algorithm not in HASH_ALGORITHMS:
+                raise RecordMismatch(
+                    wheel, f"RECORD: unsupported hash {hash_field[:20]!r} for {row[0]!r}", member
+                )
     return entries
-
-
-def _parse_row(
-    wheel: str, member: str, lineno: int, path: str, hash_field: str, size_field: str
-) -> RecordEntry:
-    algorithm: str | None = None
-    digest: bytes | None = None
-    if hash_field:
-        algorithm, sep, encoded = hash_field.partition("=")
-        if not sep or algorithm not in HASH_ALGORITHMS:
-            raise RecordMismatch(
-                wheel, f"RECORD line {lineno}: unsupported hash {hash_field[:20]!r}", member
-            )
-        try:
-            digest = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError):
-            raise RecordMismatch(wheel, f"RECORD line {lineno}: malformed hash", member) from None
-    size: int | None = None
-    if size_field:
-        if not size_field.isdigit():
-            raise RecordMismatch(
-                wheel, f"RECORD line {lineno}: malformed size {size_field!r}", member
-            )
-        size = int(size_field)
-    return RecordEntry(path, algorithm, digest, size)
 
 
 def encode_hash(digest: bytes, algorithm: str = "sha256") -> str:

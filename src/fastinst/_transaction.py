@@ -149,8 +149,12 @@ class Transaction:
 
     def add(self, root: str, rel: str) -> str:
         """Register a file to stage at ``root``/``rel``; return its staging path."""
-        self.staged.setdefault(root, []).append(rel)
-        return os.path.join(self.stage_dir(root), *rel.split("/"))
+        staged = self.staged.get(root)
+        if staged is None:
+            staged = self.staged[root] = []
+        staged.append(rel)
+        stage = self.stages.get(root) or self.stage_dir(root)
+        return stage + "/" + rel
 
     def make_root(self, root: str) -> None:
         """Create ``root`` and missing parents, remembering them for rollback."""
