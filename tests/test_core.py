@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import load_core
 from fastinst import _core_py
 from fastinst._errors import CoreFailure, CorruptArchive
 from wheelmaker import ZIP_ZSTANDARD, Member, corrupt_crc, make_wheel, write_zip
@@ -134,10 +135,27 @@ MIXED = [
 ]
 
 
+@pytest.fixture(params=["compiled", "compiled-streaming", "python"])
+def xcore(request):
+    """The cores, for extract; "compiled-streaming" streams every member through zlib
+    (the path of members too big to inflate in memory)."""
+    module = load_core(request.param.split("-")[0])
+    if request.param.endswith("streaming"):
+        old = module._set_stream_threshold(0)
+        yield module
+        module._set_stream_threshold(old)
+    else:
+        yield module
+
+
 # --- extract: the happy paths ----------------------------------------------------------
 
 
 class TestExtract:
+    @pytest.fixture
+    def core(self, xcore):
+        return xcore
+
     def test_round_trip_of_every_method(self, core, tmp_path):
         archive = write_zip(tmp_path / "mixed.whl", MIXED)
         (tmp_path / "out").mkdir()
@@ -216,6 +234,10 @@ class TestExtract:
 
 
 class TestExtractFailures:
+    @pytest.fixture
+    def core(self, xcore):
+        return xcore
+
     DATA = b"some content that is long enough to be deflated properly " * 20
 
     def archive(self, tmp_path, compress=zipfile.ZIP_DEFLATED) -> Path:
@@ -361,14 +383,19 @@ class TestExtractFailures:
                 raw[start + rnd.randrange(task[2])] ^= 1 << rnd.randrange(8)
             archive.write_bytes(bytes(raw))
             kinds = []
-            for core in (_compiled, _core_py):
-                dest = tmp_path / f"{core.__name__}-{k}"
+            for core, stream in ((_compiled, False), (_compiled, True), (_core_py, False)):
+                dest = tmp_path / f"{core.__name__}-{stream}-{k}"
+                old = _compiled._set_stream_threshold(0) if stream else None
                 try:
                     core.extract([(str(archive), [(*task[:5], str(dest), *task[6:])])], 1)
                     kinds.append("ok")
                 except CoreFailure as f:
                     kinds.append(f.kind)
-            assert kinds[0] == kinds[1], k
+                    assert not dest.exists()
+                finally:
+                    if old is not None:
+                        _compiled._set_stream_threshold(old)
+            assert kinds[0] == kinds[1] == kinds[2], k
 
 
 # --- the central directory -------------------------------------------------------------

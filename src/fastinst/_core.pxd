@@ -9,6 +9,23 @@ cdef extern from "<unistd.h>" nogil:
                             size_t length, unsigned int flags)
 
 
+cdef extern from "<zlib.h>" nogil:
+    ctypedef struct z_stream:
+        unsigned char* next_in
+        unsigned int avail_in
+        unsigned char* next_out
+        unsigned int avail_out
+    enum:
+        Z_OK
+        Z_STREAM_END
+        Z_BUF_ERROR
+        Z_NO_FLUSH
+    int inflateInit2(z_stream* strm, int window_bits)
+    int inflateReset(z_stream* strm)
+    int inflate(z_stream* strm, int flush)
+    int inflateEnd(z_stream* strm)
+
+
 cdef extern from "<linux/fs.h>" nogil:
     enum: FICLONE
 

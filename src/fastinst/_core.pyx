@@ -13,7 +13,7 @@ from libc.errno cimport (
     EEXIST, EINTR, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
 )
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort
+from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memchr, memcmp, memcpy
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
@@ -175,6 +175,19 @@ cdef enum:
     K_SHA256
     K_IO
 
+# Members bigger than this are streamed through zlib instead of inflated whole, so
+# that a 1 GB shared library does not cost 1 GB of memory per thread.
+cdef int64_t _stream_min = 64 << 20
+
+
+def _set_stream_threshold(n: int) -> int:
+    """Set the size above which members are streamed (for tests); return the old one."""
+    global _stream_min
+    old = _stream_min
+    _stream_min = n
+    return old
+
+
 _KIND_NAMES = ("", "method", "header", "inflate", "size", "crc", "record-size", "sha256", "io")
 
 cdef enum:
@@ -220,6 +233,15 @@ cdef int _write_full(int fd, const unsigned char* buf, int64_t n) noexcept nogil
 cdef int _close(int fd) noexcept nogil:
     # Linux closes the descriptor even when close() reports EINTR: never retry.
     return close(fd)
+
+
+cdef int _open_new(const char* path, int mode) noexcept nogil:
+    """Create ``path``, which must not exist yet, for writing; the fd or -1 (errno)."""
+    cdef int fd
+    while True:
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd >= 0 or errno != EINTR:
+            return fd
 
 
 cdef long _cpu_count() noexcept nogil:
@@ -418,6 +440,7 @@ cdef struct Worker:
     unsigned char* outbuf
     size_t outcap
     fi_inflater* inflater
+    z_stream* zs              # streaming inflate of big members, made when first needed
     EVP_MD_CTX* md
     unsigned char* chunk      # link_files: copy buffer
     pthread_t thread
@@ -490,6 +513,8 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     start = t.offset + 30 + fi_le16(head + 26) + fi_le16(head + 28)
     if start > t.archive_size or t.csize > t.archive_size - start:
         return K_HEADER
+    if t.usize > _stream_min or t.csize > _stream_min:
+        return _extract_streaming(w, t, start)
     if t.method == 0:
         # stored: read straight into the buffer that is hashed and written
         data = _reserve(&w.outbuf, &w.outcap, <size_t>t.csize)
@@ -528,7 +553,7 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
         return K_RECORD_SIZE
     if t.has_sha == 2 or (t.has_sha == 1 and memcmp(t.digest, t.expected, 32) != 0):
         return K_SHA256
-    fd = open(t.dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, t.mode)
+    fd = _open_new(t.dest, t.mode)
     if fd < 0:
         return K_IO
     if _write_full(fd, data, t.usize) != 0:
@@ -539,6 +564,126 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     if _close(fd) != 0:
         return K_IO
     return K_OK
+
+
+cdef int _emit(Worker* w, int fd, const unsigned char* p, size_t n,
+               uint32_t* crc) noexcept nogil:
+    """One piece of a streamed member: CRC, SHA-256 and write; K_OK or K_IO (errno)."""
+    crc[0] = fi_crc32(crc[0], p, n)
+    if not EVP_DigestUpdate(w.md, p, n):
+        fi_set_errno(ENOMEM)
+        return K_IO
+    return K_IO if _write_full(fd, p, <int64_t>n) != 0 else K_OK
+
+
+cdef int _stream_pieces(Worker* w, Task* t, int64_t start, int fd, uint32_t* crc,
+                        int64_t* total) noexcept nogil:
+    """Read, inflate, hash and write ``t`` piece by piece; K_OK or the failure kind."""
+    cdef unsigned char* inp = w.inbuf
+    cdef unsigned char* out = w.outbuf
+    cdef z_stream* zs = w.zs
+    cdef int64_t in_left = t.csize, pos = start, got
+    cdef size_t n, produced
+    cdef int r, kind
+    if t.method == 0:
+        while in_left > 0:
+            n = <size_t>(in_left if in_left < CHUNK else CHUNK)
+            got = _pread_full(t.fd, out, <int64_t>n, pos)
+            if got < 0:
+                return -K_IO
+            if got != <int64_t>n:
+                return K_HEADER
+            pos += got
+            in_left -= got
+            total[0] += got
+            kind = _emit(w, fd, out, n, crc)
+            if kind != K_OK:
+                return kind
+        return K_OK
+    zs.avail_in = 0
+    while True:
+        if zs.avail_in == 0 and in_left > 0:
+            n = <size_t>(in_left if in_left < CHUNK else CHUNK)
+            got = _pread_full(t.fd, inp, <int64_t>n, pos)
+            if got < 0:
+                return -K_IO
+            if got != <int64_t>n:
+                return K_HEADER
+            pos += got
+            in_left -= got
+            zs.next_in = inp
+            zs.avail_in = <unsigned int>n
+        zs.next_out = out
+        zs.avail_out = CHUNK
+        r = inflate(zs, Z_NO_FLUSH)
+        produced = CHUNK - zs.avail_out
+        if produced:
+            if total[0] + <int64_t>produced > t.usize:
+                return K_SIZE
+            total[0] += produced
+            kind = _emit(w, fd, out, produced, crc)
+            if kind != K_OK:
+                return kind
+        if r == Z_STREAM_END:
+            return K_OK
+        if r != Z_OK:  # corrupt, or Z_BUF_ERROR: input used up before the end of the stream
+            return K_INFLATE
+
+
+cdef int _extract_streaming(Worker* w, Task* t, int64_t start) noexcept nogil:
+    """A member too big to hold in memory: streamed through zlib in CHUNK pieces.
+
+    Same checks and failure kinds as the whole-buffer path; the file is created
+    first and removed again when a check fails, so the outcome is the same too.
+    """
+    cdef uint32_t crc = 0
+    cdef int64_t total = 0
+    cdef unsigned int dlen
+    cdef int fd, kind, err
+    if t.method == 0 and t.csize != t.usize:
+        return K_SIZE
+    if (_reserve(&w.inbuf, &w.incap, CHUNK) == NULL
+            or _reserve(&w.outbuf, &w.outcap, CHUNK) == NULL):
+        fi_set_errno(ENOMEM)
+        return K_IO
+    if t.method == 8:
+        if w.zs == NULL:
+            w.zs = <z_stream*>calloc(1, sizeof(z_stream))
+            if w.zs != NULL and inflateInit2(w.zs, -15) != Z_OK:
+                free(w.zs)
+                w.zs = NULL
+            if w.zs == NULL:
+                fi_set_errno(ENOMEM)
+                return K_IO
+        elif inflateReset(w.zs) != Z_OK:
+            return K_INFLATE
+    if not fi_sha256_begin(w.md):
+        fi_set_errno(ENOMEM)
+        return K_IO
+    fd = _open_new(t.dest, t.mode)
+    if fd < 0:
+        return K_IO
+    kind = _stream_pieces(w, t, start, fd, &crc, &total)
+    if kind == K_OK:
+        if total != t.usize:
+            kind = K_SIZE
+        elif crc != t.crc:
+            kind = K_CRC
+        elif t.expected_size != -1 and t.expected_size != t.usize:
+            kind = K_RECORD_SIZE
+        elif not EVP_DigestFinal_ex(w.md, t.digest, &dlen):
+            fi_set_errno(ENOMEM)
+            kind = K_IO
+        elif t.has_sha == 2 or (t.has_sha == 1 and memcmp(t.digest, t.expected, 32) != 0):
+            kind = K_SHA256
+    err = errno
+    if _close(fd) != 0 and kind == K_OK:
+        err = errno
+        kind = K_IO
+    if kind != K_OK:
+        unlink(t.dest)
+    fi_set_errno(err)
+    return kind
 
 
 cdef void* _extract_worker(void* arg) noexcept nogil:
@@ -561,6 +706,9 @@ cdef void* _extract_worker(void* arg) noexcept nogil:
             _fail(sh, -r if r < 0 else r, t.job, t.index, errno if r == K_IO or r == -K_IO else 0,
                   r < 0)
     fi_inflater_free(w.inflater)
+    if w.zs != NULL:
+        inflateEnd(w.zs)
+        free(w.zs)
     EVP_MD_CTX_free(w.md)
     free(w.inbuf)
     free(w.outbuf)
@@ -683,7 +831,8 @@ def extract(jobs, int threads):
             raise MemoryError()
         for i in range(nthreads):
             workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
-                                inflater=NULL, md=NULL, chunk=NULL, thread=0, started=0)
+                                inflater=NULL, zs=NULL, md=NULL, chunk=NULL, thread=0,
+                                started=0)
         sh = Shared(tasks=arr, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
                     fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=NULL,
                     dsts=NULL, how=0)
@@ -798,7 +947,7 @@ cdef int _link_one(Worker* w, const char* src, const char* dst, int how,
         fi_set_errno(err)
         on_src[0] = 1
         return -1
-    dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0o7777)
+    dfd = _open_new(dst, st.st_mode & 0o7777)
     if dfd < 0:
         err = errno
         _close(sfd)
@@ -866,7 +1015,8 @@ def link_files(pairs, int how, int threads):
             raise MemoryError()
         for i in range(nthreads):
             workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
-                                inflater=NULL, md=NULL, chunk=NULL, thread=0, started=0)
+                                inflater=NULL, zs=NULL, md=NULL, chunk=NULL, thread=0,
+                                started=0)
         sh = Shared(tasks=NULL, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
                     fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=srcs,
                     dsts=dsts, how=how)
