@@ -31,6 +31,7 @@ from fastinst._scheme import (
     interpreter_facts,
     probe_cache_dir,
 )
+from wheelmaker import make_wheel
 
 KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
@@ -500,6 +501,16 @@ record("explicit_system", lambda: choose_install_scheme(sys.executable, user=Fal
 for name, python in json.loads(sys.argv[1]).items():
     record(name, lambda: choose_install_scheme(python))
     record(name + "_break", lambda: choose_install_scheme(python, break_system_packages=True))
+if len(sys.argv) > 2:  # install a wheel where the default choice says, then import it
+    import fastinst
+
+    scheme, notice = choose_install_scheme()
+    fastinst.install([sys.argv[2]], scheme, cache_dir=None)
+    ran = subprocess.run(
+        [sys.executable, "-c", "import hello; print(hello.X, hello.__file__)"],
+        capture_output=True, text=True,
+    )
+    out["installed"] = {"stdout": ran.stdout, "stderr": ran.stderr, "notice": notice}
 venv = os.path.join(os.environ["HOME"], "venv")
 subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
 record("venv_user", lambda: choose_install_scheme(venv + "/bin/python", user=True))
@@ -537,7 +548,13 @@ def test_non_root_user_falls_back_to_the_user_site(nobody_python, shared_dir, rh
         "FASTINST_CACHE_DIR": str(home / "cache"),
         "LC_ALL": "C",
     }
-    proc = run_as_nobody([nobody_python, str(shared_dir / "check.py"), json.dumps(others)], env=env)
+    wheels = shared_dir / f"wheels-{tmp_path.name}"
+    wheels.mkdir()
+    wheel = make_wheel(wheels, name="hello", files={"hello/__init__.py": "X = 42\n"})
+    make_world_readable(wheels)
+    proc = run_as_nobody(
+        [nobody_python, str(shared_dir / "check.py"), json.dumps(others), str(wheel)], env=env
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     xy = "{}.{}".format(*sys.version_info[:2])
@@ -563,7 +580,50 @@ def test_non_root_user_falls_back_to_the_user_site(nobody_python, shared_dir, rh
         assert out["debian_break"]["kind"] == "user"
         assert out["debian_break"]["notice"] == notice
 
+    # End to end: the package lands in nobody's user site and imports.
+    installed = out["installed"]
+    assert installed["notice"] == notice
+    assert installed["stdout"].split() == [
+        "42",
+        f"{home}/.local/lib/python{xy}/site-packages/hello/__init__.py",
+    ], installed["stderr"]
+
     assert out["venv_user"]["error"] == "SchemeError"
     assert "system-site-packages" in out["venv_user"]["message"]
     assert out["venv_default"]["kind"] == "venv"
     assert out["venv_default"]["notice"] is None
+
+
+def test_rhel_system_install_into_absent_usr_local(rhel39, tmp_path):
+    """uv#2353 end to end: root installs into a RHEL-style Python 3.9 whose
+    /usr/local/lib/python3.9/site-packages (and lib64) do not exist yet."""
+    import shutil
+
+    import fastinst
+    from fastinst._installed import list_installed
+
+    # A copy of the session's tree (hard links: installing only adds files).
+    top = Path(rhel39).parent.parent.parent
+    shutil.copytree(top, tmp_path / "rhel", symlinks=True, copy_function=os.link)
+    usr = tmp_path / "rhel/usr"
+    python = str(usr / "bin/python3.9")
+    scheme, notice = choose_install_scheme(python)
+    assert notice is None
+    assert not (usr / "local").exists()
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    pure = make_wheel(wheels, name="httpx_like", files={"httpx_like/__init__.py": "X = 1\n"})
+    plat = make_wheel(
+        wheels, name="native_like", purelib=False, files={"native_like/__init__.py": "Y = 2\n"}
+    )
+    fastinst.install([pure, plat], scheme, cache_dir=None)
+    assert (usr / "local/lib/python3.9/site-packages/httpx_like/__init__.py").is_file()
+    assert (usr / "local/lib64/python3.9/site-packages/native_like/__init__.py").is_file()
+    ran = subprocess.run(
+        [python, "-c", "import httpx_like, native_like; print(httpx_like.X + native_like.Y)"],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.stdout.strip() == "3", ran.stderr
+    names = {d.name for d in list_installed(get_scheme(python))}
+    assert {"httpx_like", "native_like", "pip"} <= names
