@@ -712,3 +712,31 @@ class TestSha256File:
     def test_directory(self, core, tmp_path):
         with pytest.raises(IsADirectoryError):
             core.sha256_file(str(tmp_path))
+
+
+@pytest.mark.skipif(_compiled is None, reason="compiled core not built")
+def test_big_member_is_streamed_in_little_memory(tmp_path):
+    """A member over the streaming threshold does not cost its size in memory."""
+    import subprocess
+    import sys
+
+    size = 96 << 20
+    archive = tmp_path / "big.whl"
+    with (
+        zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open("big.bin", "w", force_zip64=True) as f,
+    ):
+        for _ in range(size >> 20):
+            f.write(b"\0" * (1 << 20))
+    code = f"""
+import resource
+from fastinst import _core
+e = _core.read_central_directory({str(archive)!r})[0]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+task = (e[6], e[1], e[4], e[5], e[3], {str(tmp_path / "out")!r}, 0o644, b"", -1)
+_core.extract([({str(archive)!r}, [task])], 1)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 16 << 10  # KiB
+    assert (tmp_path / "out").stat().st_size == size
