@@ -10,7 +10,7 @@ errors match ``_core_py``, its pure-Python twin, exactly.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.errno cimport (
-    EEXIST, EINTR, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
+    EEXIST, EINTR, EINVAL, EIO, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
 )
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
@@ -221,9 +221,11 @@ cdef int _write_full(int fd, const unsigned char* buf, int64_t n) noexcept nogil
     cdef ssize_t r
     while n > 0:
         r = write(fd, buf, <size_t>(n if n < MAX_IO else MAX_IO))
-        if r < 0:
-            if errno == EINTR:
+        if r <= 0:
+            if r < 0 and errno == EINTR:
                 continue
+            if r == 0:
+                fi_set_errno(EIO)
             return -1
         buf += r
         n -= r
@@ -779,22 +781,11 @@ def extract(jobs, int threads):
     cdef Task* t
     cdef bytes result, dest_b
     cdef struct_stat st
-    cdef int64_t archive_size
     try:
         for j in range(njobs):
             tasks = task_lists[j]
             result = PyBytes_FromStringAndSize(NULL, 32 * len(tasks))
             results.append(result)
-            if not tasks:
-                continue
-            fd = open(PyBytes_AS_STRING(_fs(archives[j])), O_RDONLY | O_CLOEXEC)
-            if fd < 0:
-                raise CoreFailure("io", j, 0, errno, archives[j])
-            fds[j] = fd
-            if fstat(fd, &st) != 0:
-                raise CoreFailure("io", j, 0, errno, archives[j])
-            archive_size = st.st_size
-            sizes[j] = archive_size
             for i in range(len(tasks)):
                 offset, method, csize, usize, crc, dest, mode, sha, expected_size = tasks[i]
                 dest_b = _fs(dest)
@@ -819,13 +810,25 @@ def extract(jobs, int threads):
                 if t.has_sha == 1:
                     memcpy(t.expected, PyBytes_AS_STRING(sha), 32)
                 t.expected_size = expected_size
-                t.fd = fd
-                t.archive_size = archive_size
                 t.job = <int>j
                 t.index = <int>i
                 t.digest = <unsigned char*>PyBytes_AS_STRING(result) + 32 * i
 
+        # every argument is checked before any archive is opened (as in the twin)
         nthreads = _n_threads(threads, <size_t>n)
+        for j in range(njobs):
+            if not task_lists[j]:
+                continue
+            fd = open(PyBytes_AS_STRING(_fs(archives[j])), O_RDONLY | O_CLOEXEC)
+            if fd < 0:
+                raise CoreFailure("io", j, 0, errno, archives[j])
+            fds[j] = fd
+            if fstat(fd, &st) != 0:
+                raise CoreFailure("io", j, 0, errno, archives[j])
+            sizes[j] = st.st_size
+        for i in range(n):
+            arr[i].fd = fds[arr[i].job]
+            arr[i].archive_size = sizes[arr[i].job]
         workers = <Worker*>malloc(<size_t>nthreads * sizeof(Worker))
         if workers == NULL:
             raise MemoryError()

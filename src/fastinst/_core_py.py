@@ -301,7 +301,12 @@ def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[by
     >>> extract([("demo.whl", [(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1)])], 0)
     [b'...32 bytes...']
     """
-    checked = [(archive, [_check_task(t) for t in tasks]) for archive, tasks in jobs]
+    checked = []
+    for archive, tasks in jobs:
+        if not isinstance(archive, str):
+            raise TypeError(f"paths must be str, not {type(archive).__name__}")
+        checked.append((archive, [_check_task(t) for t in tasks]))
+    _threads(threads, 1)  # every argument is checked before any archive is opened
     fds: list[int] = []
     sizes: list[int] = []
     try:
