@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEBIAN_PYTHON = "/usr/bin/python3"
+PYPY = "/usr/bin/pypy3"
 MINORS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
 
 
@@ -42,7 +43,7 @@ def pyenv_root() -> Path:
 
 
 def find_interpreters() -> list[Interpreter]:
-    """pyenv's CPython 3.8..3.13 (newest patch release of each) and Debian's python3."""
+    """pyenv's CPython 3.8..3.13 (newest patch release of each), Debian's python3 and pypy3."""
     versions = pyenv_root() / "versions"
     found = []
     for minor in MINORS:
@@ -54,7 +55,15 @@ def find_interpreters() -> list[Interpreter]:
         path = candidates[-1] / "bin" / "python" if candidates else versions / minor / "bin/python"
         found.append(Interpreter(minor, str(path), path.exists()))
     found.append(Interpreter("debian", DEBIAN_PYTHON, _is_debian(DEBIAN_PYTHON), distro=True))
+    # Debian's PyPy (apt-get install pypy3): PyPy's own names (lib/pypy3.9),
+    # Debian's dist-packages, distutils below 3.10.
+    found.append(Interpreter("pypy", PYPY, os.path.exists(PYPY) and _has_pip(PYPY)))
     return found
+
+
+def _has_pip(python: str) -> bool:
+    out = subprocess.run([python, "-c", "import pip"], capture_output=True)
+    return out.returncode == 0
 
 
 def _is_debian(python: str) -> bool:

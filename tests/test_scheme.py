@@ -116,6 +116,16 @@ def test_debian_system_python_is_posix_local():
     assert scheme.python == DEBIAN_PYTHON
 
 
+def test_pypy_names():
+    pypy = {p.label: p for p in INTERPRETERS}["pypy"]
+    if not pypy.exists:
+        pytest.skip("no pypy3 with pip (apt-get install pypy3)")
+    facts = interpreter_facts(pypy.path)
+    assert facts["implementation"] == "pypy"
+    assert get_scheme(pypy.path, home="/opt/h").purelib == "/opt/h/lib/pypy"
+    assert f"/pypy{facts['version']}/" in get_scheme(pypy.path).purelib
+
+
 @pytest.mark.parametrize("system_site", [False, True], ids=["isolated", "system-site"])
 @pytest.mark.parametrize("base", ["3.9", "3.12", "debian"])
 def test_venv_matches_pip(base, system_site, tmp_path):

@@ -31,10 +31,14 @@ class Scheme:
 
     The five paths are the wheel spec's scheme keys. ``python`` is the interpreter
     that launchers and ``#!python`` scripts are pointed at. ``kind`` says how the
-    scheme was resolved (``"venv"``, ``"posix_prefix"``, ``"user"``, ``"target"``,
-    ``"custom"``...). ``site_dirs`` lists further directories the interpreter
+    scheme was resolved: ``"venv"``; for a system interpreter the scheme that
+    decided (``"posix_prefix"``, Debian's ``"posix_local"``,
+    ``"osx_framework_library"``, ``"distutils:unix_prefix"`` below 3.10...);
+    ``"user"``, ``"prefix"``, ``"home"``, ``"target"``; ``"custom"`` for one
+    built by hand. ``site_dirs`` lists further directories the interpreter
     reads distributions from (for listing and for upgrades across them); the
-    scheme's own purelib and platlib are always included.
+    scheme's own purelib and platlib are always included. ``site_roots`` says,
+    for each of those, the directory its distributions' files may lie in.
 
     >>> s = Scheme.from_mapping({"purelib": "/t", "platlib": "/t", "headers": "/t/inc",
     ...                          "scripts": "/t/bin", "data": "/t"})
