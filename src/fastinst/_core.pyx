@@ -444,7 +444,6 @@ cdef struct Worker:
     fi_inflater* inflater
     z_stream* zs              # streaming inflate of big members, made when first needed
     EVP_MD_CTX* md
-    unsigned char* chunk      # link_files: copy buffer
     pthread_t thread
     int started
 
@@ -714,7 +713,6 @@ cdef void* _extract_worker(void* arg) noexcept nogil:
     EVP_MD_CTX_free(w.md)
     free(w.inbuf)
     free(w.outbuf)
-    free(w.chunk)
     return NULL
 
 
@@ -834,8 +832,7 @@ def extract(jobs, int threads):
             raise MemoryError()
         for i in range(nthreads):
             workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
-                                inflater=NULL, zs=NULL, md=NULL, chunk=NULL, thread=0,
-                                started=0)
+                                inflater=NULL, zs=NULL, md=NULL, thread=0, started=0)
         sh = Shared(tasks=arr, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
                     fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=NULL,
                     dsts=NULL, how=0)
@@ -917,18 +914,18 @@ cdef int _copy_fds(int src, int dst, Worker* w) noexcept nogil:
         if errno == EXDEV or errno == ENOSYS or errno == EINVAL or errno == EOPNOTSUPP:
             break
         return -1
-    if _reserve(&w.chunk, &w.incap, CHUNK) == NULL:
+    if _reserve(&w.inbuf, &w.incap, CHUNK) == NULL:
         fi_set_errno(ENOMEM)
         return -1
     while True:
-        r = read(src, w.chunk, CHUNK)
+        r = read(src, w.inbuf, CHUNK)
         if r < 0:
             if errno == EINTR:
                 continue
             return -1
         if r == 0:
             return 0
-        if _write_full(dst, w.chunk, r) != 0:
+        if _write_full(dst, w.inbuf, r) != 0:
             return -1
 
 
@@ -987,7 +984,7 @@ cdef void* _link_worker(void* arg) noexcept nogil:
             break
         if _link_one(w, sh.srcs[i], sh.dsts[i], sh.how, &on_src) != 0:
             _fail(sh, K_IO, 0, <int>i, errno, on_src)
-    free(w.chunk)
+    free(w.inbuf)
     return NULL
 
 
@@ -1018,8 +1015,7 @@ def link_files(pairs, int how, int threads):
             raise MemoryError()
         for i in range(nthreads):
             workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
-                                inflater=NULL, zs=NULL, md=NULL, chunk=NULL, thread=0,
-                                started=0)
+                                inflater=NULL, zs=NULL, md=NULL, thread=0, started=0)
         sh = Shared(tasks=NULL, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
                     fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=srcs,
                     dsts=dsts, how=how)
