@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -465,10 +466,11 @@ def _find_interpreter(python: str) -> str:
 
 
 def _cache_key(path: str) -> str | None:
-    """Interpreter path, resolved path, its mtime and size, and a venv's pyvenv.cfg.
+    """The probe's source, the interpreter's path, resolved path, mtime and size,
+    and a venv's pyvenv.cfg.
 
-    The unresolved path counts too: a venv's ``bin/python`` is a symlink to
-    the base interpreter but has answers of its own. ``None``: do not cache.
+    The unresolved path counts too: a venv's ``bin/python`` is a symlink to the
+    base interpreter but has answers of its own. ``None``: do not cache.
     """
     try:
         real = os.path.realpath(path)
@@ -491,7 +493,8 @@ def _cache_key(path: str) -> str | None:
             continue
         cfgs.append([cfg, cst.st_mtime_ns, cst.st_size])
     material = [
-        _probe.PROBE_VERSION,
+        # The probe's own text: another fastinst version may answer differently.
+        hashlib.sha256(_probe_source().encode()).hexdigest(),
         path,
         real,
         st.st_mtime_ns,
@@ -532,9 +535,14 @@ def _write_cached(cache_file: str, facts: Facts) -> None:
                 os.unlink(tmp)
 
 
-def _run_probe(path: str) -> Facts:
+@functools.cache
+def _probe_source() -> str:
     with open(_probe.__file__, encoding="utf-8") as f:
-        source = f.read()
+        return f.read()
+
+
+def _run_probe(path: str) -> Facts:
+    source = _probe_source()
     try:
         proc = subprocess.run(
             [path, "-I", "-c", source],
