@@ -269,6 +269,16 @@ def make_rhel_python(minor: str, root: str | Path) -> str | None:
     return python
 
 
+def make_python_with_sitecustomize(minor: str, root: str | Path, code: str) -> str | None:
+    """A copy of pyenv's ``minor`` under ``root`` whose sitecustomize runs ``code``."""
+    src = pyenv_version_dir(minor)
+    if src is None:
+        return None
+    python = copy_interpreter(src, Path(root), site_packages=("pip",))
+    (Path(root) / "lib" / f"python{minor}" / "sitecustomize.py").write_text(code)
+    return python
+
+
 def make_world_readable(path: str | Path) -> None:
     """chmod a+rX below ``path`` (the tree stays root-owned and not writable by others)."""
     for dirpath, _dirnames, filenames in os.walk(path):

@@ -14,6 +14,7 @@ from distro import (
     DEBIAN_PYTHON,
     find_interpreters,
     make_home_for_nobody,
+    make_python_with_sitecustomize,
     make_rhel_python,
     make_shared_dir,
     make_world_readable,
@@ -488,6 +489,21 @@ class TestRhelLike:
         prefixed = get_scheme(fedora312, prefix="/opt/p")
         assert prefixed.purelib == "/opt/p/lib/python3.12/site-packages"
         assert prefixed.platlib == "/opt/p/lib64/python3.12/site-packages"
+
+
+def test_distributor_can_send_pip_back_to_distutils(tmp_path):
+    """``sysconfig._PIP_USE_SYSCONFIG = False`` on 3.10+: pip (and fastinst) use distutils."""
+    python = make_python_with_sitecustomize(
+        "3.10",
+        tmp_path / "py",
+        "import sysconfig\nsysconfig._PIP_USE_SYSCONFIG = False\n",
+    )
+    if python is None:
+        pytest.skip("no pyenv Python 3.10")
+    facts = interpreter_facts(python)
+    assert facts["use_sysconfig"] is False
+    assert facts["schemes"]["default"]["name"] == "distutils:unix_prefix"
+    assert_matches_pip(python)
 
 
 # --- as a user who cannot write the system site-packages --------------------------------
