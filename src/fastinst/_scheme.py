@@ -189,6 +189,8 @@ def choose_install_scheme(
             )
     elif user is None:
         user = False
+        # A venv is an explicit target, so no fallback there (pip would fall
+        # back for an unwritable venv with system site-packages).
         if (
             prefix is None
             and target is None
