@@ -1,6 +1,17 @@
-"""fastinst: install wheels fast, correctly, and all or nothing."""
+"""fastinst: install wheels fast, correctly, and all or nothing.
 
-from ._backend import HAS_EXTENSION
+>>> import fastinst
+>>> scheme = fastinst.get_scheme()                      # where the running interpreter installs
+>>> results = fastinst.install(["demo-1.0-py3-none-any.whl"], scheme)  # doctest: +SKIP
+
+The names here are the public API; every ``_module`` is private. They are loaded
+on first use, so that ``import fastinst`` (and the CLI) stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     CorruptArchive,
     ExternallyManaged,
@@ -8,16 +19,58 @@ from ._errors import (
     IncompatibleWheel,
     InstallIOError,
     InvalidWheel,
+    MissingRecord,
     NotInstalled,
     PermissionDenied,
     RecordMismatch,
     SchemeError,
     UnsafePath,
 )
-from ._install import DEFAULT_CACHE, InstallResult, install
-from ._scheme import Scheme
+
+if TYPE_CHECKING:
+    from ._backend import HAS_EXTENSION
+    from ._install import DEFAULT_CACHE, InstallResult, install
+    from ._installed import (
+        InstalledDistribution,
+        UninstallResult,
+        find_installed,
+        list_installed,
+        uninstall,
+    )
+    from ._scheme import Scheme, choose_install_scheme, get_scheme
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "HAS_EXTENSION": "._backend",
+    "DEFAULT_CACHE": "._install",
+    "InstallResult": "._install",
+    "install": "._install",
+    "InstalledDistribution": "._installed",
+    "UninstallResult": "._installed",
+    "find_installed": "._installed",
+    "list_installed": "._installed",
+    "uninstall": "._installed",
+    "Scheme": "._scheme",
+    "choose_install_scheme": "._scheme",
+    "get_scheme": "._scheme",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fastinst' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_CACHE",
@@ -28,13 +81,21 @@ __all__ = [
     "IncompatibleWheel",
     "InstallIOError",
     "InstallResult",
+    "InstalledDistribution",
     "InvalidWheel",
+    "MissingRecord",
     "NotInstalled",
     "PermissionDenied",
     "RecordMismatch",
     "Scheme",
     "SchemeError",
+    "UninstallResult",
     "UnsafePath",
     "__version__",
+    "choose_install_scheme",
+    "find_installed",
+    "get_scheme",
     "install",
+    "list_installed",
+    "uninstall",
 ]

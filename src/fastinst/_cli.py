@@ -12,6 +12,10 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._scheme import Scheme
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -152,21 +156,20 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
 
 
-def _resolve(args: argparse.Namespace, *, install: bool) -> object:
+def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
+    """The scheme the options describe; for installs, with pip's user-site fallback."""
     from ._scheme import choose_install_scheme, get_scheme
 
-    options = dict(
-        python=args.python,
-        user=args.user,
-        prefix=args.prefix,
-        home=args.home,
-        root=args.root,
-        target=args.target,
-    )
+    where = dict(prefix=args.prefix, home=args.home, root=args.root, target=args.target)
     if not install:
-        return get_scheme(**options)
+        return get_scheme(args.python, user=args.user, **where)
+    # user=None, not False, when --user is absent: False would be an explicit
+    # "not the user site" and disable the fallback to it.
     scheme, notice = choose_install_scheme(
-        **options, break_system_packages=args.break_system_packages
+        args.python,
+        user=args.user or None,
+        break_system_packages=args.break_system_packages,
+        **where,
     )
     if notice:
         logging.getLogger("fastinst").warning("%s", notice)
@@ -178,13 +181,13 @@ def _install(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     scheme = _resolve(args, install=True)
-    cache_dir: object = None if args.no_cache else (args.cache_dir or DEFAULT_CACHE)
+    cache_dir = None if args.no_cache else (args.cache_dir or DEFAULT_CACHE)
     results = install(
         args.wheels,
-        scheme,  # type: ignore[arg-type]
+        scheme,
         verify_record=args.verify_record,
         jobs=args.jobs,
-        cache_dir=cache_dir,  # type: ignore[arg-type]
+        cache_dir=cache_dir,
         link_mode=args.link_mode,
         requested=True,
     )
@@ -200,7 +203,7 @@ def _install(args: argparse.Namespace) -> int:
 
 def _scheme(args: argparse.Namespace) -> int:
     scheme = _resolve(args, install=False)
-    paths = scheme.as_dict()  # type: ignore[attr-defined]
+    paths = scheme.as_dict()
     if args.json:
         print(json.dumps(paths, indent=2))
     else:
@@ -212,7 +215,7 @@ def _scheme(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from ._installed import list_installed
 
-    dists = list_installed(_resolve(args, install=False))  # type: ignore[arg-type]
+    dists = list_installed(_resolve(args, install=False))
     if args.json:
         print(
             json.dumps(
@@ -231,7 +234,7 @@ def _uninstall(args: argparse.Namespace) -> int:
 
     scheme = _resolve(args, install=False)
     for name in args.names:
-        result = uninstall(name, scheme)  # type: ignore[arg-type]
+        result = uninstall(name, scheme)
         if not args.quiet:
             print(f"uninstalled {result.name} {result.version}")
     return EXIT_OK

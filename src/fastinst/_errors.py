@@ -70,6 +70,17 @@ class NotInstalled(FastinstError, LookupError):
         super().__init__(f"{name} is not installed in {', '.join(self.where) or 'the scheme'}")
 
 
+class MissingRecord(FastinstError, LookupError):
+    """An installed distribution has no RECORD, so its files are not known."""
+
+    def __init__(self, dist_info: str) -> None:
+        self.dist_info = dist_info
+        super().__init__(
+            f"{dist_info} has no RECORD (a legacy or foreign install); "
+            "fastinst does not guess which files are its own"
+        )
+
+
 class CoreFailure(FastinstError):
     """A failure inside the core's extraction or link loop (internal).
 

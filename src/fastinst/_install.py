@@ -598,8 +598,14 @@ def _move_old_versions_aside(
     from ._installed import find_installed, installed_files
 
     replaced = {}
+    # Only copies in this scheme's own library directories are replaced: a copy in
+    # the user site or a system directory belongs to another environment (pip
+    # leaves those alone too).
+    own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
     for plan in plans:
         for dist in find_installed(plan.wheel.name, scheme):
+            if os.path.normpath(dist.location) not in own:
+                continue
             replaced[plan.wheel.name] = dist.version
             root = dist.location
             for path in installed_files(dist, scheme):

@@ -22,24 +22,13 @@ from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
-from ._errors import FastinstError, NotInstalled, UnsafePath
+from ._errors import MissingRecord, NotInstalled, UnsafePath
 from ._paths import is_inside
 from ._scheme import Scheme
 
 logger = logging.getLogger("fastinst")
 
 _SUFFIXES = (".dist-info", ".egg-info")
-
-
-class MissingRecord(FastinstError, LookupError):
-    """An installed distribution has no RECORD, so its files are not known."""
-
-    def __init__(self, dist_info: str) -> None:
-        self.dist_info = dist_info
-        super().__init__(
-            f"{dist_info} has no RECORD (a legacy or foreign install); "
-            "fastinst does not guess which files are its own"
-        )
 
 
 @dataclass(frozen=True)
