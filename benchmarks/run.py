@@ -307,6 +307,14 @@ def git_describe() -> str:
     return f" ({head.stdout.strip()}{'+' if dirty.stdout.strip() else ''})"
 
 
+def inflater(tools_venv: Path) -> str:
+    """`` with libdeflate`` or `` with zlib``: what the compiled core was linked with
+    (``scripts/setup.sh`` installs libdeflate-dev; without it inflate is ~2.5x slower)."""
+    for so in site_packages(tools_venv).glob("fastinst/_core*.so"):
+        return " with libdeflate" if b"libdeflate.so" in so.read_bytes() else " with zlib"
+    return ""
+
+
 def fastinst_deps() -> list[str]:
     import tomllib
 
@@ -389,7 +397,9 @@ class Tools:
             else:
                 version, compiled = json.loads(proc.stdout)
                 self.versions["fastinst"] = (
-                    version + git_describe() + ("" if compiled else " (pure-Python core)")
+                    version
+                    + git_describe()
+                    + (inflater(self.path) if compiled else " (pure-Python core)")
                 )
         for tool, why in self.unavailable.items():
             log(f"bench: SKIPPING {tool}: {why}")
