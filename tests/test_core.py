@@ -557,7 +557,11 @@ def _mutations() -> st.SearchStrategy[bytes]:
 
 
 @pytest.mark.skipif(_compiled is None, reason="compiled core not built")
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=_mutations())
 def test_both_cores_agree_on_any_bytes(tmp_path_factory, data):
     path = tmp_path_factory.getbasetemp() / "fuzz.zip"
@@ -740,3 +744,56 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) < 16 << 10  # KiB
     assert (tmp_path / "out").stat().st_size == size
+
+
+_FUZZ_MEMBERS = [
+    Member("text.py", b"".join(b"value_%d = %d\n" % (i, i * 7) for i in range(400))),
+    Member("raw.bin", bytes(range(256)) * 8, compress=zipfile.ZIP_STORED),
+    Member("z.txt", b"zstandard frame " * 64, compress=ZIP_ZSTANDARD),
+]
+
+
+@pytest.mark.skipif(_compiled is None, reason="compiled core not built")
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    member=st.integers(0, len(_FUZZ_MEMBERS) - 1),
+    deltas=st.tuples(*[st.sampled_from([0, 0, 0, -1, 1, -30, 7]) for _ in range(4)]),
+    method=st.sampled_from([None, None, 0, 8, 12, 93]),
+    flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 7)), max_size=3),
+    stream=st.booleans(),
+)
+def test_both_cores_agree_on_damaged_tasks(tmp_path_factory, member, deltas, method, flips, stream):
+    """Shifted offsets, wrong sizes, wrong methods, flipped bits: the compiled core (whole
+    or streaming) and the twin reach the same outcome, and never crash."""
+    base = tmp_path_factory.getbasetemp() / "fuzz-extract"
+    base.mkdir(exist_ok=True)
+    archive = base / "a.whl"
+    if not archive.exists():
+        write_zip(archive, _FUZZ_MEMBERS)
+    raw = bytearray(archive.read_bytes())
+    for pos, bit in flips:
+        raw[pos % len(raw)] ^= 1 << bit
+    damaged = base / "damaged.whl"
+    damaged.write_bytes(bytes(raw))
+    t = tasks_for(archive, base)[member]
+    offset, csize, usize, crc = (v + d for v, d in zip((t[0], t[2], t[3], t[4]), deltas))
+    task = [offset, t[1] if method is None else method, csize, usize, crc & 0xFFFFFFFF]
+    outcomes = []
+    for core in (_compiled, _core_py):
+        dest = base / f"out-{core.__name__}"
+        old = _compiled._set_stream_threshold(0) if stream and core is _compiled else None
+        try:
+            result = core.extract([(str(damaged), [(*task, str(dest), 0o644, b"", -1)])], 1)
+            outcomes.append(("ok", result, dest.read_bytes()))
+            dest.unlink()
+        except CoreFailure as f:
+            outcomes.append((f.kind, f.index, f.errno))
+            assert not dest.exists()
+        finally:
+            if old is not None:
+                _compiled._set_stream_threshold(old)
+    assert outcomes[0] == outcomes[1]

@@ -73,31 +73,9 @@ cdef extern from *:
     /* Whole-buffer inflate of raw deflate data: libdeflate when built with it,
        else zlib. fi_inflate returns 0 when the stream inflates to exactly out_n
        bytes, 1 when it is corrupt or truncated, 2 when it inflates to another size. */
-    #ifdef FASTINST_HAVE_LIBDEFLATE
-    #include <libdeflate.h>
-    typedef struct libdeflate_decompressor fi_inflater;
-    static fi_inflater* fi_inflater_new(void) { return libdeflate_alloc_decompressor(); }
-    static void fi_inflater_free(fi_inflater* d) { if (d) libdeflate_free_decompressor(d); }
-    static int fi_inflate(fi_inflater* d, const void* in, size_t in_n, void* out, size_t out_n) {
-        size_t got = 0;
-        enum libdeflate_result r = libdeflate_deflate_decompress(d, in, in_n, out, out_n, &got);
-        if (r == LIBDEFLATE_SUCCESS) return got == out_n ? 0 : 2;
-        return r == LIBDEFLATE_INSUFFICIENT_SPACE ? 2 : 1;
-    }
-    static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
-        return libdeflate_crc32(crc, p, n);
-    }
-    #define FI_INFLATER "libdeflate"
-    #else
     #include <zlib.h>
-    typedef z_stream fi_inflater;
-    static fi_inflater* fi_inflater_new(void) {
-        z_stream* z = (z_stream*)calloc(1, sizeof *z);
-        if (z && inflateInit2(z, -15) != Z_OK) { free(z); z = NULL; }
-        return z;
-    }
-    static void fi_inflater_free(fi_inflater* z) { if (z) { inflateEnd(z); free(z); } }
-    static int fi_inflate(fi_inflater* z, const void* in, size_t in_n, void* out, size_t out_n) {
+    #include <string.h>
+    static int fi_zinflate(z_stream* z, const void* in, size_t in_n, void* out, size_t out_n) {
         /* zlib counts in uInt, so both buffers are fed in pieces; one spare byte
            past out_n tells "inflates to more" from "inflates to exactly out_n". */
         unsigned char spare;
@@ -127,6 +105,41 @@ cdef extern from *:
             if (r != Z_OK) return 1;
         }
         return z->total_out == out_n ? 0 : 2;
+    }
+    #ifdef FASTINST_HAVE_LIBDEFLATE
+    #include <libdeflate.h>
+    typedef struct libdeflate_decompressor fi_inflater;
+    static fi_inflater* fi_inflater_new(void) { return libdeflate_alloc_decompressor(); }
+    static void fi_inflater_free(fi_inflater* d) { if (d) libdeflate_free_decompressor(d); }
+    static int fi_inflate(fi_inflater* d, const void* in, size_t in_n, void* out, size_t out_n) {
+        size_t got = 0;
+        z_stream z;
+        int r;
+        enum libdeflate_result lr = libdeflate_deflate_decompress(d, in, in_n, out, out_n, &got);
+        if (lr == LIBDEFLATE_SUCCESS && got == out_n) return 0;
+        /* A bad stream (rare): zlib gives the verdict, so that the failure kind is
+           the one the pure-Python twin reports; libdeflate's stands if zlib has no memory. */
+        r = lr == LIBDEFLATE_BAD_DATA ? 1 : 2;
+        memset(&z, 0, sizeof z);
+        if (inflateInit2(&z, -15) != Z_OK) return r;
+        r = fi_zinflate(&z, in, in_n, out, out_n);
+        inflateEnd(&z);
+        return r;
+    }
+    static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
+        return libdeflate_crc32(crc, p, n);
+    }
+    #define FI_INFLATER "libdeflate"
+    #else
+    typedef z_stream fi_inflater;
+    static fi_inflater* fi_inflater_new(void) {
+        z_stream* z = (z_stream*)calloc(1, sizeof *z);
+        if (z && inflateInit2(z, -15) != Z_OK) { free(z); z = NULL; }
+        return z;
+    }
+    static void fi_inflater_free(fi_inflater* z) { if (z) { inflateEnd(z); free(z); } }
+    static int fi_inflate(fi_inflater* z, const void* in, size_t in_n, void* out, size_t out_n) {
+        return fi_zinflate(z, in, in_n, out, out_n);
     }
     static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
         return (uint32_t)crc32_z(crc, (const Bytef*)p, n);
