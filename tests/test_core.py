@@ -280,6 +280,15 @@ class TestExtractFailures:
         f = failure(core, [(str(archive), tasks)])
         assert (f.kind, f.index) == ("size", 1)
 
+    @pytest.mark.parametrize("compress", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, ZIP_ZSTANDARD])
+    def test_absurd_declared_size(self, core, tmp_path, compress):
+        """A size of 1 TiB in the directory is a size failure, not a MemoryError."""
+        archive = self.archive(tmp_path, compress)
+        t = tasks_for(archive, tmp_path)[1]
+        f = failure(core, [(str(archive), [(*t[:3], 1 << 40, *t[4:])])])
+        assert (f.kind, f.index) == ("size", 0)
+        assert not (tmp_path / "big").exists()
+
     def test_corrupt_deflate_stream(self, core, tmp_path):
         archive = self.archive(tmp_path)
         task = tasks_for(archive, tmp_path)[1]

@@ -9,6 +9,7 @@ same archives, with the same reasons.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import stat
 import struct
@@ -16,6 +17,7 @@ import threading
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ._errors import CoreFailure, CorruptArchive
 
@@ -182,7 +184,8 @@ def _threads(threads: int, work: int) -> int:
     return max(1, min(threads or _cpu_count(), work))
 
 
-def _check_task(task: Sequence[object]) -> Task:
+def _check_task(task: Sequence[Any]) -> Task:
+    """``task`` with its types checked as the compiled core checks them."""
     offset, method, csize, usize, crc, dest, mode, sha, size = task
     if not isinstance(dest, str):
         raise TypeError(f"paths must be str, not {type(dest).__name__}")
@@ -190,17 +193,8 @@ def _check_task(task: Sequence[object]) -> Task:
         raise ValueError("embedded null byte")
     if not isinstance(sha, bytes):
         raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
-    return (
-        int(offset),  # type: ignore[call-overload]
-        int(method),  # type: ignore[call-overload]
-        int(csize),  # type: ignore[call-overload]
-        int(usize),  # type: ignore[call-overload]
-        int(crc),  # type: ignore[call-overload]
-        dest,
-        int(mode),  # type: ignore[call-overload]
-        sha,
-        int(size),  # type: ignore[call-overload]
-    )
+    i = operator.index
+    return (i(offset), i(method), i(csize), i(usize), i(crc), dest, i(mode), sha, i(size))
 
 
 def _read_member(fd: int, archive_size: int, task: Task) -> bytes:
@@ -244,8 +238,8 @@ def _unzstd(data: bytes, usize: int) -> bytes:
     parts, total = [], 0
     try:
         with zstandard.ZstdDecompressor().stream_reader(data) as reader:
-            while total <= usize:
-                chunk = reader.read(usize + 1 - total)
+            while total <= usize:  # in pieces: usize comes from the archive, unchecked
+                chunk = reader.read(min(_CHUNK, usize + 1 - total))
                 if not chunk:
                     break
                 parts.append(chunk)
