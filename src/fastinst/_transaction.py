@@ -2,10 +2,14 @@
 
 Files are written into a staging directory ``.fastinst-stage-<txid>`` inside each
 scheme directory that receives files, so that publishing is a ``rename`` on the
-same filesystem. A new top-level directory (``numpy/``) is published with one
-rename; only directories that exist already are descended into. Every rename of
-the publish step is written to a journal first, so that a process killed half-way
-is undone by the next one: a rename is atomic, and undoing it in reverse order
+same filesystem. A live transaction holds an ``flock`` on each of its staging
+directories, so that `recover` (run by another environment that shares a scheme
+directory, such as two user sites sharing ``~/.local/bin``) never removes them.
+
+A new top-level directory (``numpy/``) is published with one rename; only
+directories that exist already are descended into. Every rename of the publish
+step is written to a journal first, so that a process killed half-way is undone
+by the next one: a rename is atomic, and undoing it in reverse order
 (``dst`` back to ``src`` where ``src`` is gone and ``dst`` is there) restores the
 environment whatever point the kill came at.
 """
@@ -44,7 +48,13 @@ def environment_lock(directory: str) -> Iterator[None]:
     """
     path = os.path.join(directory, LOCK_NAME)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:
+            # A failed install that had created ``directory`` removed it again
+            # after releasing the lock: make it again and take the lock.
+            os.makedirs(directory, exist_ok=True)
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -82,9 +92,40 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             for name in os.listdir(root):
                 if name.startswith(STAGE_PREFIX):
-                    shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-                    cleaned.append(f"removed leftover staging {os.path.join(root, name)}")
+                    stage = os.path.join(root, name)
+                    if _in_use(stage):
+                        continue  # a live install into another environment sharing root
+                    shutil.rmtree(stage, ignore_errors=True)
+                    cleaned.append(f"removed leftover staging {stage}")
     return cleaned
+
+
+def _lock_dir(path: str) -> int:
+    """Open ``path`` and hold a shared ``flock`` on it (released when the fd is closed)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _in_use(stage: str) -> bool:
+    """Whether a live process holds ``stage`` (see `Transaction.stage_dir`)."""
+    try:
+        fd = os.open(stage, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def _read_journal(path: str) -> list[tuple[str, str]]:
@@ -102,6 +143,10 @@ def _read_journal(path: str) -> list[tuple[str, str]]:
 def _undo(moves: list[tuple[str, str]]) -> None:
     for src, dst in reversed(moves):
         if not os.path.lexists(src) and os.path.lexists(dst):
+            # The directory ``src`` was in may be gone: a staging area removed by a
+            # recover() that did not know this journal, or a package directory
+            # that an upgrade's cleanup pruned.
+            os.makedirs(os.path.dirname(src), exist_ok=True)
             os.rename(dst, src)
 
 
@@ -136,6 +181,7 @@ class Transaction:
     moves: list[tuple[str, str]] = field(default_factory=list)  # renames done, in order
     _journal: int | None = None
     _backup_count: int = 0
+    _stage_fds: list[int] = field(default_factory=list)
 
     def stage_dir(self, root: str) -> str:
         """The staging directory for ``root``, created (with ``root``) on first use."""
@@ -145,6 +191,7 @@ class Transaction:
             stage = os.path.join(root, STAGE_PREFIX + self.txid)
             os.mkdir(stage)
             self.stages[root] = stage
+            self._stage_fds.append(_lock_dir(stage))
         return stage
 
     def add(self, root: str, rel: str) -> str:
@@ -182,8 +229,11 @@ class Transaction:
                 path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644
             )
         os.write(self._journal, (json.dumps([src, dst]) + "\n").encode())
-        os.rename(src, dst)
+        # Listed before it is done: undoing a rename that did not happen is a
+        # no-op, but one that happened and was not listed (a KeyboardInterrupt
+        # between the two) would never be undone.
         self.moves.append((src, dst))
+        os.rename(src, dst)
 
     def backup_path(self, path: str, root: str) -> str:
         """A fresh place in ``root``'s staging area to move an old file aside to."""
@@ -228,20 +278,33 @@ class Transaction:
             self._record(src, dst)
 
     def rollback(self) -> None:
-        """Undo every rename, remove staging and the directories this install created."""
+        """Undo every rename, remove staging and the directories this install created.
+
+        If undoing fails (a target gone read-only, an I/O error), the journal and
+        the staging areas are kept: they hold the old files, and the next
+        install's `recover` finishes the job.
+        """
         try:
             _undo(self.moves)
-        finally:
-            self.moves.clear()
-            self._close_journal(remove=True)
-            self._remove_staging()
-            for path in reversed(self.created_roots):
-                with contextlib.suppress(OSError):
-                    os.rmdir(path)
+        except BaseException:
+            self._close_journal(remove=False)
+            self._release_stages()
+            raise
+        self.moves.clear()
+        self._close_journal(remove=True)
+        self._remove_staging()
+        for path in reversed(self.created_roots):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        self.created_roots.clear()
 
     def commit(self) -> None:
         """Make the publish final: drop the journal, then the backups and staging,
         then directories that old files left empty."""
+        # From here on a rollback (after an interrupt in the cleanup below) must
+        # not undo the publish: the journal is gone, so no recover() would either.
+        self.moves.clear()
+        self.created_roots.clear()
         self._close_journal(remove=True)
         self._remove_staging()
         for directory in sorted(self.emptied, key=len, reverse=True):
@@ -259,6 +322,11 @@ class Transaction:
         for stage in self.stages.values():
             shutil.rmtree(stage, ignore_errors=True)
         self.stages.clear()
+        self._release_stages()
+
+    def _release_stages(self) -> None:
+        while self._stage_fds:
+            os.close(self._stage_fds.pop())
 
 
 def _prune_empty(directory: str, root: str) -> None:
