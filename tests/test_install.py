@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import marshal
 import os
 import stat
 import subprocess
@@ -370,3 +371,74 @@ def test_permission_error_rolls_back(do_install, wheel_dir, scheme):
     os.chmod(scheme.purelib, stat.S_IRUSR | stat.S_IXUSR)
     with pytest.raises(fastinst.PermissionDenied):
         do_install([whl], scheme)
+
+
+class TestEmbeddingOptions:
+    def test_dry_run_touches_nothing_and_tells_the_plan(self, do_install, wheel_dir, scheme, tmp_path):
+        v1 = make_wheel(wheel_dir, name="demo", version="1.0",
+                        files={"demo/__init__.py": "V = 1\n", "demo/old.py": ""})
+        do_install([v1], scheme)
+        before = tree_snapshot(tmp_path)
+        v2_dir = wheel_dir / "v2"
+        v2_dir.mkdir()
+        v2 = make_wheel(v2_dir, name="demo", version="2.0", files={"demo/__init__.py": "V = 2\n"},
+                        entry_points={"console_scripts": {"demo": "demo:main"}})
+        [plan] = do_install([v2], scheme, dry_run=True, requested=True)
+        assert tree_snapshot(tmp_path, exclude=("cache", "wheels")) == {
+            k: v for k, v in before.items() if not k.startswith("wheels")
+        }
+        purelib = Path(scheme.purelib)
+        assert plan.replaced == "1.0"
+        assert str(purelib / "demo/__init__.py") in plan.files
+        assert str(Path(scheme.scripts, "demo")) in plan.files
+        assert str(purelib / "demo-2.0.dist-info/REQUESTED") in plan.files
+        assert str(purelib / "demo/old.py") in plan.removed
+        assert str(purelib / "demo/__init__.py") not in plan.removed
+
+    def test_removed_files_are_reported(self, do_install, wheel_dir, scheme):
+        v1 = make_wheel(wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "", "demo/old.py": ""})
+        do_install([v1], scheme)
+        v2_dir = wheel_dir / "v2"
+        v2_dir.mkdir()
+        v2 = make_wheel(v2_dir, name="demo", version="2.0", files={"demo/__init__.py": ""})
+        [r] = do_install([v2], scheme)
+        assert str(Path(scheme.purelib, "demo/old.py")) in r.removed
+        assert str(Path(scheme.purelib, "demo-1.0.dist-info")) in r.removed
+
+    def test_progress_events(self, do_install, wheel_dir, scheme):
+        wheels = [make_wheel(wheel_dir, name=f"p{i}", files={f"p{i}/data.bin": os.urandom(1000 * (i + 1))})
+                  for i in range(3)]
+        events = []
+        do_install(wheels, scheme, progress=lambda *a: events.append(a))
+        for i, whl in enumerate(wheels):
+            mine = [e for e in events if e[1] == str(whl)]
+            assert [e[0] for e in mine] == ["wheel-start", "bytes", "wheel-done"]
+            total = mine[0][3]
+            assert total >= 1000 * (i + 1)
+            assert mine[-1][2:] == (total, total)
+
+    def test_compile_bytecode_with_the_target_interpreter(self, do_install, wheel_dir, venv_factory):
+        env = venv_factory("compile")
+        py = env / "bin" / "python"
+        site = subprocess.check_output(
+            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+        scheme = fastinst.Scheme(purelib=site, platlib=site, headers=str(env / "include"),
+                                 scripts=str(env / "bin"), data=str(env), python=str(py))
+        whl = make_wheel(wheel_dir, name="comp", files={"comp/__init__.py": "X = 1\n", "comp/bad.py": "def (\n"})
+        [r] = do_install([whl], scheme, compile_bytecode=True, optimization_levels=(0, 1),
+                         invalidation_mode="checked-hash")
+        pycache = Path(site, "comp", "__pycache__")
+        tag = sys.implementation.cache_tag
+        assert (pycache / f"__init__.{tag}.pyc").is_file()
+        assert (pycache / f"__init__.{tag}.opt-1.pyc").is_file()
+        assert not list(pycache.glob("bad.*"))  # a syntax error is reported, not fatal
+        data = (pycache / f"__init__.{tag}.pyc").read_bytes()
+        assert int.from_bytes(data[4:8], "little") == 0b11  # checked-hash flags
+        assert str(pycache / f"__init__.{tag}.pyc") in r.files
+        assert_record_true(Path(r.dist_info))
+        # Tracebacks name the final path, not the staging area it was compiled in.
+        code = marshal.loads(data[16:])
+        assert code.co_filename == str(Path(site, "comp", "__init__.py"))
+        fastinst.uninstall("comp", scheme)
+        assert not pycache.exists()

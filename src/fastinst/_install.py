@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
@@ -48,11 +48,12 @@ SchemeLike = Union[Scheme, Mapping[str, str], None]
 
 @dataclass(frozen=True)
 class InstallResult:
-    """What one distribution's install did.
+    """What one distribution's install did (or, with ``dry_run``, would do).
 
     ``files`` are the absolute paths written (RECORD included); ``replaced`` is
-    the version that was there before, if any; ``from_cache`` says whether the
-    wheel was already unpacked in the cache.
+    the version that was there before, if any, and ``removed`` the files of that
+    version that are gone afterwards; ``from_cache`` says whether the wheel was
+    already unpacked in the cache.
     """
 
     name: str
@@ -61,6 +62,7 @@ class InstallResult:
     files: tuple[str, ...]
     wheel: str
     replaced: str | None = None
+    removed: tuple[str, ...] = ()
     from_cache: bool = False
 
 
@@ -71,6 +73,25 @@ class _Default(enum.Enum):
 
 
 DEFAULT_CACHE = _Default.CACHE
+
+# progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
+# done and total count the bytes of the wheel's files.
+ProgressCallback = Callable[[str, str, int, int], None]
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The per-call choices that the stages below need (one object, not ten arguments)."""
+
+    jobs: int
+    link_mode: str
+    requested: frozenset[str]
+    direct_urls: Mapping[str, Mapping[str, object]]
+    installer_name: str
+    compile_bytecode: bool
+    optimization_levels: tuple[int, ...]
+    invalidation_mode: str | None
+    progress: ProgressCallback | None
 
 
 def install(
@@ -84,17 +105,34 @@ def install(
     installer_name: str = "fastinst",
     cache_dir: PathLike | _Default | None = DEFAULT_CACHE,
     link_mode: str = "auto",
+    compile_bytecode: bool = False,
+    optimization_levels: Iterable[int] = (0,),
+    invalidation_mode: str | None = None,
+    progress: ProgressCallback | None = None,
+    dry_run: bool = False,
 ) -> list[InstallResult]:
     """Install ``wheels`` into ``scheme``, all of them or none.
 
     ``scheme`` is a `Scheme`, a mapping with the five scheme keys, or ``None`` for
-    the running interpreter's default (its venv when run inside one).
-    ``requested`` is ``True`` for all wheels or the wheels the user asked for
-    (they get a ``REQUESTED`` file); ``direct_url`` maps a wheel path to its
-    PEP 610 ``direct_url.json`` content. ``jobs=0`` uses one thread per CPU.
-    Wheels are unpacked once into the cache at ``cache_dir`` and linked from
-    there by ``link_mode`` (``"auto"``, ``"clone"``, ``"hardlink"`` or ``"copy"``);
-    ``cache_dir=None`` extracts straight from the archives.
+    the running interpreter's default (its venv when run inside one, with pip's
+    fall-back to the user site when site-packages is not writable).
+
+    - ``verify_record``: check every file against the wheel's RECORD as it is written.
+    - ``jobs``: worker threads (0: one per CPU).
+    - ``requested``: ``True`` for all wheels, or the wheels the user asked for by
+      name; they get a ``REQUESTED`` file. ``direct_url`` maps a wheel path to its
+      PEP 610 ``direct_url.json`` content. ``installer_name`` goes into ``INSTALLER``.
+    - ``cache_dir``: wheels are unpacked once into this cache and linked from it by
+      ``link_mode`` (``"auto"``, ``"clone"``, ``"hardlink"`` or ``"copy"``);
+      ``None`` extracts straight from the archives.
+    - ``compile_bytecode``: compile the installed ``.py`` files with the target
+      interpreter, at ``optimization_levels``, with ``invalidation_mode``
+      (``"timestamp"``, ``"checked-hash"``, ``"unchecked-hash"``, or ``None`` for
+      py_compile's default); the ``.pyc`` files go into RECORD.
+    - ``progress``: called as ``progress(event, wheel, done, total)``.
+    - ``dry_run``: touch nothing; return what would be written, replaced, removed.
+
+    Raises a `FastinstError` subclass on any failure, after rolling back.
 
     >>> import fastinst
     >>> fastinst.install(["dist/demo-1.0-py3-none-any.whl"], scheme=None)  # doctest: +SKIP
@@ -106,19 +144,31 @@ def install(
         raise ValueError(f"link_mode must be one of {', '.join(LINK_MODES)}, not {link_mode!r}")
     resolved = _resolve_scheme(scheme)
     paths = [os.path.abspath(os.fspath(w)) for w in wheels]
-    requested_set = _requested_set(paths, requested)
-    direct_urls = {os.path.abspath(os.fspath(k)): v for k, v in (direct_url or {}).items()}
+    options = _Options(
+        jobs=jobs,
+        link_mode=link_mode,
+        requested=frozenset(_requested_set(paths, requested)),
+        direct_urls={os.path.abspath(os.fspath(k)): v for k, v in (direct_url or {}).items()},
+        installer_name=installer_name,
+        compile_bytecode=compile_bytecode,
+        optimization_levels=tuple(optimization_levels),
+        invalidation_mode=invalidation_mode,
+        progress=progress,
+    )
+    if dry_run:
+        opened = [open_wheel(p, verify_record=verify_record) for p in paths]
+        _check_distinct(opened)
+        plans = [plan_wheel(w, resolved) for w in opened]
+        _check_no_overlap(plans)
+        return _dry_run(plans, resolved, options)
     cache = _open_cache(cache_dir)
-
     for attempt in (1, 2):
         opened = _open_all(paths, cache, verify_record, jobs)
         _check_distinct(opened)
         plans = [plan_wheel(w, resolved) for w in opened]
         _check_no_overlap(plans)
         try:
-            return _transact(
-                plans, resolved, jobs, link_mode, requested_set, direct_urls, installer_name
-            )
+            return _transact(plans, resolved, options)
         except _DamagedCacheEntry as damaged:
             # A file vanished from a cache entry: drop the entry, unpack the wheel
             # again, and start over (nothing was published).
@@ -134,15 +184,7 @@ class _DamagedCacheEntry(Exception):
         self.entry = entry
 
 
-def _transact(
-    plans: list[WheelPlan],
-    scheme: Scheme,
-    jobs: int,
-    link_mode: str,
-    requested: set[str],
-    direct_urls: Mapping[str, Mapping[str, object]],
-    installer_name: str,
-) -> list[InstallResult]:
+def _transact(plans: list[WheelPlan], scheme: Scheme, options: _Options) -> list[InstallResult]:
     """Stage, publish and commit under the environment lock; roll back on any failure."""
     tx = _transaction.Transaction(journal_dir=scheme.purelib)
     try:
@@ -150,49 +192,47 @@ def _transact(
         with _transaction.environment_lock(scheme.purelib):
             for line in _transaction.recover(_roots(scheme), scheme.purelib):
                 logger.info("%s", line)
-            results = _install_locked(
-                tx, plans, scheme, jobs, link_mode, requested, direct_urls, installer_name
-            )
+            results = _install_locked(tx, plans, scheme, options)
             tx.commit()
     except BaseException as exc:
         tx.rollback()
         if isinstance(exc, OSError) and not isinstance(exc, FastinstError):
             raise _os_error(exc) from exc
         raise
+    if options.progress is not None:
+        for plan in plans:
+            total = _wheel_bytes(plan)
+            options.progress("wheel-done", plan.wheel.path, total, total)
     return results
 
 
 def _install_locked(
-    tx: _transaction.Transaction,
-    plans: list[WheelPlan],
-    scheme: Scheme,
-    jobs: int,
-    link_mode: str,
-    requested: set[str],
-    direct_urls: Mapping[str, Mapping[str, object]],
-    installer_name: str,
+    tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme, options: _Options
 ) -> list[InstallResult]:
     umask = _current_umask()
-    digests = _extract_all(tx, [p for p in plans if p.wheel.cache_tree is None], jobs)
-    _link_all(tx, [p for p in plans if p.wheel.cache_tree is not None], link_mode, jobs)
+    digests = _write_bulk(tx, plans, options)
     written: list[list[tuple[str, str, str]]] = []
     for plan in plans:
         rows = _bulk_record_rows(plan, digests.get(id(plan)))
         rows += _write_scripts(tx, plan, umask)
+        if options.compile_bytecode:
+            rows += _compile(tx, plan, options)
         rows += _write_metadata(
             tx,
             plan,
-            installer_name,
-            requested=plan.wheel.path in requested,
-            direct_url=direct_urls.get(plan.wheel.path),
+            options.installer_name,
+            requested=plan.wheel.path in options.requested,
+            direct_url=options.direct_urls.get(plan.wheel.path),
         )
         rows.append(_write_record(tx, plan, rows))
         written.append(rows)
-    replaced = _move_old_versions_aside(tx, plans, scheme)
+    old = _move_old_versions_aside(tx, plans, scheme)
     _publish(tx, plans)
     results = []
     for plan, rows in zip(plans, written):
         files = tuple(_absolute(plan, path) for path, _h, _s in rows)
+        replaced, old_files = old.get(plan.wheel.name, (None, []))
+        new = set(files)
         results.append(
             InstallResult(
                 name=plan.wheel.name,
@@ -200,8 +240,125 @@ def _install_locked(
                 dist_info=plan.dist_info_dest,
                 files=files,
                 wheel=plan.wheel.path,
-                replaced=replaced.get(plan.wheel.name),
+                replaced=replaced,
+                removed=tuple(f for f in old_files if f not in new),
                 from_cache=plan.wheel.cache_hit,
+            )
+        )
+    return results
+
+
+def _write_bulk(
+    tx: _transaction.Transaction, plans: list[WheelPlan], options: _Options
+) -> dict[int, bytes]:
+    """Write every bulk file: extracted from archives, or linked from the cache.
+
+    Without a progress callback this is one parallel call for everything; with
+    one, wheels go in batches of about 64 MB so that progress can be reported
+    between them (at a small cost in parallelism at each batch's end).
+    """
+    batches = [plans] if options.progress is None else _batches(plans, 64 << 20)
+    digests: dict[int, bytes] = {}
+    for batch in batches:
+        if options.progress is not None:
+            for plan in batch:
+                options.progress("wheel-start", plan.wheel.path, 0, _wheel_bytes(plan))
+        digests.update(
+            _extract_all(tx, [p for p in batch if p.wheel.cache_tree is None], options.jobs)
+        )
+        _link_all(
+            tx,
+            [p for p in batch if p.wheel.cache_tree is not None],
+            options.link_mode,
+            options.jobs,
+        )
+        if options.progress is not None:
+            for plan in batch:
+                total = _wheel_bytes(plan)
+                options.progress("bytes", plan.wheel.path, total, total)
+    return digests
+
+
+def _batches(plans: list[WheelPlan], size: int) -> list[list[WheelPlan]]:
+    out: list[list[WheelPlan]] = [[]]
+    filled = 0
+    for plan in plans:
+        if out[-1] and filled >= size:
+            out.append([])
+            filled = 0
+        out[-1].append(plan)
+        filled += _wheel_bytes(plan)
+    return out
+
+
+def _wheel_bytes(plan: WheelPlan) -> int:
+    return sum(a.entry[USIZE] for a in plan.files) + sum(a.entry[USIZE] for a in plan.scripts)
+
+
+def _compile(
+    tx: _transaction.Transaction, plan: WheelPlan, options: _Options
+) -> list[tuple[str, str, str]]:
+    """Compile the wheel's ``.py`` files in the staging area; their RECORD rows."""
+    from ._bytecode import compile_files
+
+    libs = {plan.scheme.purelib, plan.scheme.platlib}
+    sources = [a for a in plan.files if a.rel.endswith(".py") and a.root in libs]
+    if not sources:
+        return []
+    items = [(tx.stages[a.root] + "/" + a.rel, a.dest) for a in sources]
+    written, failed = compile_files(
+        plan.scheme.python,
+        items,
+        optimization_levels=options.optimization_levels,
+        invalidation_mode=options.invalidation_mode,
+        workers=options.jobs,
+    )
+    for message in failed:
+        logger.warning("not compiled: %s", message)
+    stage_of = {tx.stages[r]: r for r in libs if r in tx.stages}
+    rows = []
+    for pyc in written:
+        for stage, root in stage_of.items():
+            if pyc.startswith(stage + "/"):
+                rel = pyc[len(stage) + 1 :]
+                tx.staged[root].append(rel)
+                with open(pyc, "rb") as f:
+                    data = f.read()
+                digest = encode_hash(hashlib.sha256(data).digest())
+                rows.append((plan.record_path(root, rel), digest, str(len(data))))
+                break
+    return rows
+
+
+def _dry_run(plans: list[WheelPlan], scheme: Scheme, options: _Options) -> list[InstallResult]:
+    """What ``install`` would do, computed without writing anything."""
+    from ._scripts import launcher_kind, make_launcher
+
+    results = []
+    kind = launcher_kind()
+    for plan in plans:
+        files = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
+        files += [
+            scheme.scripts + "/" + make_launcher(ep, scheme.python, kind)[0]
+            for ep in plan.launchers
+        ]
+        info = plan.dist_info_dest
+        files += [info + "/INSTALLER", info + "/RECORD"]
+        if plan.wheel.path in options.requested:
+            files.append(info + "/REQUESTED")
+        if plan.wheel.path in options.direct_urls:
+            files.append(info + "/direct_url.json")
+        replaced, old_files = _old_version(plan, scheme)
+        new = set(files)
+        results.append(
+            InstallResult(
+                name=plan.wheel.name,
+                version=plan.wheel.version,
+                dist_info=info,
+                files=tuple(files),
+                wheel=plan.wheel.path,
+                replaced=replaced,
+                removed=tuple(f for f in old_files if f not in new),
             )
         )
     return results
@@ -587,33 +744,45 @@ def _write_record(
     return own
 
 
-def _move_old_versions_aside(
-    tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme
-) -> dict[str, str]:
-    """Move every file of an installed older (or same) version out of the way.
+def _old_version(plan: WheelPlan, scheme: Scheme) -> tuple[str | None, list[str]]:
+    """The installed version of the plan's distribution, and its files (dist-info last).
 
-    Returns name -> replaced version. The files come back on rollback; after the
-    commit they are gone, and so are the directories they leave empty.
+    Only copies in this scheme's own library directories count: a copy in the
+    user site or a system directory belongs to another environment (pip leaves
+    those alone too).
     """
     from ._installed import find_installed, installed_files
 
-    replaced = {}
-    # Only copies in this scheme's own library directories are replaced: a copy in
-    # the user site or a system directory belongs to another environment (pip
-    # leaves those alone too).
     own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
+    version = None
+    files: list[str] = []
+    for dist in find_installed(plan.wheel.name, scheme):
+        if os.path.normpath(dist.location) not in own:
+            continue
+        version = dist.version
+        files += [p for p in installed_files(dist, scheme) if not os.path.isdir(p)]
+        files.append(dist.dist_info)
+    return version, files
+
+
+def _move_old_versions_aside(
+    tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme
+) -> dict[str, tuple[str | None, list[str]]]:
+    """Move every file of an installed version out of the way (back on rollback).
+
+    Returns name -> (replaced version, its files). After the commit the files are
+    gone, and so are the directories they leave empty.
+    """
+    old: dict[str, tuple[str | None, list[str]]] = {}
     for plan in plans:
-        for dist in find_installed(plan.wheel.name, scheme):
-            if os.path.normpath(dist.location) not in own:
-                continue
-            replaced[plan.wheel.name] = dist.version
-            root = dist.location
-            for path in installed_files(dist, scheme):
-                if os.path.lexists(path) and not os.path.isdir(path):
-                    tx.move_aside(path, _root_of(path, scheme) or root)
-            if os.path.isdir(dist.dist_info):
-                tx.move_aside(dist.dist_info, root)
-    return replaced
+        version, files = _old_version(plan, scheme)
+        if version is None:
+            continue
+        old[plan.wheel.name] = (version, files)
+        for path in files:
+            if os.path.lexists(path):
+                tx.move_aside(path, _root_of(path, scheme) or plan.lib_root)
+    return old
 
 
 def _root_of(path: str, scheme: Scheme) -> str | None:
