@@ -1,65 +1,191 @@
 """The ``fastinst`` command line: a thin shell over the library.
 
-Exit codes: 0 success, 1 the operation failed (one line on stderr says why; the
-environment is unchanged), 2 bad usage, 130 interrupted.
+Commands: ``install``, ``uninstall``, ``list``, ``show``, ``scheme``, ``cache``.
+Results go to stdout (``--json`` for tools); progress, warnings and errors go to
+stderr. An error is one line, ``fastinst: error: ...``, never a traceback
+(``-v`` adds one for internal errors).
+
+Exit codes:
+  0    success
+  1    the operation failed; one line on stderr says why, and nothing was changed
+       (also: ``cache verify`` found damaged entries)
+  2    bad usage (unknown option, missing argument)
+  130  interrupted (Ctrl-C); an install in progress was rolled back
+
+Only ``argparse`` is imported up front: every command imports what it needs
+when it runs, so that ``--help`` and a warm install stay fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
+    import os
+
+    from ._install import InstallResult
+    from ._installed import InstalledDistribution
     from ._scheme import Scheme
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+EPILOG = """\
+exit codes:
+  0    success
+  1    the operation failed: one line on stderr says why, and nothing was changed
+  2    bad usage
+  130  interrupted (an install in progress is rolled back)
+"""
+
+# A progress bar appears only for installs that last longer than this (seconds).
+PROGRESS_DELAY = 0.3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage itself is in ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+# --- options ---------------------------------------------------------------------------
+
 
 def _add_scheme_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--python", metavar="PY", help="install for this interpreter (default: the running one)"
+    g = p.add_argument_group("where (as pip's options)")
+    g.add_argument(
+        "--python",
+        metavar="PY",
+        help="the target interpreter, a path or a name on PATH (default: the running one)",
     )
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--user", action="store_true", help="install into the user site directory")
+    where = g.add_mutually_exclusive_group()
     where.add_argument(
-        "--target", metavar="DIR", help="install everything into DIR (scripts in DIR/bin)"
+        "--user", action="store_true", help="the user site directory (~/.local on Linux)"
     )
-    where.add_argument("--prefix", metavar="DIR", help="install under the prefix DIR")
-    where.add_argument("--home", metavar="DIR", help="install under the home directory DIR")
-    p.add_argument("--root", metavar="DIR", help="re-root every install path under DIR")
+    where.add_argument(
+        "-t", "--target", metavar="DIR", help="everything in DIR, scripts in DIR/bin"
+    )
+    where.add_argument(
+        "--prefix", metavar="DIR", help="the plain layout under DIR (DIR/lib/pythonX.Y/...)"
+    )
+    where.add_argument(
+        "--home", metavar="DIR", help="the home layout under DIR (DIR/lib/python/...)"
+    )
+    g.add_argument("--root", metavar="DIR", help="re-root every path of the scheme under DIR")
+
+
+def _add_output_options(p: argparse.ArgumentParser, *, json: bool = True) -> None:
+    g = p.add_argument_group("output")
+    if json:
+        g.add_argument("--json", action="store_true", help="print the result as JSON, for tools")
+    g.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    g.add_argument("-v", "--verbose", action="store_true", help="say what happens, step by step")
 
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastinst",
         description="Install Python wheels fast, verified, and all or nothing.",
+        epilog=EPILOG + "\nRun 'fastinst COMMAND --help' for a command's options.",
+        formatter_class=_formatter,
     )
     parser.add_argument("--version", action="version", version=f"fastinst {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("install", help="install wheel files", description="Install wheel files.")
-    p.add_argument("wheels", nargs="+", metavar="WHEEL", help="wheel files to install")
-    _add_scheme_options(p)
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=EPILOG,
+            formatter_class=_formatter,
+        )
+
+    p = command(
+        "install",
+        "install wheel files",
+        "Install wheel files into an environment, all of them or none.\n\n"
+        "Each argument is a wheel file or an exact pin (name==version) looked up in\n"
+        "the --find-links directories. There is no resolver and no index:\n"
+        "dependencies are not followed, and a wheel must suit the target interpreter.\n\n"
+        "examples:\n"
+        "  fastinst install dist/demo-1.0-py3-none-any.whl\n"
+        "  fastinst install --python .venv/bin/python -r requirements.txt\n"
+        "  fastinst install -f wheelhouse/ demo==1.0 tool==2.3",
+    )
     p.add_argument(
+        "wheels", nargs="*", metavar="WHEEL|NAME==VERSION", help="wheel files or exact pins"
+    )
+    g = p.add_argument_group("what")
+    g.add_argument(
+        "-r",
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="install what FILE lists: wheel paths, name==version pins, -r and -f lines",
+    )
+    g.add_argument(
+        "-f",
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="look for the wheels of name==version pins in DIR (repeatable)",
+    )
+    g.add_argument(
+        "--no-deps",
+        action="store_true",
+        help="accepted for pip's sake: dependencies are never installed",
+    )
+    g.add_argument(
+        "--no-index", action="store_true", help="accepted for pip's sake: there is no index"
+    )
+    _add_scheme_options(p)
+    g = p.add_argument_group("how")
+    g.add_argument(
         "--break-system-packages",
         action="store_true",
         help="install into an externally managed (PEP 668) interpreter anyway",
     )
-    p.add_argument(
+    g.add_argument(
         "--no-verify-record",
         dest="verify_record",
         action="store_false",
         help="do not check files against the wheel's RECORD (for broken wheels)",
     )
-    p.add_argument(
+    cache = g.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the cache of unpacked wheels (default: $FASTINST_CACHE_DIR or the user cache)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        "--no-cache-dir",
+        dest="no_cache",
+        action="store_true",
+        help="extract straight from the archives, without the cache",
+    )
+    g.add_argument(
+        "--link-mode",
+        choices=("auto", "clone", "hardlink", "copy"),
+        default="auto",
+        help="how files get from the cache into the environment (default: auto, "
+        "the fastest that works)",
+    )
+    g.add_argument(
         "-j",
         "--jobs",
         type=int,
@@ -67,93 +193,134 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker threads (default: one per CPU)",
     )
-    cache = p.add_mutually_exclusive_group()
-    cache.add_argument(
-        "--cache-dir", metavar="DIR", help="the cache of unpacked wheels (default: the user cache)"
-    )
-    cache.add_argument("--no-cache", action="store_true", help="extract straight from the archives")
-    p.add_argument(
-        "--link-mode",
-        choices=("auto", "clone", "hardlink", "copy"),
-        default="auto",
-        help="how files get from the cache into the environment (default: auto)",
-    )
     _add_output_options(p)
+    p.add_argument(
+        "--progress-bar",
+        choices=("on", "off"),
+        default="on",
+        help="show a progress bar on a terminal for installs that take a while (default: on)",
+    )
 
-    p = sub.add_parser("uninstall", help="remove installed distributions")
+    p = command(
+        "uninstall",
+        "remove installed distributions",
+        "Remove installed distributions by their RECORD.\n\n"
+        "Every name is checked first: if one is not installed, nothing is removed.",
+    )
     p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
-    _add_scheme_options(p)
-    _add_output_options(p)
-
-    p = sub.add_parser("list", help="list installed distributions")
-    _add_scheme_options(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    _add_output_options(p)
-
-    p = sub.add_parser("scheme", help="print where files would be installed")
-    _add_scheme_options(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-    p = sub.add_parser("cache", help="inspect and maintain the cache of unpacked wheels")
     p.add_argument(
-        "--cache-dir", metavar="DIR", help="the cache directory (default: the user cache)"
+        "-y", "--yes", action="store_true", help="accepted for pip's sake: fastinst never asks"
+    )
+    _add_scheme_options(p)
+    _add_output_options(p)
+
+    p = command(
+        "list",
+        "list installed distributions",
+        "List the distributions installed in the scheme's library directories.",
+    )
+    p.add_argument(
+        "--format",
+        choices=("columns", "freeze", "json"),
+        default="columns",
+        help="columns (default), freeze (name==version) or json",
+    )
+    _add_scheme_options(p)
+    _add_output_options(p)
+
+    p = command(
+        "show",
+        "show what is known about installed distributions",
+        "Show name, version, location, installer, whether it was requested, its\n"
+        "files and entry points, for each NAME.",
+    )
+    p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
+    p.add_argument("-f", "--files", action="store_true", help="list every installed file")
+    _add_scheme_options(p)
+    _add_output_options(p)
+
+    p = command(
+        "scheme",
+        "print where files would be installed",
+        "Print the five install directories (purelib, platlib, headers, scripts,\n"
+        "data) that an install with the same options would use.",
+    )
+    _add_scheme_options(p)
+    _add_output_options(p)
+
+    p = command(
+        "cache",
+        "inspect and maintain the cache of unpacked wheels",
+        "Inspect and maintain the cache of unpacked wheels.\n\n"
+        "actions:\n"
+        "  dir     print the cache directory\n"
+        "  info    its size and number of entries\n"
+        "  verify  re-hash every entry; remove damaged ones (exit 1 if any)\n"
+        "  prune   remove entries unused for --days days\n"
+        "  clean   remove everything",
     )
     p.add_argument("action", choices=("dir", "info", "verify", "prune", "clean"))
     p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the cache directory (default: $FASTINST_CACHE_DIR or the user cache)",
+    )
+    p.add_argument(
         "--days", type=float, default=30.0, help="for prune: entries unused this long (default 30)"
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_output_options(p)
     return parser
 
 
-def _add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    p.add_argument("-v", "--verbose", action="store_true", help="say more about what happens")
+# --- main --------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
-    _setup_logging(getattr(args, "quiet", False), getattr(args, "verbose", False))
+    _setup_logging(args.quiet, args.verbose)
     from ._errors import FastinstError
 
     try:
-        if args.command == "install":
-            return _install(args)
-        if args.command == "scheme":
-            return _scheme(args)
-        if args.command == "list":
-            return _list(args)
-        if args.command == "uninstall":
-            return _uninstall(args)
-        if args.command == "cache":
-            return _cache(args)
+        return int(_COMMANDS[args.command](args))
     except FastinstError as exc:
-        print(f"fastinst: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("fastinst: interrupted; nothing was changed", file=sys.stderr)
+        _error("interrupted; nothing was changed")
         return EXIT_INTERRUPTED
     except OSError as exc:
-        print(f"fastinst: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_FAILED
     except Exception as exc:
         # A bug, not bad input: still one line, with the traceback under -v.
-        if getattr(args, "verbose", False):
+        if args.verbose:
             import traceback
 
             traceback.print_exc()
         print(f"fastinst: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    raise AssertionError(args.command)
+
+
+def _error(message: str) -> None:
+    # One line, whatever the message holds.
+    print(f"fastinst: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
+    import logging
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("fastinst: %(message)s"))
     log = logging.getLogger("fastinst")
     log.addHandler(handler)
     log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+
+
+def _dumps(value: object) -> str:
+    import json
+
+    return json.dumps(value, indent=2)
 
 
 def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
@@ -172,43 +339,242 @@ def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
         **where,
     )
     if notice:
+        import logging
+
         logging.getLogger("fastinst").warning("%s", notice)
     return scheme
 
 
+# --- install -----------------------------------------------------------------------------
+
+
 def _install(args: argparse.Namespace) -> int:
     from ._install import DEFAULT_CACHE, install
+    from ._requirements import collect, select
+    from ._tags import TargetInterpreter
 
     start = time.perf_counter()
+    if not args.wheels and not args.requirement:
+        raise _usage("install", "give at least one wheel, pin or -r FILE")
     scheme = _resolve(args, install=True)
-    cache_dir = None if args.no_cache else (args.cache_dir or DEFAULT_CACHE)
-    results = install(
-        args.wheels,
-        scheme,
-        verify_record=args.verify_record,
-        jobs=args.jobs,
-        cache_dir=cache_dir,
-        link_mode=args.link_mode,
-        requested=True,
-    )
+    target = TargetInterpreter(args.python)
+    selected = select(collect(args.wheels, args.requirement, args.find_links), target)
+    if not selected:
+        if not args.quiet:
+            print(_dumps({"installed": []}) if args.json else "nothing to install")
+        return EXIT_OK
+    wheels = [s.path for s in selected]
+    direct_url: dict[str | os.PathLike[str], Mapping[str, object]] = {
+        s.path: _direct_url(s.path) for s in selected if s.direct
+    }
+    options: dict[str, Any] = {}
+    bar = None
+    if _takes(install, "progress") and _wants_progress(args):
+        bar = _ProgressBar(start)
+        options["progress"] = bar
+    try:
+        results = install(
+            wheels,
+            scheme,
+            verify_record=args.verify_record,
+            jobs=args.jobs,
+            cache_dir=None if args.no_cache else (args.cache_dir or DEFAULT_CACHE),
+            link_mode=args.link_mode,
+            requested=True,
+            direct_url=direct_url,
+            **options,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     elapsed = time.perf_counter() - start
-    if not args.quiet:
-        for r in results:
-            note = f" (replaced {r.replaced})" if r.replaced else ""
-            print(f"installed {r.name} {r.version}{note}")
-        files = sum(len(r.files) for r in results)
-        print(f"{len(results)} distribution(s), {files} files in {elapsed:.2f}s")
+    if args.json:
+        print(_dumps(_install_json(results, scheme, elapsed)))
+    elif not args.quiet:
+        if args.verbose:
+            for r in results:
+                print(f"  {r.name} {r.version}: {len(r.files)} files in {r.dist_info}")
+        print(install_summary(results, elapsed))
     return EXIT_OK
 
 
-def _scheme(args: argparse.Namespace) -> int:
+def _usage(command: str, message: str) -> SystemExit:
+    print(f"fastinst {command}: error: {message} (see fastinst {command} --help)", file=sys.stderr)
+    return SystemExit(EXIT_USAGE)
+
+
+def _takes(function: Any, keyword: str) -> bool:
+    """Whether ``function`` has a parameter ``keyword`` (without importing inspect)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    return keyword in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+
+
+def _wants_progress(args: argparse.Namespace) -> bool:
+    return args.progress_bar == "on" and not args.quiet and not args.json and sys.stderr.isatty()
+
+
+def _direct_url(path: str) -> dict[str, object]:
+    """PEP 610 for a wheel named by its path, as pip writes it."""
+    from pathlib import Path
+
+    return {"url": Path(path).resolve().as_uri(), "archive_info": {}}
+
+
+def install_summary(results: Sequence[InstallResult], elapsed: float) -> str:
+    """One line: what was installed and replaced, how much came from the cache, how long.
+
+    >>> from fastinst._install import InstallResult
+    >>> r = InstallResult("demo", "1.1", "/x/demo-1.1.dist-info", ("a", "b"), "w.whl",
+    ...                   replaced="1.0", from_cache=True)
+    >>> install_summary([r], 0.0123)
+    'installed demo 1.1 (replaced 1.0) in 12 ms: 2 files, 1 of 1 wheel from the cache'
+    """
+    names = ", ".join(
+        f"{r.name} {r.version}" + (f" (replaced {r.replaced})" if r.replaced else "")
+        for r in results
+    )
+    files = sum(len(r.files) for r in results)
+    cached = sum(1 for r in results if r.from_cache)
+    wheels = "wheel" if len(results) == 1 else "wheels"
+    took = f"{elapsed * 1000:.0f} ms" if elapsed < 1 else f"{elapsed:.2f} s"
+    return (
+        f"installed {names} in {took}: {files} files, "
+        f"{cached} of {len(results)} {wheels} from the cache"
+    )
+
+
+def _install_json(
+    results: Sequence[InstallResult], scheme: Scheme, elapsed: float
+) -> dict[str, object]:
+    return {
+        "installed": [
+            {
+                "name": r.name,
+                "version": r.version,
+                "wheel": r.wheel,
+                "dist_info": r.dist_info,
+                "replaced": r.replaced,
+                "from_cache": r.from_cache,
+                "files": len(r.files),
+            }
+            for r in results
+        ],
+        "scheme": scheme.as_dict(),
+        "seconds": round(elapsed, 6),
+    }
+
+
+class _ProgressBar:
+    """The ``progress=`` callback of `fastinst.install`, drawn with rich on stderr.
+
+    Nothing is drawn (and rich is not imported) until the install has lasted
+    `PROGRESS_DELAY`; the bar is transient, so only the summary line stays.
+    Events: ``wheel-start`` and ``wheel-done`` (``done``/``total`` count wheels),
+    ``bytes`` (``done``/``total`` are the bytes of ``wheel``).
+    """
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.progress: Any = None
+        self.task: Any = None
+        self.bytes: dict[str, tuple[int, int]] = {}
+        self.wheels_done = 0
+        self.wheels_total = 0
+        self.current = ""
+
+    def __call__(self, event: str, wheel: str, done: int, total: int) -> None:
+        if event == "bytes":
+            self.bytes[wheel] = (done, total)
+        elif event in ("wheel-start", "wheel-done"):
+            self.wheels_total = max(self.wheels_total, total)
+            if event == "wheel-done":
+                self.wheels_done = max(self.wheels_done, done)
+                size = self.bytes.get(wheel, (0, 0))[1]
+                self.bytes[wheel] = (size, size)
+            else:
+                self.current = wheel.rsplit("/", 1)[-1]
+        if self.progress is None:
+            if time.perf_counter() - self.start < PROGRESS_DELAY:
+                return
+            self._open()
+        self._draw()
+
+    def _open(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]installing[/] {task.fields[wheels]}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("install", total=None, wheels="", current="")
+
+    def _draw(self) -> None:
+        done = sum(d for d, _t in self.bytes.values())
+        total = sum(t for _d, t in self.bytes.values()) or None
+        self.progress.update(
+            self.task,
+            completed=done,
+            total=total,
+            wheels=f"{self.wheels_done}/{self.wheels_total} wheels",
+            current=self.current,
+        )
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+# --- uninstall, list, show, scheme --------------------------------------------------------
+
+
+def _uninstall(args: argparse.Namespace) -> int:
+    from ._errors import NotInstalled
+    from ._installed import find_installed, plan_removal, remove
+
     scheme = _resolve(args, install=False)
-    paths = scheme.as_dict()
+    plans = []
+    for name in args.names:  # every name first, so that nothing goes when one is missing
+        found = find_installed(name, scheme)
+        if not found:
+            raise NotInstalled(name, scheme.library_dirs())
+        plans.append(plan_removal(found[0]))
+    results = [remove(plan) for plan in plans]
     if args.json:
-        print(json.dumps(paths, indent=2))
-    else:
-        for key, value in paths.items():
-            print(f"{key}: {value}")
+        print(
+            _dumps(
+                {
+                    "uninstalled": [
+                        {
+                            "name": r.name,
+                            "version": r.version,
+                            "dist_info": r.dist_info,
+                            "files": len(r.files),
+                        }
+                        for r in results
+                    ]
+                }
+            )
+        )
+    elif not args.quiet:
+        for r in results:
+            print(
+                f"uninstalled {r.name} {r.version} ({len(r.files)} {_plural(len(r.files), 'file')})"
+            )
     return EXIT_OK
 
 
@@ -216,54 +582,200 @@ def _list(args: argparse.Namespace) -> int:
     from ._installed import list_installed
 
     dists = list_installed(_resolve(args, install=False))
-    if args.json:
-        print(
-            json.dumps(
-                [{"name": d.name, "version": d.version, "location": d.location} for d in dists],
-                indent=2,
-            )
-        )
-    else:
+    if args.json or args.format == "json":
+        rows = [{"name": d.name, "version": d.version, "location": d.location} for d in dists]
+        print(_dumps(rows))
+    elif args.format == "freeze":
         for d in dists:
-            print(f"{d.name} {d.version}")
+            print(f"{d.name}=={d.version}")
+    elif not args.quiet:
+        width = max([len("Package"), *(len(d.name) for d in dists)])
+        vwidth = max([len("Version"), *(len(d.version) for d in dists)])
+        print(f"{'Package':<{width}} {'Version':<{vwidth}} Location")
+        print(f"{'-' * width} {'-' * vwidth} {'-' * 8}")
+        for d in dists:
+            print(f"{d.name:<{width}} {d.version:<{vwidth}} {d.location}")
     return EXIT_OK
 
 
-def _uninstall(args: argparse.Namespace) -> int:
-    from ._installed import uninstall
+def _show(args: argparse.Namespace) -> int:
+    from ._errors import NotInstalled
+    from ._installed import find_installed
 
     scheme = _resolve(args, install=False)
+    shown = []
     for name in args.names:
-        result = uninstall(name, scheme)
-        if not args.quiet:
-            print(f"uninstalled {result.name} {result.version}")
+        found = find_installed(name, scheme)
+        if not found:
+            raise NotInstalled(name, scheme.library_dirs())
+        shown.append(describe(found[0], with_files=args.files))
+    if args.json:
+        print(_dumps(shown))
+        return EXIT_OK
+    if args.quiet:
+        return EXIT_OK
+    for i, info in enumerate(shown):
+        if i:
+            print("---")
+        print(f"Name: {info['name']}")
+        print(f"Version: {info['version']}")
+        if info["summary"]:
+            print(f"Summary: {info['summary']}")
+        print(f"Location: {info['location']}")
+        print(f"Installer: {info['installer'] or ''}")
+        print(f"Requested: {'yes' if info['requested'] else 'no'}")
+        if info["direct_url"]:
+            print(f"Direct-URL: {info['direct_url']}")
+        count = info["files_count"]
+        print(f"Files: {count if count is not None else 'unknown (no RECORD)'}")
+        eps = info["entry_points"]
+        if eps:
+            print("Entry-points:")
+            for group, entries in eps.items():
+                for ep_name, value in entries.items():
+                    print(f"  [{group}] {ep_name} = {value}")
+        if args.files and info["files"] is not None:
+            print("Files:")
+            for path in info["files"]:
+                print(f"  {path}")
     return EXIT_OK
+
+
+def describe(dist: InstalledDistribution, *, with_files: bool = False) -> dict[str, Any]:
+    """What ``fastinst show`` prints about ``dist``, as a JSON-ready dict."""
+    import os
+
+    from ._errors import MissingRecord
+    from ._installed import read_installed_record
+
+    try:
+        files: list[str] | None = read_installed_record(dist)
+    except MissingRecord:
+        files = None
+    info = dist.dist_info
+    direct = None
+    try:
+        import json
+
+        with open(os.path.join(info, "direct_url.json"), encoding="utf-8") as f:
+            direct = json.load(f).get("url")
+    except (OSError, ValueError, AttributeError):
+        pass
+    out: dict[str, Any] = {
+        "name": dist.name,
+        "version": dist.version,
+        "summary": _summary(dist),
+        "location": dist.location,
+        "dist_info": info,
+        "installer": dist.installer,
+        "requested": os.path.exists(os.path.join(info, "REQUESTED")),
+        "direct_url": direct,
+        "files_count": None if files is None else len(files),
+        "entry_points": _entry_points(dist),
+    }
+    if with_files:
+        out["files"] = files
+    return out
+
+
+def _summary(dist: InstalledDistribution) -> str:
+    import os
+
+    name = "PKG-INFO" if dist.is_legacy else "METADATA"
+    path = os.path.join(dist.dist_info, name) if os.path.isdir(dist.dist_info) else dist.dist_info
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and key.strip().lower() == "summary":
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _entry_points(dist: InstalledDistribution) -> dict[str, dict[str, str]]:
+    import configparser
+    import os
+
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read(os.path.join(dist.dist_info, "entry_points.txt"), encoding="utf-8")
+    except configparser.Error:
+        return {}
+    return {s: dict(parser.items(s)) for s in parser.sections()}
+
+
+def _scheme(args: argparse.Namespace) -> int:
+    scheme = _resolve(args, install=False)
+    paths = scheme.as_dict()
+    if args.json:
+        print(_dumps({**paths, "python": scheme.python, "kind": scheme.kind}))
+    elif not args.quiet:
+        for key, value in paths.items():
+            print(f"{key}: {value}")
+    return EXIT_OK
+
+
+# --- cache ------------------------------------------------------------------------------
 
 
 def _cache(args: argparse.Namespace) -> int:
     from ._cache import WheelCache, default_cache_dir
 
     cache = WheelCache(args.cache_dir or default_cache_dir())
+    say = (lambda _line: None) if args.quiet else print
     if args.action == "dir":
-        print(cache.root)
+        print(_dumps({"path": cache.root}) if args.json else cache.root)
     elif args.action == "info":
         info = cache.info()
         if args.json:
-            print(json.dumps(info, indent=2))
+            print(_dumps(info))
         else:
-            print(f"{info['path']}: {info['entries']} wheel(s), {int(info['bytes']) / 1e6:.1f} MB")  # type: ignore[call-overload]
+            size = int(info["bytes"])  # type: ignore[call-overload]
+            say(
+                f"{info['path']}: {info['entries']} {_plural(int(info['entries']), 'wheel')}, "  # type: ignore[call-overload]
+                f"{size / 1e6:.1f} MB"
+            )
     elif args.action == "verify":
         bad = cache.verify()
-        for line in bad:
-            print(f"removed damaged entry {line}")
-        print(f"{len(bad)} damaged entr{'y' if len(bad) == 1 else 'ies'} found")
+        if args.json:
+            print(_dumps({"damaged": bad}))
+        else:
+            for line in bad:
+                say(f"removed damaged entry {line}")
+            say(f"{len(bad)} damaged {_plural(len(bad), 'entry', 'entries')} found")
         return EXIT_FAILED if bad else EXIT_OK
     elif args.action == "prune":
         removed = cache.prune(args.days)
-        print(
-            f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'} unused for {args.days:g} days"
-        )
+        if args.json:
+            print(_dumps({"removed": removed}))
+        else:
+            say(
+                f"removed {len(removed)} {_plural(len(removed), 'entry', 'entries')} "
+                f"unused for {args.days:g} days"
+            )
     elif args.action == "clean":
         cache.clean()
-        print(f"removed everything in {cache.root}")
+        if args.json:
+            print(_dumps({"cleaned": cache.root}))
+        else:
+            say(f"removed everything in {cache.root}")
     return EXIT_OK
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return one if n == 1 else (many or one + "s")
+
+
+_COMMANDS = {
+    "install": _install,
+    "uninstall": _uninstall,
+    "list": _list,
+    "show": _show,
+    "scheme": _scheme,
+    "cache": _cache,
+}

@@ -1,0 +1,355 @@
+"""Turn what the user named (wheel paths, ``-r`` files, ``name==version`` pins) into wheel files.
+
+There is no resolver and no index: a requirement is an exact pin (``==`` or
+``===``) looked up among the wheel files of the ``--find-links`` directories,
+and dependencies are not followed. Anything looser is an error that says which
+requirement and what was found.
+
+Requirements files take a subset of pip's format, one item a line:
+
+* a path to a ``.whl`` file, or ``name @ file:///path/to/file.whl``;
+* ``name==version`` (extras are refused, markers are evaluated for the target);
+* ``-r other.txt`` / ``--requirement``, ``-f DIR`` / ``--find-links DIR``;
+* ``#`` comments, blank lines and ``\\`` continuations.
+
+Relative paths in a file are taken from the file's directory when something
+exists there, else from the current directory (as pip does for ``-f``).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ._errors import FastinstError
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+    from ._tags import TargetInterpreter
+
+
+class RequirementError(FastinstError, ValueError):
+    """A requirement cannot be turned into a wheel file.
+
+    ``requirement`` is the text at fault and ``where`` names its origin
+    (``requirements.txt:3``; empty on the command line).
+    """
+
+    def __init__(self, requirement: str, where: str, reason: str) -> None:
+        self.requirement = requirement
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"{where}: {requirement}: {reason}" if where else f"{requirement}: {reason}"
+        )
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to install: a wheel path or a pin, and where it was written."""
+
+    text: str
+    where: str
+    base: str  # directory that relative paths are taken from first
+
+
+@dataclass
+class Collected:
+    """Everything the command line and its ``-r`` files named."""
+
+    items: list[Item] = field(default_factory=list)
+    find_links: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A wheel chosen for installing; ``direct`` when it was named by its path
+    (PEP 610: such an install records a ``direct_url.json``)."""
+
+    path: str
+    direct: bool
+
+
+def looks_like_wheel_path(text: str) -> bool:
+    return text.endswith(".whl") or text.startswith("file:")
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def collect(
+    args: Sequence[str], requirement_files: Sequence[str], find_links: Sequence[str]
+) -> Collected:
+    """Read ``-r`` files (and the files they include) and gather every item and ``-f`` dir."""
+    out = Collected()
+    cwd = os.getcwd()
+    out.find_links.extend(os.path.abspath(d) for d in find_links)
+    for text in args:
+        out.items.append(Item(text, "", cwd))
+    for path in requirement_files:
+        _read_file(os.path.abspath(path), out, seen=set(), where="")
+    return out
+
+
+def _read_file(path: str, out: Collected, seen: set[str], where: str) -> None:
+    if path in seen:
+        return  # included twice (or a cycle): its items are already there
+    seen.add(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise RequirementError(
+            path, where, f"cannot read requirements file: {exc.strerror}"
+        ) from None
+    base = os.path.dirname(path)
+    for lineno, line in _logical_lines(text):
+        here = f"{path}:{lineno}"
+        if not line.startswith("-"):
+            out.items.append(Item(line, here, base))
+            continue
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise RequirementError(line, here, f"cannot parse: {exc}") from None
+        option, value = _option(words, line, here)
+        if option in ("-r", "--requirement"):
+            _read_file(_relative(value, base), out, seen, here)
+        elif option in ("-f", "--find-links"):
+            out.find_links.append(_relative(value, base))
+        elif option in ("--no-index", "--no-deps"):
+            pass  # what fastinst always does
+        else:
+            raise RequirementError(
+                line, here, f"{option} is not supported (fastinst installs local wheels only)"
+            )
+
+
+def _option(words: list[str], line: str, here: str) -> tuple[str, str]:
+    """``-r x``, ``-rx``, ``--requirement=x``, ``--requirement x`` -> (option, value)."""
+    first = words[0]
+    if first.startswith("--"):
+        name, eq, value = first.partition("=")
+        if eq:
+            rest = words[1:]
+        elif name in ("--no-index", "--no-deps"):
+            return name, ""
+        else:
+            value, rest = (words[1], words[2:]) if len(words) > 1 else ("", [])
+    else:
+        name, value = first[:2], first[2:]
+        rest = words[1:]
+        if not value and rest:
+            value, rest = rest[0], rest[1:]
+    if rest or (not value and name not in ("--no-index", "--no-deps")):
+        raise RequirementError(line, here, f"{name} takes exactly one value")
+    return name, value
+
+
+def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
+    """(first line number, line) with comments removed and continuations joined."""
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        line = raw
+        if line.lstrip().startswith("#"):
+            line = ""
+        elif " #" in line or "\t#" in line:
+            line = line[: min(i for i in (line.find(" #"), line.find("\t#")) if i >= 0)]
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        joined = ("".join(pending) + line).strip()
+        pending = []
+        if joined:
+            yield start, joined
+    if pending and "".join(pending).strip():
+        yield start, "".join(pending).strip()
+
+
+def _relative(value: str, base: str) -> str:
+    value = os.path.expanduser(value)
+    if os.path.isabs(value):
+        return value
+    beside = os.path.join(base, value)
+    return os.path.abspath(beside if os.path.exists(beside) else value)
+
+
+# --- choosing wheels -------------------------------------------------------------------
+
+
+def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
+    """The wheel file for every item, in order; one per distribution.
+
+    A path must exist and suit ``target``; a pin must be matched exactly by a
+    wheel in a ``--find-links`` directory, the best-ranked for ``target`` when
+    there are several. A name asked for twice must agree on the file.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    index: dict[str, list[tuple[str, str]]] | None = None
+    chosen: dict[str, tuple[Selected, Item]] = {}
+    order: list[str] = []
+    for item in collected.items:
+        if looks_like_wheel_path(item.text):
+            path = _wheel_path(item, item.text)
+            name = _name_of(path)
+            selected = _checked(Selected(path, direct=True), target)
+        else:
+            try:
+                req = Requirement(item.text)
+            except InvalidRequirement as exc:
+                raise RequirementError(item.text, item.where, f"not a requirement: {exc}") from None
+            if req.marker is not None and not req.marker.evaluate(target.marker_environment()):
+                continue  # not for this interpreter, as pip skips it
+            if req.url is not None:
+                path = _wheel_path(item, req.url)
+                name = _name_of(path)
+                if name != _canonical(req.name):
+                    raise RequirementError(item.text, item.where, f"{path} is a wheel of {name}")
+                selected = _checked(Selected(path, direct=True), target)
+            else:
+                if index is None:
+                    index = _scan(collected.find_links)
+                name = _canonical(req.name)
+                selected = Selected(_find(req, item, index, collected.find_links, target), False)
+        previous = chosen.get(name)
+        if previous is None:
+            chosen[name] = (selected, item)
+            order.append(name)
+        elif previous[0].path != selected.path:
+            raise RequirementError(
+                item.text,
+                item.where,
+                f"{previous[1].text}"
+                + (f" ({previous[1].where})" if previous[1].where else "")
+                + f" asks for another file of {name}; only one of each can be installed",
+            )
+    return [chosen[n][0] for n in order]
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
+def _name_of(path: str) -> str:
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    from ._errors import InvalidWheel
+
+    try:
+        return str(parse_wheel_filename(os.path.basename(path))[0])
+    except InvalidWheelFilename as exc:
+        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
+
+
+def _wheel_path(item: Item, text: str) -> str:
+    if text.startswith("file:"):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise RequirementError(item.text, item.where, "only local file: URLs are supported")
+        path = unquote(parts.path)
+    elif "://" in text:
+        raise RequirementError(item.text, item.where, "only local wheel files are supported")
+    else:
+        path = _relative(text, item.base)
+    if not path.endswith(".whl"):
+        raise RequirementError(item.text, item.where, "not a wheel file (.whl)")
+    if not os.path.isfile(path):
+        raise RequirementError(item.text, item.where, f"no such file: {path}")
+    return os.path.abspath(path)
+
+
+def _checked(selected: Selected, target: TargetInterpreter) -> Selected:
+    if not target.accepts(selected.path):
+        raise target.incompatible(selected.path)
+    return selected
+
+
+def _scan(dirs: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """canonical name -> [(version, path)] of every well-named wheel in ``dirs``."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    index: dict[str, list[tuple[str, str]]] = {}
+    for d in dirs:
+        try:
+            names = sorted(os.listdir(d))
+        except OSError as exc:
+            raise RequirementError(d, "--find-links", f"cannot list: {exc.strerror}") from None
+        for filename in names:
+            if not filename.endswith(".whl"):
+                continue
+            try:
+                name, version, _build, _tags = parse_wheel_filename(filename)
+            except InvalidWheelFilename:
+                continue
+            index.setdefault(str(name), []).append((str(version), os.path.join(d, filename)))
+    return index
+
+
+def _find(
+    req: Requirement,
+    item: Item,
+    index: dict[str, list[tuple[str, str]]],
+    dirs: Sequence[str],
+    target: TargetInterpreter,
+) -> str:
+    from packaging.version import Version
+
+    from ._tags import best_wheel
+
+    specs = list(req.specifier)
+    if req.extras:
+        raise RequirementError(
+            item.text, item.where, "extras need a resolver; list the extra's requirements instead"
+        )
+    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+        raise RequirementError(
+            item.text,
+            item.where,
+            "only exact pins (name==version) can be installed without a resolver",
+        )
+    if not dirs:
+        raise RequirementError(
+            item.text, item.where, "a pin needs --find-links DIR (fastinst has no package index)"
+        )
+    spec = specs[0]
+    name = _canonical(req.name)
+    available = index.get(name, [])
+    if spec.operator == "===":
+        matching = [p for v, p in available if v == spec.version]
+    else:
+        matching = [p for v, p in available if spec.contains(Version(v), prereleases=True)]
+    where_dirs = ", ".join(dirs)
+    if not matching:
+        if available:
+            versions = ", ".join(sorted({v for v, _p in available}, key=Version))
+            found = f"found {name} {versions}"
+        else:
+            found = f"no wheel of {name}"
+        raise RequirementError(
+            item.text, item.where, f"no matching wheel in {where_dirs} ({found})"
+        )
+    best = best_wheel(matching, target)
+    if best is None:
+        if len(matching) == 1:
+            raise target.incompatible(matching[0])
+        from ._errors import IncompatibleWheel
+
+        files = ", ".join(os.path.basename(p) for p in matching)
+        raise IncompatibleWheel(
+            f"{item.where}: {item.text}" if item.where else item.text,
+            f"no wheel in {where_dirs} suits {target.description}: found {files}; "
+            f"the interpreter accepts {target.best_tags_summary()}",
+        )
+    return best

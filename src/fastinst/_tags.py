@@ -1,0 +1,241 @@
+"""Wheel tag compatibility: which wheels a target interpreter can use, and which it prefers.
+
+The running interpreter's tags come from ``packaging.tags.sys_tags()`` in-process.
+For another interpreter (``--python``), the same function is run *inside* that
+interpreter, through a small probe that puts our copy of ``packaging`` first on
+its path: the platform, ABI and glibc facts that tags need are only true there.
+Its answer is cached beside the scheme probe's, under the same key (interpreter
+path, resolved path, mtime, size, ``pyvenv.cfg``), plus this module's probe text
+and ``packaging``'s version.
+
+Most wheels are pure (``py3-none-any``): those are accepted from the
+interpreter's version alone, without computing the full tag list, because a
+warm install is measured in tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, Union
+
+from ._errors import IncompatibleWheel, InvalidWheel, SchemeError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+TAGS_PROBE_VERSION = 1
+
+# Run as ``python -I -c <this> <dir holding our packaging>``; stdlib + packaging only.
+_TAGS_PROBE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from packaging import markers, tags
+json.dump({
+    "tags_probe_version": VERSION,
+    "tags": [str(t) for t in tags.sys_tags()],
+    "markers": markers.default_environment(),
+}, sys.stdout)
+""".replace("VERSION", str(TAGS_PROBE_VERSION))
+
+_SHORT_NAMES = {"cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}
+
+
+class TargetInterpreter:
+    """The tags and marker environment of one interpreter, computed when first needed.
+
+    >>> t = TargetInterpreter(None)
+    >>> t.rank("demo-1.0-py3-none-any.whl") is not None
+    True
+    """
+
+    def __init__(self, python: PathLike | None = None) -> None:
+        self.python = None if python is None else os.fspath(python)
+        self._answer: dict[str, Any] | None = None
+        self._ranks: dict[str, int] | None = None
+        self._version: tuple[str, int, int] | None = None
+
+    @property
+    def description(self) -> str:
+        return self.python or f"{sys.executable} (the running interpreter)"
+
+    # --- facts -------------------------------------------------------------------------
+
+    def _implementation_and_version(self) -> tuple[str, int, int]:
+        """(implementation name, major, minor): from the scheme probe, which is cached."""
+        if self._version is None:
+            if self.python is None:
+                impl, (major, minor) = sys.implementation.name, sys.version_info[:2]
+            else:
+                from ._scheme import interpreter_facts
+
+                facts = interpreter_facts(self.python)
+                impl = str(facts["implementation"])
+                major, minor = (int(v) for v in facts["version_info"][:2])
+            self._version = (impl, major, minor)
+        return self._version
+
+    def _probe(self) -> dict[str, Any]:
+        if self._answer is None:
+            if self.python is None:
+                from packaging import markers, tags
+
+                self._answer = {
+                    "tags": [str(t) for t in tags.sys_tags()],
+                    "markers": dict(markers.default_environment()),
+                }
+            else:
+                self._answer = _probe_other(self.python)
+        return self._answer
+
+    def supported(self) -> list[str]:
+        """Every tag the interpreter accepts, best first (``cp311-cp311-manylinux_2_36_x86_64``)."""
+        return list(self._probe()["tags"])
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker variables of the interpreter, for ``; python_version < "3.12"``."""
+        return dict(self._probe()["markers"])
+
+    # --- ranking -----------------------------------------------------------------------
+
+    def _is_pure_for_us(self, tags: Iterable[str]) -> bool:
+        """True when one of ``tags`` is a ``-none-any`` tag this interpreter accepts.
+
+        The rule of ``packaging.tags.compatible_tags``: ``pyX``, ``pyXY`` for any
+        minor up to ours, and our own interpreter tag, with ``none-any``.
+        """
+        impl, major, minor = self._implementation_and_version()
+        ours = {f"py{major}", *(f"py{major}{m}" for m in range(minor + 1))}
+        short = _SHORT_NAMES.get(impl)
+        if short is not None:
+            ours.add(f"{short}{major}{minor}")
+        return any(t.endswith("-none-any") and t.split("-", 1)[0] in ours for t in tags)
+
+    def rank(self, wheel: PathLike) -> int | None:
+        """How well the interpreter likes ``wheel`` by its file name: 0 is best,
+        ``None`` is not at all. Raises `InvalidWheel` for a name that is not a wheel's."""
+        tags = wheel_tags(wheel)
+        if self._ranks is None:
+            self._ranks = {t: i for i, t in enumerate(self.supported())}
+        found = [self._ranks[t] for t in tags if t in self._ranks]
+        return min(found) if found else None
+
+    def accepts(self, wheel: PathLike) -> bool:
+        tags = wheel_tags(wheel)
+        return self._is_pure_for_us(tags) or self.rank(wheel) is not None
+
+    def incompatible(self, wheel: PathLike) -> IncompatibleWheel:
+        """The error for a ``wheel`` this interpreter does not accept."""
+        path = os.fspath(wheel)
+        mine = ", ".join(sorted(wheel_tags(path)))
+        return IncompatibleWheel(
+            path,
+            f"not compatible with {self.description}: the wheel is tagged {mine}; "
+            f"the interpreter accepts {self.best_tags_summary()}",
+        )
+
+    def best_tags_summary(self, limit: int = 3) -> str:
+        """The interpreter's best tag for each of its first ABIs, and how many more it has."""
+        supported = self.supported()
+        shown: list[str] = []
+        abis: set[str] = set()
+        for tag in supported:
+            abi = tag.split("-")[1]
+            if abi not in abis:
+                abis.add(abi)
+                shown.append(tag)
+                if len(shown) == limit:
+                    break
+        if not any(t.endswith("-none-any") for t in shown):
+            shown.append(next((t for t in supported if t.endswith("-none-any")), ""))
+        rest = len(supported) - len([t for t in shown if t])
+        return ", ".join(t for t in shown if t) + (f" (and {rest} more)" if rest > 0 else "")
+
+
+def wheel_tags(wheel: PathLike) -> frozenset[str]:
+    """The tags a wheel's file name declares, expanded (``py2.py3-none-any`` is two)."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    path = os.fspath(wheel)
+    try:
+        tags = parse_wheel_filename(os.path.basename(path))[3]
+    except InvalidWheelFilename as exc:
+        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
+    return frozenset(str(t) for t in tags)
+
+
+def check_compatible(wheels: Iterable[PathLike], python: PathLike | None = None) -> None:
+    """Raise `IncompatibleWheel` for the first of ``wheels`` that ``python`` cannot use.
+
+    ``python`` is the target interpreter (``None``: the running one). Only file
+    names are read; a pure wheel is checked without computing the full tag list.
+
+    >>> check_compatible(["demo-1.0-py3-none-any.whl"])
+    >>> check_compatible(["demo-1.0-cp27-cp27m-win32.whl"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    fastinst._errors.IncompatibleWheel: demo-1.0-cp27-cp27m-win32.whl: not compatible with ...
+    """
+    target = TargetInterpreter(python)
+    for wheel in wheels:
+        if not target.accepts(wheel):
+            raise target.incompatible(wheel)
+
+
+def best_wheel(candidates: Sequence[PathLike], target: TargetInterpreter) -> str | None:
+    """The candidate whose tags rank best for ``target`` (ties: the first), or ``None``."""
+    best: tuple[int, int] | None = None
+    chosen = None
+    for i, wheel in enumerate(candidates):
+        r = target.rank(wheel)
+        if r is not None and (best is None or (r, i) < best):
+            best, chosen = (r, i), os.fspath(wheel)
+    return chosen
+
+
+# --- the probe inside another interpreter ------------------------------------------------
+
+
+def _probe_other(python: str) -> dict[str, Any]:
+    """Run the tags probe in ``python`` (cached like the scheme probe)."""
+    import packaging
+
+    from ._scheme import _cache_key, _find_interpreter, _write_cached, probe_cache_dir
+
+    path = _find_interpreter(python)
+    key = _cache_key(path)
+    cache_file = None
+    if key is not None:
+        material = [key, _TAGS_PROBE, packaging.__version__]
+        digest = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+        cache_file = os.path.join(probe_cache_dir(), f"tags-{digest}.json")
+        try:
+            with open(cache_file, encoding="utf-8") as f:
+                cached = json.load(f)
+            if isinstance(cached, dict) and cached.get("tags_probe_version") == TAGS_PROBE_VERSION:
+                return cached
+        except (OSError, ValueError):
+            pass
+    packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
+    try:
+        proc = subprocess.run(
+            [path, "-I", "-c", _TAGS_PROBE, packaging_parent],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SchemeError(f"cannot run {path}: {exc}") from None
+    try:
+        answer = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("tags"), list):
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise SchemeError(f"cannot read the wheel tags of {path}: {why}")
+    if cache_file is not None:
+        _write_cached(cache_file, answer)
+    return answer
