@@ -297,6 +297,25 @@ def source_digest() -> str:
     return h.hexdigest()
 
 
+SNAPSHOT_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", ".work", "__pycache__", "*.so", "*.egg-info",
+    "_core.c", ".*_cache", ".hypothesis",
+)  # fmt: skip
+
+
+def snapshot_source() -> Path:
+    """A copy of the checkout to build fastinst from.
+
+    Building in the checkout itself would write ``build/``, ``_core.c`` and the
+    egg-info into a tree that others are editing and building at the same time;
+    the copy is also a consistent snapshot of the sources.
+    """
+    dest = HERE / ".work" / "fastinst-src"
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(ROOT, dest, ignore=SNAPSHOT_IGNORE, symlinks=True)
+    return dest
+
+
 def git_describe() -> str:
     """`` (commit)`` of the checkout fastinst was built from, ``+`` if its sources differ."""
     head = run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
@@ -363,8 +382,8 @@ class Tools:
             if stamp.get("fastinst") != digest or not (self.path / "bin" / "fastinst").exists():
                 log(f"bench: building fastinst from {ROOT} into the tools venv")
                 env = dict(os.environ, FASTINST_REQUIRE_EXTENSION="1")
-                proc = self.pip("install", "-q", "--no-deps", "--force-reinstall", str(ROOT),
-                                env=env)  # fmt: skip
+                proc = self.pip("install", "-q", "--no-deps", "--force-reinstall",
+                                str(snapshot_source()), env=env)  # fmt: skip
                 if proc.returncode != 0:
                     self.unavailable["fastinst"] = f"pip install {ROOT} failed: " + build_error(
                         proc.stderr
