@@ -26,6 +26,9 @@ def member_problem(name: str) -> str | None:
         return "empty member name"
     if "\x00" in name:
         return "member name contains a NUL byte"
+    if "\n" in name or "\r" in name:
+        # _wheel's whole-list check joins names with newlines and relies on this.
+        return "member name contains a line break"
     if "\\" in name:
         return "member name contains a backslash"
     if name.startswith("/"):
