@@ -135,15 +135,20 @@ MIXED = [
 ]
 
 
-@pytest.fixture(params=["compiled", "compiled-streaming", "python"])
+@pytest.fixture(params=["compiled", "compiled-streaming", "compiled-no-budget", "python"])
 def xcore(request):
     """The cores, for extract; "compiled-streaming" streams every member through zlib
-    (the path of members too big to inflate in memory)."""
+    (the path of members too big to inflate in memory), "compiled-no-budget" streams
+    those over 4 MiB (the path when the memory budget is used up)."""
     module = load_core(request.param.split("-")[0])
     if request.param.endswith("streaming"):
         old = module._set_stream_threshold(0)
         yield module
         module._set_stream_threshold(old)
+    elif request.param.endswith("no-budget"):
+        old = module._set_memory_budget(0)
+        yield module
+        module._set_memory_budget(old)
     else:
         yield module
 
@@ -632,9 +637,13 @@ class TestLinkFiles:
         for src, dst in pairs:
             assert os.stat(src).st_ino == os.stat(dst).st_ino
 
-    def test_copy_keeps_the_mode_despite_the_umask(self, core, tmp_path):
+    def test_copy_is_a_new_file_made_with_the_umask(self, core, tmp_path):
+        """A copy is the environment's own file: 0o666/0o777 less the umask, not the
+        (read-only) mode of the cached source."""
         pairs = self.sources(tmp_path)
-        old = os.umask(0o077)
+        for src, _dst in pairs:
+            os.chmod(src, 0o555 if os.stat(src).st_mode & 0o111 else 0o444)
+        old = os.umask(0o027)
         try:
             core.link_files(pairs, core.LINK_COPY, 2)
         finally:
@@ -642,7 +651,8 @@ class TestLinkFiles:
         for src, dst in pairs:
             assert Path(dst).read_bytes() == Path(src).read_bytes()
             assert os.stat(dst).st_ino != os.stat(src).st_ino
-            assert stat.S_IMODE(os.stat(dst).st_mode) == stat.S_IMODE(os.stat(src).st_mode)
+            executable = os.stat(src).st_mode & 0o111
+            assert stat.S_IMODE(os.stat(dst).st_mode) == (0o750 if executable else 0o640)
 
     def test_copy_to_another_filesystem(self, core, tmp_path):
         if not _is_tmpfs("/dev/shm"):
@@ -725,6 +735,36 @@ class TestSha256File:
     def test_directory(self, core, tmp_path):
         with pytest.raises(IsADirectoryError):
             core.sha256_file(str(tmp_path))
+
+
+def _extra_rss_kib(archive: Path, tasks: list[tuple], threads: int) -> int:
+    """Peak RSS that extracting ``tasks`` adds to a fresh interpreter, in KiB."""
+    import subprocess
+    import sys
+
+    code = f"""
+import resource
+from fastinst import _core
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_core.extract([({str(archive)!r}, {tasks!r})], {threads})
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout)
+
+
+@pytest.mark.skipif(_compiled is None, reason="compiled core not built")
+def test_big_members_share_a_memory_budget(tmp_path):
+    """Two 24 MiB members on two threads: one is inflated whole, the other streamed
+    (the 40 MiB budget cannot hold both), so the peak is about one member, not two."""
+    block = random.Random(3).randbytes(1 << 16) + b"\0" * (3 << 16)
+    members = [Member(f"m{i}", block * 96 + bytes([i])) for i in range(2)]
+    archive = write_zip(tmp_path / "two.whl", members)
+    (tmp_path / "out").mkdir()
+    tasks = tasks_for(archive, tmp_path / "out")
+    assert _extra_rss_kib(archive, tasks, 2) < 36 << 10
+    for m in members:
+        assert (tmp_path / "out" / m.name).read_bytes() == m.data
 
 
 @pytest.mark.skipif(_compiled is None, reason="compiled core not built")

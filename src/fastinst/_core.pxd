@@ -81,3 +81,5 @@ cdef struct Shared:
     const char** srcs
     const char** dsts
     int how
+    # extract only: bytes left for whole-buffer big members (atomic)
+    int64_t budget

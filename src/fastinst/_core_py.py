@@ -410,7 +410,9 @@ def _link_one(src: str, dst: str, how: int) -> None:
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, src) from None
     try:
-        mode = stat.S_IMODE(os.fstat(sfd).st_mode)
+        # A copy or clone is a new file of the environment, made like any written
+        # file: 0o666 or 0o777 and the umask, not the cache's read-only bits.
+        mode = 0o777 if os.fstat(sfd).st_mode & 0o111 else 0o666
         try:
             dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         except OSError as exc:
@@ -422,7 +424,6 @@ def _link_one(src: str, dst: str, how: int) -> None:
                 fcntl.ioctl(dfd, _FICLONE, sfd)
             else:
                 _copy_fds(sfd, dfd)
-            os.fchmod(dfd, mode)
         except OSError as exc:
             os.close(dfd)
             os.unlink(dst)  # our own new file: do not leave a partial copy behind
@@ -436,7 +437,10 @@ def _link_one(src: str, dst: str, how: int) -> None:
 
 
 def link_files(pairs: Sequence[tuple[str, str]], how: int, threads: int) -> None:
-    """Make each ``dst`` a clone, hard link or copy of its ``src`` (mode kept, umask ignored).
+    """Make each ``dst`` a clone, hard link or copy of its ``src``.
+
+    A hard link shares the source's inode (and its mode); a clone or copy is a new
+    file with mode 0o666, or 0o777 when the source has an execute bit, less the umask.
 
     >>> link_files([("/cache/tree/a.py", "/stage/a.py")], LINK_HARDLINK, 0)
     """
