@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
+from packaging.utils import canonicalize_name
+
 from . import _backend, _transaction
 from ._errors import (
     CoreFailure,
@@ -336,6 +338,7 @@ def _dry_run(plans: list[WheelPlan], scheme: Scheme, options: _Options) -> list[
 
     results = []
     kind = launcher_kind()
+    old = _old_versions(plans, scheme)
     for plan in plans:
         files = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
         files += [
@@ -348,7 +351,7 @@ def _dry_run(plans: list[WheelPlan], scheme: Scheme, options: _Options) -> list[
             files.append(info + "/REQUESTED")
         if plan.wheel.path in options.direct_urls:
             files.append(info + "/direct_url.json")
-        replaced, old_files = _old_version(plan, scheme)
+        replaced, old_files = old[plan.wheel.name]
         new = set(files)
         results.append(
             InstallResult(
@@ -440,8 +443,6 @@ def _requested_set(paths: list[str], requested: bool | Iterable[PathLike]) -> se
 
 
 def _check_distinct(wheels: list[Wheel]) -> None:
-    from packaging.utils import canonicalize_name
-
     seen: dict[str, str] = {}
     for w in wheels:
         key = canonicalize_name(w.name)
@@ -744,25 +745,31 @@ def _write_record(
     return own
 
 
-def _old_version(plan: WheelPlan, scheme: Scheme) -> tuple[str | None, list[str]]:
-    """The installed version of the plan's distribution, and its files (dist-info last).
+def _old_versions(
+    plans: list[WheelPlan], scheme: Scheme
+) -> dict[str, tuple[str | None, list[str]]]:
+    """For each plan's distribution: the installed version, and its files (dist-info last).
 
     Only copies in this scheme's own library directories count: a copy in the
     user site or a system directory belongs to another environment (pip leaves
-    those alone too).
+    those alone too). One scan of the library directories for all plans.
     """
-    from ._installed import find_installed, installed_files
+    from ._installed import find_installed_many, installed_files
 
     own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
-    version = None
-    files: list[str] = []
-    for dist in find_installed(plan.wheel.name, scheme):
-        if os.path.normpath(dist.location) not in own:
-            continue
-        version = dist.version
-        files += [p for p in installed_files(dist, scheme) if not os.path.isdir(p)]
-        files.append(dist.dist_info)
-    return version, files
+    found = find_installed_many([p.wheel.name for p in plans], scheme)
+    old: dict[str, tuple[str | None, list[str]]] = {}
+    for plan in plans:
+        version = None
+        files: list[str] = []
+        for dist in found[canonicalize_name(plan.wheel.name)]:
+            if os.path.normpath(dist.location) not in own:
+                continue
+            version = dist.version
+            files += [p for p in installed_files(dist, scheme) if not os.path.isdir(p)]
+            files.append(dist.dist_info)
+        old[plan.wheel.name] = (version, files)
+    return old
 
 
 def _move_old_versions_aside(
@@ -773,13 +780,9 @@ def _move_old_versions_aside(
     Returns name -> (replaced version, its files). After the commit the files are
     gone, and so are the directories they leave empty.
     """
-    old: dict[str, tuple[str | None, list[str]]] = {}
+    old = _old_versions(plans, scheme)
     for plan in plans:
-        version, files = _old_version(plan, scheme)
-        if version is None:
-            continue
-        old[plan.wheel.name] = (version, files)
-        for path in files:
+        for path in old[plan.wheel.name][1]:
             if os.path.lexists(path):
                 tx.move_aside(path, _root_of(path, scheme) or plan.lib_root)
     return old

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -103,15 +103,26 @@ def find_installed(name: str, scheme: Scheme) -> list[InstalledDistribution]:
     In library-directory order, so the first is the one a plain install
     would replace first.
     """
-    wanted = canonicalize_name(name)
-    found = []
+    return find_installed_many([name], scheme)[canonicalize_name(name)]
+
+
+def find_installed_many(
+    names: Iterable[str], scheme: Scheme
+) -> dict[str, list[InstalledDistribution]]:
+    """`find_installed` for several names with one scan of the library directories.
+
+    Keyed by normalised name; a name with no installed copy maps to ``[]``.
+    """
+    wanted: dict[str, list[InstalledDistribution]] = {canonicalize_name(n): [] for n in names}
     for location, entry in _entries(scheme):
-        if wanted not in _candidate_names(entry):
+        candidates = _candidate_names(entry).intersection(wanted)
+        if not candidates:
             continue
         dist = _load(scheme, location, entry)
-        if canonicalize_name(dist.name) == wanted:
-            found.append(dist)
-    return found
+        key = canonicalize_name(dist.name)
+        if key in candidates:
+            wanted[key].append(dist)
+    return wanted
 
 
 def _entries(scheme: Scheme) -> Iterator[tuple[str, str]]:
