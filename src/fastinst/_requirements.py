@@ -75,6 +75,9 @@ class Selected:
 
 
 def looks_like_wheel_path(text: str) -> bool:
+    """A wheel's path or ``file:`` URL, not ``name @ URL`` nor ``name==version``."""
+    if " @ " in text or "@file:" in text:
+        return False
     return text.endswith(".whl") or text.startswith("file:")
 
 
