@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from packaging.utils import canonicalize_name
-
 from . import _backend, _transaction
 from ._errors import (
     CoreFailure,
@@ -24,6 +22,7 @@ from ._errors import (
     PermissionDenied,
     RecordMismatch,
 )
+from ._names import canonical_name as canonicalize_name
 from ._plan import FileAction, WheelPlan, plan_wheel
 from ._records import encode_hash, format_record
 from ._scheme import Scheme
@@ -192,12 +191,18 @@ def _transact(plans: list[WheelPlan], scheme: Scheme, options: _Options) -> list
     try:
         tx.make_root(scheme.purelib)
         with _transaction.environment_lock(scheme.purelib):
-            for line in _transaction.recover(_roots(scheme), scheme.purelib):
-                logger.info("%s", line)
-            results = _install_locked(tx, plans, scheme, options)
-            tx.commit()
+            try:
+                for line in _transaction.recover(_roots(scheme), scheme.purelib):
+                    logger.info("%s", line)
+                results = _install_locked(tx, plans, scheme, options)
+                tx.commit()
+            except BaseException:
+                # Still under the lock: once it is released, another install may
+                # publish over the files this one would move back.
+                tx.rollback()
+                raise
     except BaseException as exc:
-        tx.rollback()
+        tx.rollback()  # again: a failure before the lock; a no-op after the one above
         if isinstance(exc, OSError) and not isinstance(exc, FastinstError):
             raise _os_error(exc) from exc
         raise

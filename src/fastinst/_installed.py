@@ -20,9 +20,8 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from packaging.utils import canonicalize_name
-
 from ._errors import MissingRecord, NotInstalled, UnsafePath
+from ._names import canonical_name as canonicalize_name
 from ._paths import is_inside
 from ._scheme import Scheme
 

@@ -14,7 +14,10 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 from . import _backend
 from ._errors import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
@@ -132,16 +135,14 @@ def _decompress(path: str, name: str, method: int, raw: bytes, size: int) -> byt
 
 def check_filename(path: str, dist_info: str) -> tuple[str, str]:
     """Check that the file name parses and matches ``dist_info``; return its name and version."""
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
 
-    try:
-        file_name, file_version, _build, _tags = parse_wheel_filename(os.path.basename(path))
-    except InvalidWheelFilename as exc:
-        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
+    from ._names import canonical_name
+
+    file_name, file_version = _parse_filename(path)
     info_name, _, info_version = dist_info[: -len(".dist-info")].rpartition("-")
-    if canonicalize_name(info_name) != file_name:
-        raise InvalidWheel(path, f"{dist_info} is for {info_name!r}, not {str(file_name)!r}")
+    if canonical_name(info_name) != file_name:
+        raise InvalidWheel(path, f"{dist_info} is for {info_name!r}, not {file_name!r}")
     try:
         version_matches = Version(info_version) == file_version
     except InvalidVersion:
@@ -149,6 +150,39 @@ def check_filename(path: str, dist_info: str) -> tuple[str, str]:
     if not version_matches:
         raise InvalidWheel(path, f"{dist_info} has version {info_version!r}, not {file_version}")
     return info_name, info_version
+
+
+_FILENAME = re.compile(
+    r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._]*[A-Za-z0-9])?)-(?P<version>[^-]+)"
+    r"(?:-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl"
+)
+
+
+def _parse_filename(path: str) -> tuple[str, Version]:
+    """Normalised name and version from a wheel file name.
+
+    The common case is parsed here; anything unusual goes to packaging's strict
+    parser, which also says precisely what is wrong (it is not imported otherwise:
+    it pulls in ``packaging.tags``, about 10 ms).
+    """
+    from packaging.version import InvalidVersion, Version
+
+    from ._names import canonical_name
+
+    filename = os.path.basename(path)
+    match = _FILENAME.fullmatch(filename)
+    if match:
+        try:
+            return canonical_name(match["name"]), Version(match["version"])
+        except InvalidVersion:
+            pass
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
+    return str(name), version
 
 
 def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
