@@ -295,8 +295,7 @@ class Transaction:
         self._remove_staging()
         for path in reversed(self.created_roots):
             with contextlib.suppress(OSError):
-                os.rmdir(path)
-        self.created_roots.clear()
+                os.rmdir(path)  # kept in the list: a second rollback after the lock is gone
 
     def commit(self) -> None:
         """Make the publish final: drop the journal, then the backups and staging,
