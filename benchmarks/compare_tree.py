@@ -16,7 +16,9 @@ What must agree:
   copied script must have the same bytes after its shebang, and every shebang
   must point at the environment's own python;
 - each ``.dist-info/RECORD`` must list the same set of files (paths normalised to
-  the environment root; hashes and row order are not compared, see ``IGNORED``).
+  the environment root; hashes and row order are not compared, see ``IGNORED``),
+  and the files it lists outside site-packages and bin (``.data/data`` files such
+  as man pages, headers) must exist in both with the same bytes and executable bits.
 """
 
 from __future__ import annotations
@@ -213,6 +215,28 @@ def _compare_records(site_a: Path, site_b: Path, env_a: Path, env_b: Path) -> li
             diffs.append(f"{name}/RECORD: lists {path} only in A")
         for path in sorted(rb - ra)[:5]:
             diffs.append(f"{name}/RECORD: lists {path} only in B")
+        diffs += _compare_data_files(name, ra & rb, site_a, env_a, env_b)
+    return diffs
+
+
+def _compare_data_files(
+    dist: str, paths: set[str], site_a: Path, env_a: Path, env_b: Path
+) -> list[str]:
+    """Files a RECORD lists outside site-packages and bin (``.data/data``, headers)."""
+    diffs = []
+    site_rel = site_a.relative_to(env_a)
+    for rel in sorted(paths):
+        parts = Path(rel).parts
+        if parts[0] in ("..", "bin") or Path(rel).is_relative_to(site_rel):
+            continue
+        pa, pb = env_a / rel, env_b / rel
+        if not pa.is_file() or not pb.is_file():
+            missing = " and ".join(x for x, p in (("A", pa), ("B", pb)) if not p.is_file())
+            diffs.append(f"{dist}: data file {rel} missing in {missing}")
+        elif pa.read_bytes() != pb.read_bytes():
+            diffs.append(f"{dist}: data file {rel}: contents differ")
+        elif (pa.stat().st_mode & 0o111) != (pb.stat().st_mode & 0o111):
+            diffs.append(f"{dist}: data file {rel}: executable bits differ")
     return diffs
 
 

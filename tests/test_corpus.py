@@ -130,7 +130,10 @@ def fake_env(root: Path, python_name: str = "python") -> Path:
     (dist / "RECORD").write_text(
         "pkg/__init__.py,,\npkg/tool.so,,\npkg-1.0.dist-info/METADATA,,\n"
         "pkg-1.0.dist-info/RECORD,,\n../../../bin/pkg-cli,,\n../../../bin/pkg-script,,\n"
+        "../../../share/man/man1/pkg.1,,\n"
     )
+    (root / "share" / "man" / "man1").mkdir(parents=True)
+    (root / "share" / "man" / "man1" / "pkg.1").write_text(".TH PKG 1\n")
     bindir = root / "bin"
     bindir.mkdir()
     (bindir / "python").symlink_to(sys.executable)
@@ -168,6 +171,7 @@ def test_compare_envs_sees_each_kind_of_difference(tmp_path):
     (b / "bin" / "pkg-script").write_text("#!/usr/bin/python3\nprint('hello')\n")
     record = site / "pkg-1.0.dist-info" / "RECORD"
     record.write_text(record.read_text().replace("pkg/tool.so,,\n", ""))
+    (b / "share" / "man" / "man1" / "pkg.1").write_text(".TH PKG 2\n")
     text = "\n".join(compare_envs(a, b))
     assert "pkg/__init__.py: contents differ" in text
     assert "pkg/tool.so: executable bits" in text
@@ -175,6 +179,7 @@ def test_compare_envs_sees_each_kind_of_difference(tmp_path):
     assert "launcher calls pkg.cli:main vs pkg:main" in text
     assert "B's shebang runs '/usr/bin/python3'" in text
     assert "lists lib/python3.11/site-packages/pkg/tool.so only in A" in text
+    assert "data file share/man/man1/pkg.1: contents differ" in text
 
 
 def test_compare_envs_reads_the_sh_exec_shebang(tmp_path):
