@@ -13,8 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import fastinst  # noqa: E402
-from fastinst import _backend  # noqa: E402
+import fastinst
+from fastinst import _backend
 
 CORES = ["compiled", "python"]
 
@@ -81,7 +81,9 @@ def venv_factory(tmp_path_factory):
     return make
 
 
-def tree_snapshot(root: Path, exclude: tuple[str, ...] = ("cache",)) -> dict[str, tuple[int, bytes]]:
+def tree_snapshot(
+    root: Path, exclude: tuple[str, ...] = ("cache",)
+) -> dict[str, tuple[int, bytes]]:
     """Every path below ``root`` with its mode and content (b"" for directories).
 
     Top-level names in ``exclude`` are left out (the tests' cache directory lives

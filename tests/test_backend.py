@@ -22,15 +22,25 @@ def test_compiled_core_was_built():
 def test_environment_variable_selects_pure_core():
     code = "import fastinst, fastinst._backend as b; print(fastinst.HAS_EXTENSION, b.core.__name__)"
     env = {**os.environ, "FASTINST_NO_EXTENSIONS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.split() == ["False", "fastinst._core_py"]
 
 
 def test_both_cores_export_the_same_names():
     from fastinst import _core_py
 
-    names = {"read_central_directory", "extract", "make_dirs", "link_files", "sha256_file",
-             "LINK_CLONE", "LINK_HARDLINK", "LINK_COPY"}
+    names = {
+        "read_central_directory",
+        "extract",
+        "make_dirs",
+        "link_files",
+        "sha256_file",
+        "LINK_CLONE",
+        "LINK_HARDLINK",
+        "LINK_COPY",
+    }
     assert names <= set(dir(_core_py))
     if fastinst.HAS_EXTENSION:
         from fastinst import _core

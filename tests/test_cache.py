@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
-from filesystems import tmpfs, xfs_with_reflink
-from wheelmaker import make_wheel
 
 import fastinst
+from conftest import run_cli
 from fastinst._cache import WheelCache
+from filesystems import tmpfs, xfs_with_reflink
+from wheelmaker import make_wheel
 
 pytestmark = pytest.mark.usefixtures("core")
 
@@ -31,15 +31,24 @@ FILES = {
 
 def scheme_in(root: Path) -> fastinst.Scheme:
     return fastinst.Scheme(
-        purelib=str(root / "site"), platlib=str(root / "site"), headers=str(root / "include"),
-        scripts=str(root / "bin"), data=str(root), python=sys.executable,
+        purelib=str(root / "site"),
+        platlib=str(root / "site"),
+        headers=str(root / "include"),
+        scripts=str(root / "bin"),
+        data=str(root),
+        python=sys.executable,
     )
 
 
 def pkg_wheel(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    return make_wheel(directory, name="pkg", files=FILES, executables={"pkg/tool.sh"},
-                      entry_points={"console_scripts": {"pkg-run": "pkg:f"}})
+    return make_wheel(
+        directory,
+        name="pkg",
+        files=FILES,
+        executables={"pkg/tool.sh"},
+        entry_points={"console_scripts": {"pkg-run": "pkg:f"}},
+    )
 
 
 def installed(root: Path) -> dict[str, tuple[bytes, bool]]:
@@ -131,7 +140,10 @@ class TestLinkModes:
             cache = fs / "cache"
             with caplog.at_level(logging.INFO, logger="fastinst"):
                 fastinst.install([whl], scheme_in(fs / "a"), cache_dir=cache)
-            assert os.stat(fs / "a/site/pkg/mod.py").st_ino == os.stat(cached_file(cache, "pkg/mod.py")).st_ino
+            assert (
+                os.stat(fs / "a/site/pkg/mod.py").st_ino
+                == os.stat(cached_file(cache, "pkg/mod.py")).st_ino
+            )
             assert "linking from the cache by hardlink" in caplog.text
 
     def test_auto_copies_across_devices(self, tmp_path, caplog):
@@ -202,9 +214,20 @@ class TestPopulation:
         cache = tmp_path / "cache"
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "fastinst", "install", "-q", "--target", str(tmp_path / f"t{i}"),
-                 "--cache-dir", str(cache), str(whl)],
-                stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "fastinst",
+                    "install",
+                    "-q",
+                    "--target",
+                    str(tmp_path / f"t{i}"),
+                    "--cache-dir",
+                    str(cache),
+                    str(whl),
+                ],
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for i in range(6)
         ]
@@ -226,8 +249,18 @@ class TestPopulation:
         cache = tmp_path / "cache"
         for delay in (0.05, 0.15, 0.3):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "fastinst", "install", "-q", "--target", str(tmp_path / "t"),
-                 "--cache-dir", str(cache), str(whl)],
+                [
+                    sys.executable,
+                    "-m",
+                    "fastinst",
+                    "install",
+                    "-q",
+                    "--target",
+                    str(tmp_path / "t"),
+                    "--cache-dir",
+                    str(cache),
+                    str(whl),
+                ],
             )
             time.sleep(delay)
             proc.send_signal(signal.SIGKILL)

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+import fastinst
 from conftest import tree_snapshot
 from wheelmaker import (
     ZIP_ZSTANDARD,
@@ -25,8 +27,6 @@ from wheelmaker import (
     wheel_filename,
     write_zip,
 )
-
-import fastinst
 
 pytestmark = pytest.mark.usefixtures("core")
 
@@ -57,7 +57,10 @@ def assert_record_true(dist_info: Path) -> None:
             assert (digest, size) == ("", "")
             continue
         data = target.read_bytes()
-        expected = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        expected = (
+            "sha256="
+            + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        )
         assert (digest, size) == (expected, str(len(data))), path
 
 
@@ -81,8 +84,13 @@ class TestBasicInstall:
         assert_record_true(purelib / "demo-1.0.dist-info")
 
     def test_platlib_when_not_purelib(self, do_install, wheel_dir, scheme):
-        whl = make_wheel(wheel_dir, name="native", purelib=False, tag="cp311-cp311-linux_x86_64",
-                         files={"native/__init__.py": ""})
+        whl = make_wheel(
+            wheel_dir,
+            name="native",
+            purelib=False,
+            tag="cp311-cp311-linux_x86_64",
+            files={"native/__init__.py": ""},
+        )
         do_install([whl], scheme)
         assert (Path(scheme.platlib) / "native/__init__.py").exists()
         assert (Path(scheme.platlib) / "native-1.0.dist-info/RECORD").exists()
@@ -102,19 +110,28 @@ class TestBasicInstall:
         info = Path(scheme.purelib, "demo-1.0.dist-info")
         assert (info / "REQUESTED").read_bytes() == b""
         assert (info / "INSTALLER").read_text() == "tool\n"
-        assert '"url": "file:///x/demo-1.0-py3-none-any.whl"' in (info / "direct_url.json").read_text()
+        assert (
+            '"url": "file:///x/demo-1.0-py3-none-any.whl"' in (info / "direct_url.json").read_text()
+        )
         assert_record_true(info)
 
     def test_executable_bits_kept(self, do_install, wheel_dir, scheme):
-        whl = make_wheel(wheel_dir, files={"demo/tool.sh": "#!/bin/sh\n", "demo/plain.txt": "x"},
-                         executables={"demo/tool.sh"})
+        whl = make_wheel(
+            wheel_dir,
+            files={"demo/tool.sh": "#!/bin/sh\n", "demo/plain.txt": "x"},
+            executables={"demo/tool.sh"},
+        )
         do_install([whl], scheme)
         assert os.stat(Path(scheme.purelib, "demo/tool.sh")).st_mode & 0o111
         assert not os.stat(Path(scheme.purelib, "demo/plain.txt")).st_mode & 0o111
 
     def test_many_wheels_at_once(self, do_install, wheel_dir, scheme):
         wheels = [
-            make_wheel(wheel_dir, name=f"pkg{i}", files={f"pkg{i}/m{j}.py": f"X = {j}\n" for j in range(30)})
+            make_wheel(
+                wheel_dir,
+                name=f"pkg{i}",
+                files={f"pkg{i}/m{j}.py": f"X = {j}\n" for j in range(30)},
+            )
             for i in range(6)
         ]
         results = do_install(wheels, scheme, jobs=2)
@@ -123,7 +140,9 @@ class TestBasicInstall:
             assert Path(scheme.purelib, f"pkg{i}/m29.py").read_text() == "X = 29\n"
 
     def test_zstd_members(self, do_install, wheel_dir, scheme):
-        spec = WheelSpec(name="zed", files={"zed/__init__.py": "Z = 'zstd'\n" * 50, "zed/s.txt": "stored"})
+        spec = WheelSpec(
+            name="zed", files={"zed/__init__.py": "Z = 'zstd'\n" * 50, "zed/s.txt": "stored"}
+        )
         members = build_members(spec)
         members[0].compress = ZIP_ZSTANDARD
         members[1].compress = 0
@@ -135,15 +154,18 @@ class TestBasicInstall:
 
 class TestDataAndScripts:
     def test_data_routing(self, do_install, wheel_dir, scheme):
-        whl = make_wheel(wheel_dir, files={
-            "demo/__init__.py": "",
-            "demo-1.0.data/purelib/pure.py": "p",
-            "demo-1.0.data/platlib/plat.py": "q",
-            "demo-1.0.data/headers/demo.h": "#define X 1\n",
-            "demo-1.0.data/data/share/demo/file.txt": "data",
-            "demo-1.0.data/scripts/run-demo": "#!python\nprint('hi')\n",
-            "demo-1.0.data/scripts/shell-tool": "#!/bin/sh\necho hi\n",
-        })
+        whl = make_wheel(
+            wheel_dir,
+            files={
+                "demo/__init__.py": "",
+                "demo-1.0.data/purelib/pure.py": "p",
+                "demo-1.0.data/platlib/plat.py": "q",
+                "demo-1.0.data/headers/demo.h": "#define X 1\n",
+                "demo-1.0.data/data/share/demo/file.txt": "data",
+                "demo-1.0.data/scripts/run-demo": "#!python\nprint('hi')\n",
+                "demo-1.0.data/scripts/shell-tool": "#!/bin/sh\necho hi\n",
+            },
+        )
         do_install([whl], scheme)
         assert Path(scheme.purelib, "pure.py").read_text() == "p"
         assert Path(scheme.platlib, "plat.py").read_text() == "q"
@@ -170,7 +192,10 @@ class TestDataAndScripts:
         whl = make_wheel(
             wheel_dir,
             files={"demo/__init__.py": "def main():\n    print('main ran')\n"},
-            entry_points={"console_scripts": {"demo-cli": "demo:main"}, "gui_scripts": {"demo-gui": "demo:main"}},
+            entry_points={
+                "console_scripts": {"demo-cli": "demo:main"},
+                "gui_scripts": {"demo-gui": "demo:main"},
+            },
         )
         do_install([whl], scheme)
         for name in ("demo-cli", "demo-gui"):
@@ -187,10 +212,17 @@ class TestDataAndScripts:
         site = subprocess.check_output(
             [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
         ).strip()
-        scheme = fastinst.Scheme(purelib=site, platlib=site, headers=str(env / "include"),
-                                 scripts=str(env / "bin"), data=str(env), python=str(py))
+        scheme = fastinst.Scheme(
+            purelib=site,
+            platlib=site,
+            headers=str(env / "include"),
+            scripts=str(env / "bin"),
+            data=str(env),
+            python=str(py),
+        )
         whl = make_wheel(
-            wheel_dir, name="hello",
+            wheel_dir,
+            name="hello",
             files={"hello/__init__.py": "def main():\n    print('hello from', __name__)\n"},
             entry_points={"console_scripts": {"hello": "hello:main"}},
         )
@@ -201,15 +233,21 @@ class TestDataAndScripts:
     def test_long_interpreter_path_uses_sh_exec(self, do_install, wheel_dir, scheme):
         long_python = "/opt/" + "very-long-directory-name/" * 6 + "with space/python"
         scheme = fastinst.Scheme(**scheme.as_dict(), python=long_python)
-        whl = make_wheel(wheel_dir, files={"demo/__init__.py": ""},
-                         entry_points={"console_scripts": {"demo": "demo:main"}})
+        whl = make_wheel(
+            wheel_dir,
+            files={"demo/__init__.py": ""},
+            entry_points={"console_scripts": {"demo": "demo:main"}},
+        )
         do_install([whl], scheme)
         text = Path(scheme.scripts, "demo").read_text()
         assert text.startswith("#!/bin/sh\n'''exec' '/opt/")
 
     def test_entry_point_name_leaving_scripts_refused(self, do_install, wheel_dir, scheme):
-        whl = make_wheel(wheel_dir, files={"demo/__init__.py": ""},
-                         entry_points={"console_scripts": {"../../evil": "demo:main"}})
+        whl = make_wheel(
+            wheel_dir,
+            files={"demo/__init__.py": ""},
+            entry_points={"console_scripts": {"../../evil": "demo:main"}},
+        )
         with pytest.raises(fastinst.UnsafePath, match="leave the scripts directory"):
             do_install([whl], scheme)
         assert tree_snapshot(Path(scheme.purelib).parent) == {}
@@ -227,8 +265,18 @@ def hostile_cases(wheel_dir: Path):
     yield "dotdot", lambda: with_extra("../evil.py"), fastinst.UnsafePath, "'..' segment"
     yield "absolute", lambda: with_extra("/tmp/evil.py"), fastinst.UnsafePath, "absolute"
     yield "backslash", lambda: with_extra("demo\\..\\..\\evil.py"), fastinst.UnsafePath, "backslash"
-    yield "data-escape", lambda: with_extra("demo-1.0.data/purelib/../../evil"), fastinst.UnsafePath, "'..'"
-    yield "symlink", lambda: with_extra("demo/link", b"/etc/passwd", symlink=True), fastinst.UnsafePath, "symbolic link"
+    yield (
+        "data-escape",
+        lambda: with_extra("demo-1.0.data/purelib/../../evil"),
+        fastinst.UnsafePath,
+        "'..'",
+    )
+    yield (
+        "symlink",
+        lambda: with_extra("demo/link", b"/etc/passwd", symlink=True),
+        fastinst.UnsafePath,
+        "symbolic link",
+    )
     yield "drive", lambda: with_extra("C:/evil.py"), fastinst.UnsafePath, "drive letter"
 
     def duplicate() -> Path:
@@ -270,11 +318,28 @@ def hostile_cases(wheel_dir: Path):
         return p
 
     yield "not-zip", not_a_zip, fastinst.CorruptArchive, ""
-    yield "other-name", lambda: make_wheel(wheel_dir, WheelSpec(
-        name="demo", files={"demo.py": ""}, dist_info_name="other-1.0")), fastinst.InvalidWheel, "is for 'other'"
-    yield "wheel-2", lambda: make_wheel(wheel_dir, WheelSpec(
-        name="demo", files={"demo.py": ""}, wheel_version="2.0")), fastinst.InvalidWheel, "Wheel-Version 2.0"
-    yield "two-dist-infos", lambda: with_extra("other-1.0.dist-info/METADATA"), fastinst.InvalidWheel, "more than one"
+    yield (
+        "other-name",
+        lambda: make_wheel(
+            wheel_dir, WheelSpec(name="demo", files={"demo.py": ""}, dist_info_name="other-1.0")
+        ),
+        fastinst.InvalidWheel,
+        "is for 'other'",
+    )
+    yield (
+        "wheel-2",
+        lambda: make_wheel(
+            wheel_dir, WheelSpec(name="demo", files={"demo.py": ""}, wheel_version="2.0")
+        ),
+        fastinst.InvalidWheel,
+        "Wheel-Version 2.0",
+    )
+    yield (
+        "two-dist-infos",
+        lambda: with_extra("other-1.0.dist-info/METADATA"),
+        fastinst.InvalidWheel,
+        "more than one",
+    )
 
     def bomb() -> Path:
         spec = WheelSpec(name="demo", files={"demo/zeros.bin": bytes(300 << 20)})
@@ -311,7 +376,9 @@ def test_no_verify_record_installs_a_mismatched_wheel(do_install, wheel_dir, sch
 
 
 def test_one_bad_wheel_installs_nothing(do_install, wheel_dir, scheme, tmp_path):
-    good = make_wheel(wheel_dir, name="good", files={"good/__init__.py": "", "good/big.bin": os.urandom(1 << 20)})
+    good = make_wheel(
+        wheel_dir, name="good", files={"good/__init__.py": "", "good/big.bin": os.urandom(1 << 20)}
+    )
     bad_dir = wheel_dir / "bad"
     bad_dir.mkdir()
     bad = make_wheel(bad_dir, name="bad", files={"bad/__init__.py": "x = 1\n"})
@@ -323,15 +390,23 @@ def test_one_bad_wheel_installs_nothing(do_install, wheel_dir, scheme, tmp_path)
 
 class TestUpgrade:
     def test_upgrade_replaces_old_files(self, do_install, wheel_dir, scheme):
-        v1 = make_wheel(wheel_dir, name="demo", version="1.0",
-                        files={"demo/__init__.py": "V = 1\n", "demo/old_only.py": "", "demo/shared/x.py": "1"},
-                        entry_points={"console_scripts": {"demo-old": "demo:main"}})
+        v1 = make_wheel(
+            wheel_dir,
+            name="demo",
+            version="1.0",
+            files={"demo/__init__.py": "V = 1\n", "demo/old_only.py": "", "demo/shared/x.py": "1"},
+            entry_points={"console_scripts": {"demo-old": "demo:main"}},
+        )
         do_install([v1], scheme)
         assert Path(scheme.purelib, "demo/old_only.py").exists()
         v2_dir = wheel_dir / "v2"
         v2_dir.mkdir()
-        v2 = make_wheel(v2_dir, name="demo", version="2.0",
-                        files={"demo/__init__.py": "V = 2\n", "demo/new_only.py": "", "demo/shared/x.py": "2"})
+        v2 = make_wheel(
+            v2_dir,
+            name="demo",
+            version="2.0",
+            files={"demo/__init__.py": "V = 2\n", "demo/new_only.py": "", "demo/shared/x.py": "2"},
+        )
         [result] = do_install([v2], scheme)
         purelib = Path(scheme.purelib)
         assert result.replaced == "1.0"
@@ -344,7 +419,9 @@ class TestUpgrade:
         assert_record_true(purelib / "demo-2.0.dist-info")
 
     def test_failed_upgrade_keeps_old_version(self, do_install, wheel_dir, scheme):
-        v1 = make_wheel(wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "V = 1\n"})
+        v1 = make_wheel(
+            wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "V = 1\n"}
+        )
         do_install([v1], scheme)
         before = tree_snapshot(Path(scheme.purelib).parent)
         v2_dir = wheel_dir / "v2"
@@ -374,15 +451,26 @@ def test_permission_error_rolls_back(do_install, wheel_dir, scheme):
 
 
 class TestEmbeddingOptions:
-    def test_dry_run_touches_nothing_and_tells_the_plan(self, do_install, wheel_dir, scheme, tmp_path):
-        v1 = make_wheel(wheel_dir, name="demo", version="1.0",
-                        files={"demo/__init__.py": "V = 1\n", "demo/old.py": ""})
+    def test_dry_run_touches_nothing_and_tells_the_plan(
+        self, do_install, wheel_dir, scheme, tmp_path
+    ):
+        v1 = make_wheel(
+            wheel_dir,
+            name="demo",
+            version="1.0",
+            files={"demo/__init__.py": "V = 1\n", "demo/old.py": ""},
+        )
         do_install([v1], scheme)
         before = tree_snapshot(tmp_path)
         v2_dir = wheel_dir / "v2"
         v2_dir.mkdir()
-        v2 = make_wheel(v2_dir, name="demo", version="2.0", files={"demo/__init__.py": "V = 2\n"},
-                        entry_points={"console_scripts": {"demo": "demo:main"}})
+        v2 = make_wheel(
+            v2_dir,
+            name="demo",
+            version="2.0",
+            files={"demo/__init__.py": "V = 2\n"},
+            entry_points={"console_scripts": {"demo": "demo:main"}},
+        )
         [plan] = do_install([v2], scheme, dry_run=True, requested=True)
         assert tree_snapshot(tmp_path, exclude=("cache", "wheels")) == {
             k: v for k, v in before.items() if not k.startswith("wheels")
@@ -396,7 +484,9 @@ class TestEmbeddingOptions:
         assert str(purelib / "demo/__init__.py") not in plan.removed
 
     def test_removed_files_are_reported(self, do_install, wheel_dir, scheme):
-        v1 = make_wheel(wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "", "demo/old.py": ""})
+        v1 = make_wheel(
+            wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "", "demo/old.py": ""}
+        )
         do_install([v1], scheme)
         v2_dir = wheel_dir / "v2"
         v2_dir.mkdir()
@@ -406,8 +496,12 @@ class TestEmbeddingOptions:
         assert str(Path(scheme.purelib, "demo-1.0.dist-info")) in r.removed
 
     def test_progress_events(self, do_install, wheel_dir, scheme):
-        wheels = [make_wheel(wheel_dir, name=f"p{i}", files={f"p{i}/data.bin": os.urandom(1000 * (i + 1))})
-                  for i in range(3)]
+        wheels = [
+            make_wheel(
+                wheel_dir, name=f"p{i}", files={f"p{i}/data.bin": os.urandom(1000 * (i + 1))}
+            )
+            for i in range(3)
+        ]
         events = []
         do_install(wheels, scheme, progress=lambda *a: events.append(a))
         for i, whl in enumerate(wheels):
@@ -417,17 +511,32 @@ class TestEmbeddingOptions:
             assert total >= 1000 * (i + 1)
             assert mine[-1][2:] == (total, total)
 
-    def test_compile_bytecode_with_the_target_interpreter(self, do_install, wheel_dir, venv_factory):
+    def test_compile_bytecode_with_the_target_interpreter(
+        self, do_install, wheel_dir, venv_factory
+    ):
         env = venv_factory("compile")
         py = env / "bin" / "python"
         site = subprocess.check_output(
             [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
         ).strip()
-        scheme = fastinst.Scheme(purelib=site, platlib=site, headers=str(env / "include"),
-                                 scripts=str(env / "bin"), data=str(env), python=str(py))
-        whl = make_wheel(wheel_dir, name="comp", files={"comp/__init__.py": "X = 1\n", "comp/bad.py": "def (\n"})
-        [r] = do_install([whl], scheme, compile_bytecode=True, optimization_levels=(0, 1),
-                         invalidation_mode="checked-hash")
+        scheme = fastinst.Scheme(
+            purelib=site,
+            platlib=site,
+            headers=str(env / "include"),
+            scripts=str(env / "bin"),
+            data=str(env),
+            python=str(py),
+        )
+        whl = make_wheel(
+            wheel_dir, name="comp", files={"comp/__init__.py": "X = 1\n", "comp/bad.py": "def (\n"}
+        )
+        [r] = do_install(
+            [whl],
+            scheme,
+            compile_bytecode=True,
+            optimization_levels=(0, 1),
+            invalidation_mode="checked-hash",
+        )
         pycache = Path(site, "comp", "__pycache__")
         tag = sys.implementation.cache_tag
         assert (pycache / f"__init__.{tag}.pyc").is_file()
@@ -442,3 +551,22 @@ class TestEmbeddingOptions:
         assert code.co_filename == str(Path(site, "comp", "__init__.py"))
         fastinst.uninstall("comp", scheme)
         assert not pycache.exists()
+
+
+@pytest.mark.parametrize(
+    "python",
+    ["/usr/bin/python3", "/opt/with space/bin/python", "/" + "long-dir/" * 20 + "python3"],
+)
+@pytest.mark.parametrize("section", ["console", "gui"])
+def test_reused_launcher_body_gives_installers_exact_launcher(python, section):
+    """Warm installs rebuild launchers from a cached body: byte for byte installer's."""
+    from installer.scripts import Script
+
+    from fastinst._scripts import make_launcher, posix_body
+    from fastinst._wheel import EntryPoint
+
+    ep = EntryPoint("tool", "pkg.cli", "main.run", section)
+    expected = Script("tool", "pkg.cli", "main.run", section=section).generate(python, "posix")
+    cached = EntryPoint(ep.name, ep.module, ep.attr, ep.section, posix_body(ep))
+    assert make_launcher(cached, python) == expected
+    assert make_launcher(ep, python) == expected

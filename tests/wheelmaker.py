@@ -197,10 +197,21 @@ def write_zip_raw(path: Path, members: Iterable[Member]) -> Path:
         fields = (version, 0x800, m.compress, 0, 0x5021, crc, len(data), len(m.data), len(name))
         out += struct.pack("<4s5HIIIHH", b"PK\x03\x04", *fields, 0) + name + data
         mode = m.mode | (stat.S_IFLNK if m.symlink else stat.S_IFREG)
-        central += struct.pack(
-            "<4s6HIIIHHHHHII", b"PK\x01\x02", (3 << 8) | version, *fields, 0, 0, 0, 0,
-            (mode & 0xFFFF) << 16, offset,
-        ) + name
+        central += (
+            struct.pack(
+                "<4s6HIIIHHHHHII",
+                b"PK\x01\x02",
+                (3 << 8) | version,
+                *fields,
+                0,
+                0,
+                0,
+                0,
+                (mode & 0xFFFF) << 16,
+                offset,
+            )
+            + name
+        )
         count += 1
     cd_offset = len(out)
     out += central

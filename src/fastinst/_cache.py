@@ -102,7 +102,7 @@ class WheelCache:
                 manifest = json.loads(f.read())
         except (OSError, ValueError):
             return None
-        if manifest.get("format") != 2 or (verified and not manifest["record_verified"]):
+        if manifest.get("format") != 3 or (verified and not manifest["record_verified"]):
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # last use, for `cache prune`
@@ -273,15 +273,20 @@ def _is_exec(e: Entry) -> bool:
 
 
 def _manifest(wheel: Wheel, digests: list[bytes], *, verified: bool) -> dict[str, object]:
+    from ._scripts import posix_body
+
     return {
-        "format": 2,
+        "format": 3,
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,
         "version": wheel.version,
         "dist_info": wheel.dist_info,
         "root_is_purelib": wheel.root_is_purelib,
         "record_verified": verified,
-        "entry_points": [[ep.name, ep.module, ep.attr, ep.section] for ep in wheel.entry_points],
+        "entry_points": [
+            [ep.name, ep.module, ep.attr, ep.section, posix_body(ep).decode("utf-8")]
+            for ep in wheel.entry_points
+        ],
         # The hash in RECORD form, so that a warm install copies it into RECORD as is.
         "files": [
             [e[NAME], e[USIZE], e[ATTR], encode_hash(d)] for e, d in zip(wheel.files, digests)
@@ -305,7 +310,10 @@ def _wheel_from_manifest(m: dict[str, object], wheel_path: str, tree: str) -> Wh
         root_is_purelib=bool(m["root_is_purelib"]),
         files=files,
         record=record,
-        entry_points=[EntryPoint(*ep) for ep in m["entry_points"]],  # type: ignore[attr-defined]
+        entry_points=[
+            EntryPoint(name, module, attr, section, body.encode("utf-8"))
+            for name, module, attr, section, body in m["entry_points"]  # type: ignore[attr-defined]
+        ],
         cache_tree=tree,
     )
 

@@ -28,12 +28,24 @@ def make_launcher(ep: EntryPoint, python: str, kind: str = "posix") -> tuple[str
     """File name and bytes of the launcher for ``ep`` calling ``python``.
 
     `installer.scripts.Script` writes it (it knows the Windows launchers and the
-    ``/bin/sh`` form for interpreter paths that are long or contain spaces).
+    ``/bin/sh`` form for interpreter paths that are long or contain spaces). A
+    POSIX launcher is its shebang line plus a body that does not depend on the
+    interpreter, so a body kept from an earlier call (``ep.posix_body``) is reused.
     """
+    if kind == "posix" and ep.posix_body is not None:
+        return ep.name, shebang(python) + b"\n" + ep.posix_body
     from installer.scripts import Script
 
     script = Script(ep.name, ep.module, ep.attr, section=ep.section)  # type: ignore[arg-type]
     return script.generate(python, kind)  # type: ignore[arg-type]
+
+
+def posix_body(ep: EntryPoint) -> bytes:
+    """The interpreter-independent part of ``ep``'s POSIX launcher (after the shebang)."""
+    _name, data = make_launcher(EntryPoint(ep.name, ep.module, ep.attr, ep.section), "/python")
+    first, newline, body = data.partition(b"\n")
+    assert first == b"#!/python" and newline, "installer's launcher layout changed"
+    return body
 
 
 def shebang(python: str) -> bytes:

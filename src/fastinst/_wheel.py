@@ -60,6 +60,10 @@ class EntryPoint:
     module: str
     attr: str
     section: str  # "console" or "gui"
+    # The POSIX launcher's body (everything after the shebang line), when known
+    # already: the cache keeps it, so that a warm install need not import
+    # ``installer`` (about 30 ms) just to write the same few lines again.
+    posix_body: bytes | None = None
 
 
 @dataclass
