@@ -852,7 +852,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tools = Tools(find_python(args.python), args.tools_venv.resolve())
     tools.setup(set(args.tools))
-    wheels_src = corpus.ensure_corpus(args.wheels, python=tools.python, log=log)
+    try:
+        wheels_src = corpus.ensure_corpus(args.wheels, python=tools.python, log=log)
+    except corpus.CorpusUnavailable as exc:
+        raise SystemExit(f"bench: no corpus: {exc}") from None
 
     with Workdir(args.workdir) as wd:
         work = wd.path
