@@ -589,7 +589,7 @@ def benchmark(bench: Bench, scenarios: list[str], tools: list[str], runs: int) -
             for tool in order:
                 row = results[s]["tools"].setdefault(
                     tool, {"wall": [], "user": [], "sys": [], "rss_kb": [], "run": [],
-                           "extra": []}
+                           "load": [], "extra": []}
                 )  # fmt: skip
                 if (s, tool) in failed:
                     row["error"] = failed[(s, tool)]
@@ -605,6 +605,7 @@ def benchmark(bench: Bench, scenarios: list[str], tools: list[str], runs: int) -
                 row["sys"].append(t.sys)
                 row["rss_kb"].append(t.maxrss_kb)
                 row["run"].append(r)
+                row["load"].append(round(os.getloadavg()[0], 2))  # to spot disturbed runs
                 extra = {k: v for k, v in t.extra.items() if k != "stdout"}
                 row["extra"].append(extra)
                 note = "".join(f" {k} {v:.3f}s" for k, v in extra.items())
