@@ -17,7 +17,7 @@ from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memchr, memcmp, memcpy
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
-from posix.stat cimport S_ISDIR, fchmod, fstat, mkdir, stat, struct_stat
+from posix.stat cimport S_ISDIR, fstat, mkdir, stat, struct_stat
 from posix.unistd cimport close, link, pread, read, sysconf, unlink, write
 
 import os
@@ -234,6 +234,7 @@ cdef enum:
     CHUNK = 1 << 20
     HASH_PIECE = 1 << 16  # fits in L2 between the CRC pass and the SHA-256 pass
     SMALL_MEMBER = 4 << 20
+    HEADER_SLACK = 512    # name + extra field of a local header, read with the data
     MAX_IO = 0x40000000   # per read/write call; Linux moves at most ~2 GiB at once
 
 
@@ -547,6 +548,9 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
         return K_METHOD
     if t.offset < 0 or t.csize < 0 or t.usize < 0:
         return K_HEADER
+    need = t.usize + (t.csize if t.method == 8 else 0)
+    if need <= SMALL_MEMBER and t.csize <= SMALL_MEMBER:
+        return _extract_small(w, t)
     got = _pread_full(t.fd, head, 30, t.offset)
     if got < 0:
         return -K_IO
@@ -557,9 +561,6 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
         return K_HEADER
     if t.usize > _stream_min or t.csize > _stream_min:
         return _extract_streaming(w, t, start)
-    need = t.usize + (t.csize if t.method == 8 else 0)
-    if need <= SMALL_MEMBER:
-        return _extract_whole(w, t, start, &w.inbuf, &w.incap, &w.outbuf, &w.outcap)
     if not fi_budget_take(&w.sh.budget, need):
         return _extract_streaming(w, t, start)
     r = _extract_whole(w, t, start, &bin_, &bin_cap, &bout, &bout_cap)
@@ -571,14 +572,61 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     return r
 
 
+cdef int _extract_small(Worker* w, Task* t) noexcept nogil:
+    """A member that fits the worker's own buffers: local header and data are read
+    with one pread (the header's name and extra fields are guessed to fit in
+    HEADER_SLACK bytes; a second read fetches the rest when they do not)."""
+    cdef unsigned char** buf = &w.inbuf if t.method == 8 else &w.outbuf
+    cdef size_t* cap = &w.incap if t.method == 8 else &w.outcap
+    cdef int64_t want = 30 + HEADER_SLACK + t.csize
+    cdef int64_t got, hl
+    cdef unsigned char* p = _reserve(buf, cap, <size_t>want)
+    cdef unsigned char* data
+    cdef int r
+    if p == NULL:
+        fi_set_errno(ENOMEM)
+        return K_IO
+    got = _pread_full(t.fd, p, want, t.offset)
+    if got < 0:
+        return -K_IO
+    if got < 30 or memcmp(p, b"PK\x03\x04", 4) != 0:
+        return K_HEADER
+    hl = 30 + fi_le16(p + 26) + fi_le16(p + 28)
+    if t.offset + hl > t.archive_size or t.csize > t.archive_size - t.offset - hl:
+        return K_HEADER
+    if hl + t.csize > got:  # long name or extra field: read header and data again
+        p = _reserve(buf, cap, <size_t>(hl + t.csize))
+        if p == NULL:
+            fi_set_errno(ENOMEM)
+            return K_IO
+        got = _pread_full(t.fd, p, hl + t.csize, t.offset)
+        if got < 0:
+            return -K_IO
+        if got != hl + t.csize:
+            return K_HEADER
+    if t.method == 0:
+        if t.csize != t.usize:
+            return K_SIZE
+        return _check_and_write(w, t, p + hl)
+    data = _reserve(&w.outbuf, &w.outcap, <size_t>t.usize)
+    if data == NULL:
+        fi_set_errno(ENOMEM)
+        return K_IO
+    r = fi_inflate(w.inflater, p + hl, <size_t>t.csize, data, <size_t>t.usize)
+    if r == 1:
+        return K_INFLATE
+    if r == 2:
+        return K_SIZE
+    return _check_and_write(w, t, data)
+
+
 cdef int _extract_whole(Worker* w, Task* t, int64_t start, unsigned char** inbuf,
                         size_t* incap, unsigned char** outbuf, size_t* outcap) noexcept nogil:
-    """Read, inflate (libdeflate), check and write ``t`` with whole-member buffers."""
+    """Read and inflate (libdeflate) ``t`` in whole-member buffers, then check and write."""
     cdef int64_t got
     cdef unsigned char* data
     cdef unsigned char* raw
-    cdef int r, fd
-    cdef uint32_t crc
+    cdef int r
     if t.method == 0:
         # stored: read straight into the buffer that is hashed and written
         data = _reserve(outbuf, outcap, <size_t>t.csize)
@@ -608,6 +656,13 @@ cdef int _extract_whole(Worker* w, Task* t, int64_t start, unsigned char** inbuf
             return K_INFLATE
         if r == 2:
             return K_SIZE
+    return _check_and_write(w, t, data)
+
+
+cdef int _check_and_write(Worker* w, Task* t, const unsigned char* data) noexcept nogil:
+    """CRC, size and SHA-256 checks of the inflated ``data``; then the new file."""
+    cdef uint32_t crc
+    cdef int r, fd
     if not _crc_sha256(w.md, data, <size_t>t.usize, &crc, t.digest):
         fi_set_errno(ENOMEM)
         return K_IO
@@ -1052,7 +1107,10 @@ cdef void* _link_worker(void* arg) noexcept nogil:
 
 
 def link_files(pairs, int how, int threads):
-    """Make each ``dst`` a clone, hard link or copy of its ``src`` (mode kept, umask ignored).
+    """Make each ``dst`` a clone, hard link or copy of its ``src``.
+
+    A hard link shares the source's inode (and its mode); a clone or copy is a new
+    file with mode 0o666, or 0o777 when the source has an execute bit, less the umask.
 
     >>> link_files([("/cache/tree/a.py", "/stage/a.py")], LINK_HARDLINK, 0)
     """
