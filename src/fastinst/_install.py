@@ -787,7 +787,10 @@ def _move_old_versions_aside(
     """
     old = _old_versions(plans, scheme)
     for plan in plans:
-        for path in old[plan.wheel.name][1]:
+        # The .dist-info first: the old version stops being listed before any of its
+        # files goes, so a process killed here never shows it half there.
+        paths = old[plan.wheel.name][1]
+        for path in sorted(paths, key=lambda p: not p.endswith(".dist-info")):
             if os.path.lexists(path):
                 tx.move_aside(path, _root_of(path, scheme) or plan.lib_root)
     return old
