@@ -446,12 +446,13 @@ class TestCentralDirectory:
         ]
         assert digests(core.extract([(str(big), tasks)], 1)[0]) == [sha(m[1]) for m in members]
 
-    @pytest.mark.parametrize("form", ["descriptor", "local-extra"])
+    @pytest.mark.parametrize("form", ["descriptor", "local-extra", "long-local-extra"])
     def test_local_headers_that_differ_from_the_directory(self, core, tmp_path, form):
         """Sizes come from the directory (data descriptors), the data offset from the
         local header (its extra field need not match the directory's)."""
         members = [(b"a.py", b"print(1)\n" * 100, 8), (b"b.txt", b"stored", 0)]
-        options = {"descriptor": True} if form == "descriptor" else {"local_extra": b"\0" * 13}
+        extra = b"\0" * (13 if form == "local-extra" else 700)  # 700: past the read-ahead
+        options = {"descriptor": True} if form == "descriptor" else {"local_extra": extra}
         path = tmp_path / "d.zip"
         path.write_bytes(raw_zip(members, **options))
         entries = core.read_central_directory(str(path))
