@@ -19,14 +19,13 @@ when it runs, so that ``--help`` and a warm install stay fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    import os
-
     from ._install import InstallResult
     from ._installed import InstalledDistribution
     from ._scheme import Scheme
@@ -41,7 +40,8 @@ exit codes:
   130  interrupted (an install in progress is rolled back)
 """
 
-# A progress bar appears only for installs that last longer than this (seconds).
+# A progress bar appears only for installs that last longer than this (seconds);
+# $FASTINST_PROGRESS_DELAY overrides it (the tests set 0).
 PROGRESS_DELAY = 0.3
 
 
@@ -184,6 +184,22 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="how files get from the cache into the environment (default: auto, "
         "the fastest that works)",
+    )
+    g.add_argument(
+        "--compile",
+        dest="compile",
+        action="store_true",
+        default=False,
+        help="compile the installed .py files to bytecode with the target interpreter "
+        "(default: not, unlike pip)",
+    )
+    g.add_argument(
+        "--no-compile", dest="compile", action="store_false", help="do not compile (the default)"
+    )
+    g.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything and say what would be written, replaced and removed; change nothing",
     )
     g.add_argument(
         "-j",
@@ -360,18 +376,16 @@ def _install(args: argparse.Namespace) -> int:
     target = TargetInterpreter(args.python)
     selected = select(collect(args.wheels, args.requirement, args.find_links), target)
     if not selected:
-        if not args.quiet:
-            print(_dumps({"installed": []}) if args.json else "nothing to install")
+        if args.json:
+            print(_dumps({"installed": [], "dry_run": args.dry_run}))
+        elif not args.quiet:
+            print("nothing to install (no requirement applies to this interpreter)")
         return EXIT_OK
     wheels = [s.path for s in selected]
     direct_url: dict[str | os.PathLike[str], Mapping[str, object]] = {
         s.path: _direct_url(s.path) for s in selected if s.direct
     }
-    options: dict[str, Any] = {}
-    bar = None
-    if _takes(install, "progress") and _wants_progress(args):
-        bar = _ProgressBar(start)
-        options["progress"] = bar
+    bar = _ProgressBar(start, len(wheels)) if _wants_progress(args) else None
     try:
         results = install(
             wheels,
@@ -382,33 +396,28 @@ def _install(args: argparse.Namespace) -> int:
             link_mode=args.link_mode,
             requested=True,
             direct_url=direct_url,
-            **options,
+            compile_bytecode=args.compile,
+            progress=bar,
+            dry_run=args.dry_run,
         )
     finally:
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - start
     if args.json:
-        print(_dumps(_install_json(results, scheme, elapsed)))
+        print(_dumps(_install_json(results, scheme, elapsed, dry_run=args.dry_run)))
     elif not args.quiet:
-        if args.verbose:
+        if args.verbose or args.dry_run:
             for r in results:
-                print(f"  {r.name} {r.version}: {len(r.files)} files in {r.dist_info}")
-        print(install_summary(results, elapsed))
+                removed = f", {len(r.removed)} removed" if r.removed else ""
+                print(f"  {r.name} {r.version}: {len(r.files)} files{removed} in {r.dist_info}")
+        print(install_summary(results, elapsed, dry_run=args.dry_run))
     return EXIT_OK
 
 
 def _usage(command: str, message: str) -> SystemExit:
     print(f"fastinst {command}: error: {message} (see fastinst {command} --help)", file=sys.stderr)
     return SystemExit(EXIT_USAGE)
-
-
-def _takes(function: Any, keyword: str) -> bool:
-    """Whether ``function`` has a parameter ``keyword`` (without importing inspect)."""
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return False
-    return keyword in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
 
 
 def _wants_progress(args: argparse.Namespace) -> bool:
@@ -422,31 +431,39 @@ def _direct_url(path: str) -> dict[str, object]:
     return {"url": Path(path).resolve().as_uri(), "archive_info": {}}
 
 
-def install_summary(results: Sequence[InstallResult], elapsed: float) -> str:
-    """One line: what was installed and replaced, how much came from the cache, how long.
+def install_summary(
+    results: Sequence[InstallResult], elapsed: float, *, dry_run: bool = False
+) -> str:
+    """One line: what was installed, replaced and removed, what came from the cache, how long.
 
     >>> from fastinst._install import InstallResult
-    >>> r = InstallResult("demo", "1.1", "/x/demo-1.1.dist-info", ("a", "b"), "w.whl",
-    ...                   replaced="1.0", from_cache=True)
+    >>> r = InstallResult("demo", "2", "/x/demo-2.dist-info", ("a", "b"), "demo.whl",
+    ...                   replaced="1", from_cache=True, removed=("old",))
     >>> install_summary([r], 0.0123)
-    'installed demo 1.1 (replaced 1.0) in 12 ms: 2 files, 1 of 1 wheel from the cache'
+    'installed demo 2 (replaced 1) in 12ms: 2 files written, 1 removed, 1 of 1 wheel from the cache'
     """
     names = ", ".join(
         f"{r.name} {r.version}" + (f" (replaced {r.replaced})" if r.replaced else "")
         for r in results
     )
     files = sum(len(r.files) for r in results)
+    removed = sum(len(r.removed) for r in results)
+    took = f"{elapsed * 1000:.0f}ms" if elapsed < 1 else f"{elapsed:.2f}s"
+    if dry_run:
+        return (
+            f"would install {names} (checked in {took}): {files} files to write, "
+            f"{removed} to remove; nothing was changed"
+        )
     cached = sum(1 for r in results if r.from_cache)
-    wheels = "wheel" if len(results) == 1 else "wheels"
-    took = f"{elapsed * 1000:.0f} ms" if elapsed < 1 else f"{elapsed:.2f} s"
+    wheels = _plural(len(results), "wheel")
     return (
-        f"installed {names} in {took}: {files} files, "
+        f"installed {names} in {took}: {files} files written, {removed} removed, "
         f"{cached} of {len(results)} {wheels} from the cache"
     )
 
 
 def _install_json(
-    results: Sequence[InstallResult], scheme: Scheme, elapsed: float
+    results: Sequence[InstallResult], scheme: Scheme, elapsed: float, *, dry_run: bool
 ) -> dict[str, object]:
     return {
         "installed": [
@@ -457,10 +474,12 @@ def _install_json(
                 "dist_info": r.dist_info,
                 "replaced": r.replaced,
                 "from_cache": r.from_cache,
-                "files": len(r.files),
+                "files": list(r.files),
+                "removed": list(r.removed),
             }
             for r in results
         ],
+        "dry_run": dry_run,
         "scheme": scheme.as_dict(),
         "seconds": round(elapsed, 6),
     }
@@ -471,32 +490,30 @@ class _ProgressBar:
 
     Nothing is drawn (and rich is not imported) until the install has lasted
     `PROGRESS_DELAY`; the bar is transient, so only the summary line stays.
-    Events: ``wheel-start`` and ``wheel-done`` (``done``/``total`` count wheels),
-    ``bytes`` (``done``/``total`` are the bytes of ``wheel``).
+    Every event's ``done`` and ``total`` count the bytes of ``wheel``'s files.
     """
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, wheels: int) -> None:
+        try:
+            self.delay = float(os.environ.get("FASTINST_PROGRESS_DELAY", PROGRESS_DELAY))
+        except ValueError:
+            self.delay = PROGRESS_DELAY
         self.start = start
+        self.wheels = wheels
         self.progress: Any = None
         self.task: Any = None
         self.bytes: dict[str, tuple[int, int]] = {}
-        self.wheels_done = 0
-        self.wheels_total = 0
+        self.finished: set[str] = set()
         self.current = ""
 
     def __call__(self, event: str, wheel: str, done: int, total: int) -> None:
-        if event == "bytes":
-            self.bytes[wheel] = (done, total)
-        elif event in ("wheel-start", "wheel-done"):
-            self.wheels_total = max(self.wheels_total, total)
-            if event == "wheel-done":
-                self.wheels_done = max(self.wheels_done, done)
-                size = self.bytes.get(wheel, (0, 0))[1]
-                self.bytes[wheel] = (size, size)
-            else:
-                self.current = wheel.rsplit("/", 1)[-1]
+        self.bytes[wheel] = (done, total)
+        if event == "wheel-done":
+            self.finished.add(wheel)
+        elif event == "wheel-start":
+            self.current = os.path.basename(wheel)
         if self.progress is None:
-            if time.perf_counter() - self.start < PROGRESS_DELAY:
+            if time.perf_counter() - self.start < self.delay:
                 return
             self._open()
         self._draw()
@@ -512,7 +529,7 @@ class _ProgressBar:
         )
 
         self.progress = Progress(
-            TextColumn("[bold]installing[/] {task.fields[wheels]}"),
+            TextColumn("[bold]installing[/] {task.fields[count]}"),
             BarColumn(),
             DownloadColumn(),
             TimeElapsedColumn(),
@@ -521,16 +538,17 @@ class _ProgressBar:
             transient=True,
         )
         self.progress.start()
-        self.task = self.progress.add_task("install", total=None, wheels="", current="")
+        self.task = self.progress.add_task("install", total=None, count="", current="")
 
     def _draw(self) -> None:
         done = sum(d for d, _t in self.bytes.values())
-        total = sum(t for _d, t in self.bytes.values()) or None
+        total = sum(t for _d, t in self.bytes.values())
         self.progress.update(
             self.task,
             completed=done,
-            total=total,
-            wheels=f"{self.wheels_done}/{self.wheels_total} wheels",
+            # Wheels not started yet are not counted: the total grows as they start.
+            total=total or None,
+            count=f"{len(self.finished)}/{self.wheels} wheels",
             current=self.current,
         )
 

@@ -19,7 +19,6 @@ exists there, else from the current directory (as pip does for ``-f``).
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -115,6 +114,8 @@ def _read_file(path: str, out: Collected, seen: set[str], where: str) -> None:
         if not line.startswith("-"):
             out.items.append(Item(line, here, base))
             continue
+        import shlex
+
         try:
             words = shlex.split(line)
         except ValueError as exc:
@@ -194,8 +195,6 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
     wheel in a ``--find-links`` directory, the best-ranked for ``target`` when
     there are several. A name asked for twice must agree on the file.
     """
-    from packaging.requirements import InvalidRequirement, Requirement
-
     index: dict[str, list[tuple[str, str]]] | None = None
     chosen: dict[str, tuple[Selected, Item]] = {}
     order: list[str] = []
@@ -205,6 +204,10 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
             name = _name_of(path)
             selected = _checked(Selected(path, direct=True), target)
         else:
+            # Imported here: packaging.requirements costs ~10 ms, and most
+            # command lines name wheel files only.
+            from packaging.requirements import InvalidRequirement, Requirement
+
             try:
                 req = Requirement(item.text)
             except InvalidRequirement as exc:
