@@ -52,8 +52,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; command names in one column with their help."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            # argparse measures sub-commands two columns short, so the longest
+            # one ("uninstall") would have its help pushed to the next line.
+            self._action_max_length += 2
+
+
 def _formatter(prog: str) -> argparse.HelpFormatter:
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+    return _Formatter(prog)
 
 
 # --- options ---------------------------------------------------------------------------
@@ -82,12 +96,15 @@ def _add_scheme_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--root", metavar="DIR", help="re-root every path of the scheme under DIR")
 
 
-def _add_output_options(p: argparse.ArgumentParser, *, json: bool = True) -> None:
+def _add_output_options(
+    p: argparse.ArgumentParser, *, json: bool = True
+) -> argparse._ArgumentGroup:
     g = p.add_argument_group("output")
     if json:
         g.add_argument("--json", action="store_true", help="print the result as JSON, for tools")
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     g.add_argument("-v", "--verbose", action="store_true", help="say what happens, step by step")
+    return g
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     parser.add_argument("--version", action="version", version=f"fastinst {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", parser_class=_Parser
+    )
     sub.required = True
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
@@ -209,12 +228,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker threads (default: one per CPU)",
     )
-    _add_output_options(p)
-    p.add_argument(
+    g = _add_output_options(p)
+    g.add_argument(
         "--progress-bar",
         choices=("on", "off"),
         default="on",
-        help="show a progress bar on a terminal for installs that take a while (default: on)",
+        help="a progress bar on a terminal for installs that take a while (default: on)",
     )
 
     p = command(
