@@ -143,10 +143,15 @@ def _read_journal(path: str) -> list[tuple[str, str]]:
 def _undo(moves: list[tuple[str, str]]) -> None:
     for src, dst in reversed(moves):
         if not os.path.lexists(src) and os.path.lexists(dst):
-            # The directory ``src`` was in may be gone: a staging area removed by a
-            # recover() that did not know this journal, or a package directory
-            # that an upgrade's cleanup pruned.
-            os.makedirs(os.path.dirname(src), exist_ok=True)
+            parent = os.path.dirname(src)
+            if not os.path.isdir(parent):
+                if STAGE_PREFIX in src:
+                    # A staging area that is gone (removed by a recover() that did
+                    # not know this journal): moving the file there would only
+                    # delete it. Leave it where it is.
+                    continue
+                # A package directory that the commit pruned: make it again.
+                os.makedirs(parent, exist_ok=True)
             os.rename(dst, src)
 
 
@@ -286,9 +291,18 @@ class Transaction:
         """
         try:
             _undo(self.moves)
-        except BaseException:
+        except BaseException as exc:
             self._close_journal(remove=False)
             self._release_stages()
+            if isinstance(exc, OSError):
+                from ._errors import InstallIOError
+
+                raise InstallIOError(
+                    exc.errno,
+                    f"{exc.strerror}; the install failed and could not be rolled back yet"
+                    " (the next fastinst run in this environment finishes it)",
+                    exc.filename,
+                ) from exc
             raise
         self.moves.clear()
         self._close_journal(remove=True)
@@ -298,24 +312,30 @@ class Transaction:
                 os.rmdir(path)  # kept in the list: a second rollback after the lock is gone
 
     def commit(self) -> None:
-        """Make the publish final: drop the journal, then the backups and staging,
-        then directories that old files left empty."""
+        """Make the publish final: remove the directories that old files left empty,
+        drop the journal (the commit point), then the backups and staging."""
+        # Pruned while the journal still exists: a process killed after the commit
+        # point must leave the new tree exactly, and an undo before it makes the
+        # directories again (see _undo).
+        for directory in sorted(self.emptied, key=len, reverse=True):
+            _prune_empty(directory, self.emptied[directory])
         # From here on a rollback (after an interrupt in the cleanup below) must
         # not undo the publish: the journal is gone, so no recover() would either.
         self.moves.clear()
         self.created_roots.clear()
         self._close_journal(remove=True)
         self._remove_staging()
-        for directory in sorted(self.emptied, key=len, reverse=True):
-            _prune_empty(directory, self.emptied[directory])
 
     def _close_journal(self, remove: bool) -> None:
         if self._journal is not None:
             os.close(self._journal)
             self._journal = None
-            if remove:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid))
+        if remove:
+            # By name, also after a failed rollback closed it: a journal must never
+            # outlive the staging it refers to (replayed then, it would move
+            # restored files into a staging area about to be deleted).
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid))
 
     def _remove_staging(self) -> None:
         for stage in self.stages.values():
