@@ -535,7 +535,8 @@ class _ProgressBar:
             if time.perf_counter() - self.start < self.delay:
                 return
             self._open()
-        self._draw()
+        else:
+            self._draw()
 
     def _open(self) -> None:
         from rich.console import Console
@@ -556,8 +557,10 @@ class _ProgressBar:
             console=Console(stderr=True),
             transient=True,
         )
-        self.progress.start()
+        # The task first, so that the first frame drawn already has its fields.
         self.task = self.progress.add_task("install", total=None, count="", current="")
+        self._draw()
+        self.progress.start()
 
     def _draw(self) -> None:
         done = sum(d for d, _t in self.bytes.values())
