@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import _backend
 from ._errors import FastinstError, RecordMismatch
@@ -51,8 +51,7 @@ def default_cache_dir() -> str:
     return platformdirs.user_cache_dir("fastinst")
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """One unpacked wheel in the cache."""
 
     digest: str

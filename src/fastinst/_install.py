@@ -9,8 +9,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 from . import _backend, _transaction
 from ._errors import (
@@ -47,8 +46,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 SchemeLike = Union[Scheme, Mapping[str, str], None]
 
 
-@dataclass(frozen=True)
-class InstallResult:
+class InstallResult(NamedTuple):
     """What one distribution's install did (or, with ``dry_run``, would do).
 
     ``files`` are the absolute paths written (RECORD included); ``replaced`` is
@@ -80,8 +78,7 @@ DEFAULT_CACHE = _Default.CACHE
 ProgressCallback = Callable[[str, str, int, int], None]
 
 
-@dataclass(frozen=True)
-class _Options:
+class _Options(NamedTuple):
     """The per-call choices that the stages below need (one object, not ten arguments)."""
 
     jobs: int

@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ._errors import MissingRecord, NotInstalled, UnsafePath
 from ._names import canonical_name as canonicalize_name
@@ -30,8 +30,7 @@ logger = logging.getLogger("fastinst")
 _SUFFIXES = (".dist-info", ".egg-info")
 
 
-@dataclass(frozen=True)
-class InstalledDistribution:
+class InstalledDistribution(NamedTuple):
     """One installed distribution.
 
     ``dist_info`` is the path of its ``.dist-info`` (or legacy ``.egg-info``),
@@ -45,15 +44,14 @@ class InstalledDistribution:
     dist_info: str
     location: str
     installer: str | None
-    roots: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    roots: tuple[str, ...] = ()
 
     @property
     def is_legacy(self) -> bool:
         return self.dist_info.endswith(".egg-info")
 
 
-@dataclass(frozen=True)
-class RemovalPlan:
+class RemovalPlan(NamedTuple):
     """What uninstalling one distribution removes, computed before anything is.
 
     ``files`` (files and symlinks, from RECORD plus the bytecode of its ``.py``
@@ -67,8 +65,7 @@ class RemovalPlan:
     dirs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class UninstallResult:
+class UninstallResult(NamedTuple):
     """What `uninstall` removed."""
 
     name: str

@@ -8,7 +8,6 @@ cache.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ._errors import InvalidWheel, UnsafePath
@@ -37,16 +36,18 @@ class FileAction(NamedTuple):
     fix_shebang: bool = False  # a .data/scripts file: rewritten in Python
 
 
-@dataclass
 class WheelPlan:
     """Everything one wheel installs, before any of it is written."""
 
-    wheel: Wheel
-    scheme: Scheme
-    lib_root: str  # purelib or platlib: where the .dist-info goes
-    files: list[FileAction] = field(default_factory=list)  # bulk: written by the core
-    scripts: list[FileAction] = field(default_factory=list)  # .data/scripts: rewritten
-    launchers: list[EntryPoint] = field(default_factory=list)
+    __slots__ = ("files", "launchers", "lib_root", "scheme", "scripts", "wheel")
+
+    def __init__(self, wheel: Wheel, scheme: Scheme, lib_root: str) -> None:
+        self.wheel = wheel
+        self.scheme = scheme
+        self.lib_root = lib_root  # purelib or platlib: where the .dist-info goes
+        self.files: list[FileAction] = []  # bulk: written by the core
+        self.scripts: list[FileAction] = []  # .data/scripts: rewritten in Python
+        self.launchers: list[EntryPoint] = []
 
     @property
     def dist_info_dest(self) -> str:

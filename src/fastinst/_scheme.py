@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import _probe
@@ -26,7 +25,6 @@ Facts = dict[str, Any]
 SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 
 
-@dataclass(frozen=True)
 class Scheme:
     """Where an install puts each kind of file.
 
@@ -47,18 +45,64 @@ class Scheme:
     '/t/bin'
     """
 
+    # The constructor's order; __slots__ is the same set (tools may sort it).
+    _FIELDS = ("purelib", "platlib", "headers", "scripts", "data", "python", "kind",
+               "site_dirs", "site_roots")  # fmt: skip
+    __slots__ = _FIELDS
+
     purelib: str
     platlib: str
     headers: str
     scripts: str
     data: str
-    python: str = field(default=sys.executable, compare=False)
-    kind: str = field(default="custom", compare=False)
-    site_dirs: tuple[str, ...] = field(default=(), compare=False)
+    python: str
+    kind: str
+    site_dirs: tuple[str, ...]
     # For each directory of site_dirs that is not purelib or platlib: the root
     # that the RECORD paths of its distributions may reach (its prefix, or the
     # user base), so that uninstall can check them.
-    site_roots: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    site_roots: tuple[tuple[str, str], ...]
+
+    # Written out rather than a dataclass: `dataclasses` costs about 7 ms to
+    # import and each class about 0.5 ms to build, on every CLI run.
+    def __init__(
+        self,
+        purelib: str,
+        platlib: str,
+        headers: str,
+        scripts: str,
+        data: str,
+        python: str = sys.executable,
+        kind: str = "custom",
+        site_dirs: tuple[str, ...] = (),
+        site_roots: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        values = (purelib, platlib, headers, scripts, data, python, kind, tuple(site_dirs),
+                  tuple(site_roots))  # fmt: skip
+        for name, value in zip(self._FIELDS, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Scheme is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Scheme is immutable; cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        """Schemes are equal when their five paths are (how they were found does not count)."""
+        if not isinstance(other, Scheme):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Scheme({fields})"
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (Scheme, tuple(getattr(self, name) for name in self._FIELDS))
 
     @classmethod
     def from_mapping(cls, paths: Mapping[str, str], **extra: object) -> Scheme:

@@ -12,9 +12,8 @@ import os
 import re
 import struct
 import zlib
-from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -52,8 +51,7 @@ MAX_EXPANSION_RATIO = 200
 MAX_SMALL_MEMBER = 64 * 1024 * 1024  # METADATA, WHEEL, RECORD, entry_points.txt
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(NamedTuple):
     """A console or GUI script to generate: ``name = module:attr``."""
 
     name: str
@@ -66,22 +64,59 @@ class EntryPoint:
     posix_body: bytes | None = None
 
 
-@dataclass
 class Wheel:
-    """A checked wheel, ready to be planned and extracted."""
+    """A checked wheel, ready to be planned and extracted (or read from the cache)."""
 
-    path: str
-    name: str  # as written in the .dist-info directory name
-    version: str
-    dist_info: str  # e.g. "demo-1.0.dist-info"
-    data_dir: str  # e.g. "demo-1.0.data"
-    root_is_purelib: bool
-    files: list[Entry]  # regular file members, directories left out
-    record: dict[str, RecordEntry] | None
-    entry_points: list[EntryPoint] = field(default_factory=list)
-    archive_size: int = 0
-    cache_tree: str | None = None  # set when the members are read from the cache
-    cache_hit: bool = False  # the cache had it already (it was not unpacked by this call)
+    __slots__ = (
+        "archive_size",
+        "cache_hit",
+        "cache_tree",
+        "data_dir",
+        "dist_info",
+        "entry_points",
+        "files",
+        "name",
+        "path",
+        "record",
+        "root_is_purelib",
+        "version",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        name: str,  # as written in the .dist-info directory name
+        version: str,
+        dist_info: str,  # e.g. "demo-1.0.dist-info"
+        data_dir: str,  # e.g. "demo-1.0.data"
+        root_is_purelib: bool,
+        files: list[Entry],  # regular file members, directories left out
+        record: dict[str, RecordEntry] | None,
+        entry_points: list[EntryPoint] | None = None,
+        archive_size: int = 0,
+        cache_tree: str | None = None,  # set when the members are read from the cache
+        cache_hit: bool = False,  # the cache had it already (not unpacked by this call)
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.version = version
+        self.dist_info = dist_info
+        self.data_dir = data_dir
+        self.root_is_purelib = root_is_purelib
+        self.files = files
+        self.record = record
+        self.entry_points = entry_points or []
+        self.archive_size = archive_size
+        self.cache_tree = cache_tree
+        self.cache_hit = cache_hit
+
+    def __repr__(self) -> str:
+        return f"Wheel({self.path!r}, {self.name} {self.version}, {len(self.files)} files)"
+
+    @property
+    def record_member(self) -> str:
+        return f"{self.dist_info}/RECORD"
 
     def read(self, entry: Entry) -> bytes:
         """The bytes of a (small) member, from the cache when unpacked there."""
@@ -89,10 +124,6 @@ class Wheel:
             return read_member(self.path, entry)
         with open(os.path.join(self.cache_tree, *entry[NAME].split("/")), "rb") as f:
             return f.read()
-
-    @property
-    def record_member(self) -> str:
-        return f"{self.dist_info}/RECORD"
 
 
 def read_member(path: str, entry: Entry) -> bytes:
