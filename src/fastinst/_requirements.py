@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ._errors import FastinstError
@@ -47,30 +46,39 @@ class RequirementError(FastinstError, ValueError):
         )
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses or named tuples: creating those costs about a
+# millisecond each at import, and this module is on every install's path.
+
+
 class Item:
-    """One thing to install: a wheel path or a pin, and where it was written."""
+    """One thing to install: a wheel path or a pin, and where it was written
+    (``base``: the directory that relative paths are taken from first)."""
 
-    text: str
-    where: str
-    base: str  # directory that relative paths are taken from first
+    __slots__ = ("base", "text", "where")
+
+    def __init__(self, text: str, where: str, base: str) -> None:
+        self.text, self.where, self.base = text, where, base
 
 
-@dataclass
 class Collected:
     """Everything the command line and its ``-r`` files named."""
 
-    items: list[Item] = field(default_factory=list)
-    find_links: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+        self.find_links: list[str] = []
 
 
-@dataclass(frozen=True)
 class Selected:
     """A wheel chosen for installing; ``direct`` when it was named by its path
     (PEP 610: such an install records a ``direct_url.json``)."""
 
-    path: str
-    direct: bool
+    __slots__ = ("direct", "path")
+
+    def __init__(self, path: str, direct: bool) -> None:
+        self.path, self.direct = path, direct
+
+    def __repr__(self) -> str:
+        return f"Selected({self.path!r}, direct={self.direct})"
 
 
 def looks_like_wheel_path(text: str) -> bool:
