@@ -35,6 +35,12 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_create(pthread_t* thread, const void* attr,
                        void* (*start)(void*) noexcept nogil, void* arg)
     int pthread_join(pthread_t thread, void** ret)
+    ctypedef struct pthread_mutex_t:
+        pass
+    int pthread_mutex_init(pthread_mutex_t* m, const void* attr)
+    int pthread_mutex_destroy(pthread_mutex_t* m)
+    int pthread_mutex_lock(pthread_mutex_t* m)
+    int pthread_mutex_unlock(pthread_mutex_t* m)
 
 
 cdef extern from "<openssl/evp.h>" nogil:
@@ -60,6 +66,8 @@ cdef struct Task:
     int job
     int index
     int has_sha             # 0: no expected digest, 1: compare, 2: wrong length (never matches)
+    int state               # big members: 0 new, 1 put aside once, 2 memory budget taken
+    int64_t need            # bytes of whole-member buffers (input + output)
     const char* dest
     unsigned char* digest   # where the SHA-256 goes (inside the job's result bytes)
     unsigned char expected[32]
@@ -81,5 +89,9 @@ cdef struct Shared:
     const char** srcs
     const char** dsts
     int how
-    # extract only: bytes left for whole-buffer big members (atomic)
+    # extract only: bytes left for whole-buffer big members (atomic), and the big
+    # members put aside until that memory is free (under the lock)
     int64_t budget
+    Task** deferred
+    size_t ndeferred
+    pthread_mutex_t lock

@@ -14,7 +14,7 @@ from libc.errno cimport (
 )
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
-from libc.string cimport memchr, memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
 from posix.stat cimport S_ISDIR, fstat, mkdir, stat, struct_stat
@@ -41,6 +41,7 @@ cdef extern from *:
     }
     static inline void fi_set_errno(int e) { errno = e; }
     static inline int fi_load(int* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+    static inline size_t fi_load_size(size_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
     static inline void fi_set(int* p) { __atomic_store_n(p, 1, __ATOMIC_RELAXED); }
     static inline int fi_claim(int* p) {
         int zero = 0;
@@ -165,6 +166,7 @@ cdef extern from *:
     size_t fi_fetch_add(size_t* p) nogil
     void fi_set_errno(int e) nogil
     int fi_load(int* p) nogil
+    size_t fi_load_size(size_t* p) nogil
     void fi_set(int* p) nogil
     int fi_claim(int* p) nogil
     int fi_budget_take(int64_t* b, int64_t n) nogil
@@ -201,6 +203,7 @@ cdef enum:
     K_RECORD_SIZE
     K_SHA256
     K_IO
+    K_PUT_ASIDE = 100   # not a failure: the task waits for memory (see _next_task)
 
 # Memory: each worker keeps buffers for members up to SMALL_MEMBER bytes (input plus
 # output). A bigger member is inflated whole (libdeflate, fastest) in buffers of
@@ -561,7 +564,13 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
         return K_HEADER
     if t.usize > _stream_min or t.csize > _stream_min:
         return _extract_streaming(w, t, start)
-    if not fi_budget_take(&w.sh.budget, need):
+    if t.state != 2 and not fi_budget_take(&w.sh.budget, need):
+        # no memory for it now: put it aside (the other workers' big members will be
+        # done soon), or, if it was put aside already, stream it
+        if t.state == 0:
+            t.need = need
+            _put_aside(w.sh, t)
+            return K_PUT_ASIDE
         return _extract_streaming(w, t, start)
     r = _extract_whole(w, t, start, &bin_, &bin_cap, &bout, &bout_cap)
     err = errno
@@ -570,6 +579,46 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     fi_budget_give(&w.sh.budget, need)
     fi_set_errno(err)
     return r
+
+
+cdef void _put_aside(Shared* sh, Task* t) noexcept nogil:
+    pthread_mutex_lock(&sh.lock)
+    t.state = 1
+    sh.deferred[sh.ndeferred] = t
+    sh.ndeferred += 1
+    pthread_mutex_unlock(&sh.lock)
+
+
+cdef Task* _next_task(Shared* sh) noexcept nogil:
+    """The next task: a big member put aside whose memory is now free, else the next
+    in order, else (at the end) a big member put aside, to be streamed if need be."""
+    cdef size_t i, k
+    cdef Task* t = NULL
+    if fi_load_size(&sh.ndeferred) > 0:
+        pthread_mutex_lock(&sh.lock)
+        for k in range(sh.ndeferred):
+            if fi_budget_take(&sh.budget, sh.deferred[k].need):
+                t = sh.deferred[k]
+                t.state = 2
+                break
+        if t != NULL:
+            sh.ndeferred -= 1
+            for i in range(k, sh.ndeferred):
+                sh.deferred[i] = sh.deferred[i + 1]
+        pthread_mutex_unlock(&sh.lock)
+        if t != NULL:
+            return t
+    i = fi_fetch_add(&sh.next)
+    if i < sh.ntasks:
+        return &sh.tasks[i]
+    pthread_mutex_lock(&sh.lock)
+    if sh.ndeferred > 0:
+        t = sh.deferred[0]
+        sh.ndeferred -= 1
+        for i in range(sh.ndeferred):
+            sh.deferred[i] = sh.deferred[i + 1]
+    pthread_mutex_unlock(&sh.lock)
+    return t
 
 
 cdef int _extract_small(Worker* w, Task* t) noexcept nogil:
@@ -808,7 +857,6 @@ cdef int _extract_streaming(Worker* w, Task* t, int64_t start) noexcept nogil:
 cdef void* _extract_worker(void* arg) noexcept nogil:
     cdef Worker* w = <Worker*>arg
     cdef Shared* sh = w.sh
-    cdef size_t i
     cdef int r
     cdef Task* t
     w.inflater = fi_inflater_new()
@@ -816,11 +864,12 @@ cdef void* _extract_worker(void* arg) noexcept nogil:
     if w.inflater == NULL or w.md == NULL:
         _fail(sh, K_IO, 0, 0, ENOMEM, 0)
     while not fi_load(&sh.stop):
-        i = fi_fetch_add(&sh.next)
-        if i >= sh.ntasks:
+        t = _next_task(sh)
+        if t == NULL:
             break
-        t = &sh.tasks[i]
         r = _extract_one(w, t)
+        if r == K_PUT_ASIDE:
+            continue
         if r != K_OK:
             _fail(sh, -r if r < 0 else r, t.job, t.index, errno if r == K_IO or r == -K_IO else 0,
                   r < 0)
@@ -892,6 +941,7 @@ def extract(jobs, int threads):
         raise MemoryError()
     cdef Shared sh
     cdef Worker* workers = NULL
+    cdef Task** deferred = NULL
     cdef Py_ssize_t n = 0
     cdef int nthreads, fd
     cdef Task* t
@@ -926,6 +976,8 @@ def extract(jobs, int threads):
                 if t.has_sha == 1:
                     memcpy(t.expected, PyBytes_AS_STRING(sha), 32)
                 t.expected_size = expected_size
+                t.state = 0
+                t.need = 0
                 t.job = <int>j
                 t.index = <int>i
                 t.digest = <unsigned char*>PyBytes_AS_STRING(result) + 32 * i
@@ -951,12 +1003,19 @@ def extract(jobs, int threads):
         for i in range(nthreads):
             workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
                                 inflater=NULL, zs=NULL, md=NULL, thread=0, started=0)
-        sh = Shared(tasks=arr, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
-                    fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=NULL,
-                    dsts=NULL, how=0, budget=_whole_budget)
+        deferred = <Task**>malloc(<size_t>(n if n else 1) * sizeof(Task*))
+        if deferred == NULL:
+            raise MemoryError()
+        memset(&sh, 0, sizeof(Shared))
+        sh.tasks = arr
+        sh.ntasks = <size_t>n
+        sh.budget = _whole_budget
+        sh.deferred = deferred
+        pthread_mutex_init(&sh.lock, NULL)
         with nogil:
             qsort(arr, <size_t>n, sizeof(Task), _cmp_tasks)
             _run_pool(&sh, workers, nthreads, _extract_worker)
+        pthread_mutex_destroy(&sh.lock)
         if sh.failed:
             j = sh.fail_job
             i = sh.fail_index
@@ -976,6 +1035,7 @@ def extract(jobs, int threads):
     finally:
         free(arr)
         free(workers)
+        free(deferred)
         for fd in fds:
             if fd >= 0:
                 _close(fd)
@@ -1137,9 +1197,11 @@ def link_files(pairs, int how, int threads):
         for i in range(nthreads):
             workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
                                 inflater=NULL, zs=NULL, md=NULL, thread=0, started=0)
-        sh = Shared(tasks=NULL, ntasks=<size_t>n, next=0, stop=0, failed=0, fail_kind=0,
-                    fail_job=0, fail_index=0, fail_errno=0, fail_on_source=0, srcs=srcs,
-                    dsts=dsts, how=how, budget=0)
+        memset(&sh, 0, sizeof(Shared))
+        sh.ntasks = <size_t>n
+        sh.srcs = srcs
+        sh.dsts = dsts
+        sh.how = how
         with nogil:
             _run_pool(&sh, workers, nthreads, _link_worker)
         if sh.failed:
