@@ -8,9 +8,7 @@ import hashlib
 import json
 import logging
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -568,6 +566,8 @@ def _write_cached(cache_file: str, facts: Facts) -> None:
     tmp = None
     try:
         os.makedirs(directory, exist_ok=True)
+        import tempfile  # lazily: only when the probe actually ran
+
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(facts, f)
@@ -588,6 +588,8 @@ def _probe_source() -> str:
 
 
 def _run_probe(path: str) -> Facts:
+    import subprocess  # lazily: a cached answer runs no subprocess
+
     source = _probe_source()
     try:
         proc = subprocess.run(
