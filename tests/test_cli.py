@@ -246,6 +246,8 @@ class TestInstall:
 
     def test_no_pip_options_are_accepted(self, env, house):
         ok(run_cli("install", "--no-deps", "--no-index", "--python", py(env), demo1(house)))
+        proc = ok(run_cli("install", "-U", "--force-reinstall", "--python", py(env), demo1(house)))
+        assert "(replaced 1.0)" in proc.stdout
 
 
 class TestRequirements:

@@ -171,6 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-index", action="store_true", help="accepted for pip's sake: there is no index"
     )
+    g.add_argument(
+        "-U",
+        "--upgrade",
+        "--force-reinstall",
+        dest="upgrade",
+        action="store_true",
+        help="accepted for pip's sake: an installed version is always replaced",
+    )
     _add_scheme_options(p)
     g = p.add_argument_group("how")
     g.add_argument(
@@ -345,9 +353,12 @@ def _error(message: str) -> None:
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     import logging
 
+    log = logging.getLogger("fastinst")
+    for old in [h for h in log.handlers if getattr(h, "fastinst_cli", False)]:
+        log.removeHandler(old)  # main() called again in one process (tests, embedders)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("fastinst: %(message)s"))
-    log = logging.getLogger("fastinst")
+    handler.fastinst_cli = True  # type: ignore[attr-defined]
     log.addHandler(handler)
     log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
 

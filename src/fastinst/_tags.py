@@ -54,6 +54,8 @@ class TargetInterpreter:
 
     def __init__(self, python: PathLike | None = None) -> None:
         self.python = None if python is None else os.fspath(python)
+        if self.python is not None and os.path.abspath(self.python) == sys.executable:
+            self.python = None  # the running interpreter: no probe needed
         self._answer: dict[str, Any] | None = None
         self._ranks: dict[str, int] | None = None
         self._version: tuple[str, int, int] | None = None
