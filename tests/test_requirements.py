@@ -175,6 +175,48 @@ class TestFiles:
         assert choose([], [str(tmp_path / "a.txt")]) == ["demo-1.0-py3-none-any.whl"]
 
 
+class TestHashes:
+    def sha(self, path: Path) -> str:
+        import hashlib
+
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def test_matching_hash_in_a_file(self, tmp_path, house):
+        demo = house / "demo-1.0-py3-none-any.whl"
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(
+            f"-f {house}\n"
+            f"demo==1.0 \\\n    --hash=sha256:{'0' * 64} \\\n    --hash sha256:{self.sha(demo)}\n"
+            f"{demo} --hash=sha256:{self.sha(demo).upper()}\n"
+        )
+        assert choose([], [str(reqs)]) == ["demo-1.0-py3-none-any.whl"]
+
+    def test_hash_picks_among_files(self, tmp_path, house):
+        pure = house / "Tool.Kit-2.0-py3-none-any.whl"
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(f"-f {house}\ntool-kit==2.0 --hash=sha256:{self.sha(pure)}\n")
+        assert choose([], [str(reqs)]) == ["Tool.Kit-2.0-py3-none-any.whl"]
+
+    def test_mismatch(self, tmp_path, house):
+        demo = house / "demo-1.0-py3-none-any.whl"
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(f"{demo} --hash=sha256:{'0' * 64}\n-f {house}\n")
+        with pytest.raises(
+            RequirementError, match=f"does not match any --hash .its sha256 is {self.sha(demo)}"
+        ):
+            choose([], [str(reqs)])
+        reqs.write_text(f"-f {house}\ndemo==1.0 --hash=sha256:{'0' * 64}\n")
+        with pytest.raises(RequirementError, match=r"no wheel in .* matches its --hash"):
+            choose([], [str(reqs)])
+
+    @pytest.mark.parametrize("option", ["--hash=md5:00", "--hash=sha256", "--config-settings=x"])
+    def test_bad_options_after_a_requirement(self, tmp_path, house, option):
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(f"demo==1.0 {option}\n")
+        with pytest.raises(RequirementError, match="--"):
+            choose([], [str(reqs)])
+
+
 def test_python_version_marker_uses_the_target(venv_factory, house):
     """A marker is evaluated for --python's interpreter, from the tags probe."""
     venv = venv_factory("markers")

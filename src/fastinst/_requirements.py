@@ -10,6 +10,8 @@ Requirements files take a subset of pip's format, one item a line:
 * a path to a ``.whl`` file, or ``name @ file:///path/to/file.whl``;
 * ``name==version`` (extras are refused, markers are evaluated for the target);
 * ``-r other.txt`` / ``--requirement``, ``-f DIR`` / ``--find-links DIR``;
+* ``--hash=sha256:<hex>`` after a requirement (as ``pip-compile`` writes them):
+  the wheel file must match one of them;
 * ``#`` comments, blank lines and ``\\`` continuations.
 
 Relative paths in a file are taken from the file's directory when something
@@ -52,12 +54,13 @@ class RequirementError(FastinstError, ValueError):
 
 class Item:
     """One thing to install: a wheel path or a pin, and where it was written
-    (``base``: the directory that relative paths are taken from first)."""
+    (``base``: the directory that relative paths are taken from first);
+    ``hashes`` are its ``--hash`` values (``sha256:<hex>``), if any."""
 
-    __slots__ = ("base", "text", "where")
+    __slots__ = ("base", "hashes", "text", "where")
 
-    def __init__(self, text: str, where: str, base: str) -> None:
-        self.text, self.where, self.base = text, where, base
+    def __init__(self, text: str, where: str, base: str, hashes: tuple[str, ...] = ()) -> None:
+        self.text, self.where, self.base, self.hashes = text, where, base, hashes
 
 
 class Collected:
@@ -120,7 +123,8 @@ def _read_file(path: str, out: Collected, seen: set[str], where: str) -> None:
     for lineno, line in _logical_lines(text):
         here = f"{path}:{lineno}"
         if not line.startswith("-"):
-            out.items.append(Item(line, here, base))
+            requirement, hashes = _split_hashes(line, here)
+            out.items.append(Item(requirement, here, base, hashes))
             continue
         import shlex
 
@@ -139,6 +143,64 @@ def _read_file(path: str, out: Collected, seen: set[str], where: str) -> None:
             raise RequirementError(
                 line, here, f"{option} is not supported (fastinst installs local wheels only)"
             )
+
+
+_HASH_ALGORITHMS = ("sha256", "sha384", "sha512")  # pip's
+
+
+def _split_hashes(line: str, here: str) -> tuple[str, tuple[str, ...]]:
+    """``demo==1.0 --hash=sha256:ab --hash sha256:cd`` -> ("demo==1.0", (...))."""
+    requirement, sep, rest = line.partition(" --")
+    if not sep:
+        return line.strip(), ()
+    import shlex
+
+    words = shlex.split("--" + rest)
+    hashes = []
+    while words:
+        word = words.pop(0)
+        if word == "--hash" and words:
+            value = words.pop(0)
+        elif word.startswith("--hash="):
+            value = word[len("--hash=") :]
+        else:
+            raise RequirementError(
+                line, here, f"{word} is not supported after a requirement (only --hash)"
+            )
+        algorithm, colon, digest = value.partition(":")
+        if not colon or algorithm not in _HASH_ALGORITHMS or not digest:
+            raise RequirementError(
+                line, here, f"--hash={value}: expected one of {', '.join(_HASH_ALGORITHMS)}:<hex>"
+            )
+        hashes.append(f"{algorithm}:{digest.lower()}")
+    return requirement.strip(), tuple(hashes)
+
+
+def _file_hash_matches(path: str, hashes: tuple[str, ...]) -> bool:
+    import hashlib
+
+    wanted: dict[str, set[str]] = {}
+    for h in hashes:
+        algorithm, _, digest = h.partition(":")
+        wanted.setdefault(algorithm, set()).add(digest)
+    hashers = {a: hashlib.new(a) for a in wanted}
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+    return any(hashers[a].hexdigest() in digests for a, digests in wanted.items())
+
+
+def _check_hashes(item: Item, path: str) -> None:
+    if item.hashes and not _file_hash_matches(path, item.hashes):
+        from ._backend import core
+
+        actual = core.sha256_file(path)
+        raise RequirementError(
+            item.text,
+            item.where,
+            f"{path} does not match any --hash (its sha256 is {actual})",
+        )
 
 
 def _option(words: list[str], line: str, here: str) -> tuple[str, str]:
@@ -210,6 +272,7 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
         if looks_like_wheel_path(item.text):
             path = _wheel_path(item, item.text)
             name = _name_of(path)
+            _check_hashes(item, path)
             selected = _checked(Selected(path, direct=True), target)
         else:
             # Imported here: packaging.requirements costs ~10 ms, and most
@@ -227,6 +290,7 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
                 name = _name_of(path)
                 if name != _canonical(req.name):
                     raise RequirementError(item.text, item.where, f"{path} is a wheel of {name}")
+                _check_hashes(item, path)
                 selected = _checked(Selected(path, direct=True), target)
             else:
                 if index is None:
@@ -354,6 +418,16 @@ def _find(
         raise RequirementError(
             item.text, item.where, f"no matching wheel in {where_dirs} ({found})"
         )
+    if item.hashes:
+        hashed = [p for p in matching if _file_hash_matches(p, item.hashes)]
+        if not hashed:
+            files = ", ".join(os.path.basename(p) for p in matching)
+            raise RequirementError(
+                item.text,
+                item.where,
+                f"no wheel in {where_dirs} matches its --hash (found {files})",
+            )
+        matching = hashed
     best = best_wheel(matching, target)
     if best is None:
         if len(matching) == 1:
