@@ -297,6 +297,13 @@ class TestRequirements:
         line = fails(run_cli("install", "--python", py(env), "-r", str(reqs)))
         assert f"{reqs}:3:" in line and "not supported" in line
 
+    def test_hash_mismatch(self, env, house, tmp_path):
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(f"{demo1(house)} --hash=sha256:{'0' * 64}\n")
+        line = fails(run_cli("install", "--python", py(env), "-r", str(reqs)))
+        assert f"{reqs}:1: {demo1(house)}: {demo1(house)} does not match any --hash" in line
+        assert not (site(env) / "demo").exists()
+
     def test_missing_requirements_file(self, env, tmp_path):
         line = fails(run_cli("install", "--python", py(env), "-r", str(tmp_path / "none.txt")))
         assert "cannot read requirements file" in line
