@@ -301,7 +301,7 @@ class TestRequirements:
         reqs = tmp_path / "r.txt"
         reqs.write_text(f"{demo1(house)} --hash=sha256:{'0' * 64}\n")
         line = fails(run_cli("install", "--python", py(env), "-r", str(reqs)))
-        assert f"{reqs}:1: {demo1(house)}: {demo1(house)} does not match any --hash" in line
+        assert f"{reqs}:1: {demo1(house)}: the file matches none of its --hash values" in line
         assert not (site(env) / "demo").exists()
 
     def test_missing_requirements_file(self, env, tmp_path):

@@ -202,7 +202,8 @@ class TestHashes:
         reqs = tmp_path / "r.txt"
         reqs.write_text(f"{demo} --hash=sha256:{'0' * 64}\n-f {house}\n")
         with pytest.raises(
-            RequirementError, match=f"does not match any --hash .its sha256 is {self.sha(demo)}"
+            RequirementError,
+            match=f"matches none of its --hash values .its sha256 is {self.sha(demo)}",
         ):
             choose([], [str(reqs)])
         reqs.write_text(f"-f {house}\ndemo==1.0 --hash=sha256:{'0' * 64}\n")

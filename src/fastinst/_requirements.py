@@ -199,7 +199,7 @@ def _check_hashes(item: Item, path: str) -> None:
         raise RequirementError(
             item.text,
             item.where,
-            f"{path} does not match any --hash (its sha256 is {actual})",
+            f"the file matches none of its --hash values (its sha256 is {actual})",
         )
 
 
