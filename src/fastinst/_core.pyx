@@ -39,6 +39,9 @@ cdef extern from *:
     static inline size_t fi_fetch_add(size_t* p) {
         return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
     }
+    static inline size_t fi_fetch_add_n(size_t* p, size_t n) {
+        return __atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+    }
     static inline void fi_set_errno(int e) { errno = e; }
     static inline int fi_load(int* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
     static inline size_t fi_load_size(size_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -164,6 +167,7 @@ cdef extern from *:
         pass
     const char* FI_INFLATER
     size_t fi_fetch_add(size_t* p) nogil
+    size_t fi_fetch_add_n(size_t* p, size_t n) nogil
     void fi_set_errno(int e) nogil
     int fi_load(int* p) nogil
     size_t fi_load_size(size_t* p) nogil
@@ -1078,10 +1082,14 @@ def make_dirs(paths):
 # --- links ----------------------------------------------------------------------------
 
 
-cdef int _copy_fds(int src, int dst, Worker* w) noexcept nogil:
-    """Copy ``src`` to ``dst`` from their offsets: copy_file_range, else read/write; 0 or -1."""
+cdef int _copy_fds(int src, int dst, Worker* w, bint small) noexcept nogil:
+    """Copy ``src`` to ``dst`` from their offsets: copy_file_range, else read/write; 0 or -1.
+
+    A ``small`` file goes straight to read/write: one read and one write beat
+    copy_file_range's setup for the many small files of a wheel.
+    """
     cdef ssize_t r
-    while True:
+    while not small:
         r = copy_file_range(src, NULL, dst, NULL, MAX_IO, 0)
         if r > 0:
             continue
@@ -1136,7 +1144,7 @@ cdef int _link_one(Worker* w, const char* src, const char* dst, int how,
     if how == 0:
         r = ioctl(dfd, FICLONE, sfd)
     else:
-        r = _copy_fds(sfd, dfd, w)
+        r = _copy_fds(sfd, dfd, w, st.st_size <= CHUNK)
     if r != 0:
         # our own new file: do not leave a partial copy behind
         err = errno
@@ -1151,17 +1159,28 @@ cdef int _link_one(Worker* w, const char* src, const char* dst, int how,
     return 0
 
 
+# Links are handed out in runs of neighbours: the caller lists files directory by
+# directory, and two threads creating entries in one directory only wait for each
+# other on its lock (measured on tmpfs: 2 threads taking one pair at a time were
+# 2.4x slower than 1 thread; in runs, they are faster).
+cdef enum:
+    LINK_RUN = 128
+
+
 cdef void* _link_worker(void* arg) noexcept nogil:
     cdef Worker* w = <Worker*>arg
     cdef Shared* sh = w.sh
-    cdef size_t i
+    cdef size_t i, end
     cdef int on_src = 0
     while not fi_load(&sh.stop):
-        i = fi_fetch_add(&sh.next)
+        i = fi_fetch_add_n(&sh.next, LINK_RUN)
         if i >= sh.ntasks:
             break
-        if _link_one(w, sh.srcs[i], sh.dsts[i], sh.how, &on_src) != 0:
-            _fail(sh, K_IO, 0, <int>i, errno, on_src)
+        end = i + LINK_RUN if i + LINK_RUN < sh.ntasks else sh.ntasks
+        while i < end and not fi_load(&sh.stop):
+            if _link_one(w, sh.srcs[i], sh.dsts[i], sh.how, &on_src) != 0:
+                _fail(sh, K_IO, 0, <int>i, errno, on_src)
+            i += 1
     free(w.inbuf)
     return NULL
 

@@ -526,16 +526,20 @@ def _cache_key(path: str) -> str | None:
                 return None
     except OSError:
         return None
+    # A venv is known by its pyvenv.cfg's content, not its mtime: a venv made
+    # afresh at the same path with the same settings (CI, benchmarks, tox) gives
+    # the same answers, and should not cost a probe every time.
     cfgs = []
     for cfg in (
         os.path.join(os.path.dirname(path), "pyvenv.cfg"),
         os.path.join(os.path.dirname(os.path.dirname(path)), "pyvenv.cfg"),
     ):
         try:
-            cst = os.stat(cfg)
+            with open(cfg, "rb") as f:
+                content = f.read(1 << 16)
         except OSError:
             continue
-        cfgs.append([cfg, cst.st_mtime_ns, cst.st_size])
+        cfgs.append([cfg, content.decode("utf-8", "replace")])
     material = [
         # The probe's own text: another fastinst version may answer differently.
         hashlib.sha256(_probe_source().encode()).hexdigest(),
