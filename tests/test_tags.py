@@ -99,17 +99,25 @@ class TestRunningInterpreter:
 
 
 class TestOtherInterpreter:
-    def test_venv_of_the_running_interpreter_has_the_same_tags(self, venv_factory):
+    def test_venv_of_the_running_interpreter_needs_no_probe(self, venv_factory):
         venv = venv_factory("tags")
+        before = set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json")))
         target = TargetInterpreter(str(venv / "bin" / "python"))
         assert target.supported() == [str(t) for t in ptags.sys_tags()]
         check_compatible([f"x-1.0-{BEST}.whl"], str(venv / "bin" / "python"))
+        assert set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json"))) == before
 
-    def test_answer_is_cached(self, venv_factory):
-        venv = venv_factory("tags-cache")
-        python = str(venv / "bin" / "python")
+    def test_another_binary_is_probed_and_cached(self, tmp_path):
+        import venv
+
+        venv.create(tmp_path / "copy", symlinks=False, with_pip=False)  # a copy of the binary
+        python = str(tmp_path / "copy" / "bin" / "python")
         before = set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json")))
         first = TargetInterpreter(python).supported()
+        assert first == [str(t) for t in ptags.sys_tags()]  # same build, same machine
+        assert TargetInterpreter(python).marker_environment()["python_version"] == (
+            f"{sys.version_info[0]}.{sys.version_info[1]}"
+        )
         after = set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json")))
         [new] = after - before
         assert TargetInterpreter(python).supported() == first

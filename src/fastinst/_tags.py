@@ -4,9 +4,10 @@ The running interpreter's tags come from ``packaging.tags.sys_tags()`` in-proces
 For another interpreter (``--python``), the same function is run *inside* that
 interpreter, through a small probe that puts our copy of ``packaging`` first on
 its path: the platform, ABI and glibc facts that tags need are only true there.
-Its answer is cached beside the scheme probe's, under the same key (interpreter
-path, resolved path, mtime, size, ``pyvenv.cfg``), plus this module's probe text
-and ``packaging``'s version.
+Its answer is cached beside the scheme probe's, keyed by the resolved binary
+(so all venvs of one interpreter share it), this module's probe text and
+``packaging``'s version. A target that is the running interpreter's own binary
+(a venv made from it, say) needs no probe at all.
 
 Most wheels are pure (``py3-none-any``): those are accepted from the
 interpreter's version alone, without computing the full tag list, because a
@@ -54,8 +55,9 @@ class TargetInterpreter:
 
     def __init__(self, python: PathLike | None = None) -> None:
         self.python = None if python is None else os.fspath(python)
-        if self.python is not None and os.path.abspath(self.python) == sys.executable:
-            self.python = None  # the running interpreter: no probe needed
+        # The same binary as ours (our own path, or a venv made from it) has our
+        # tags and markers: no probe needed.
+        self._in_process = self.python is None or _same_binary(self.python)
         self._answer: dict[str, Any] | None = None
         self._ranks: dict[str, int] | None = None
         self._version: tuple[str, int, int] | None = None
@@ -69,7 +71,7 @@ class TargetInterpreter:
     def _implementation_and_version(self) -> tuple[str, int, int]:
         """(implementation name, major, minor): from the scheme probe, which is cached."""
         if self._version is None:
-            if self.python is None:
+            if self.python is None or self._in_process:
                 impl, (major, minor) = sys.implementation.name, sys.version_info[:2]
             else:
                 from ._scheme import interpreter_facts
@@ -82,7 +84,7 @@ class TargetInterpreter:
 
     def _probe(self) -> dict[str, Any]:
         if self._answer is None:
-            if self.python is None:
+            if self.python is None or self._in_process:
                 from packaging import markers, tags
 
                 self._answer = {
@@ -200,19 +202,58 @@ def best_wheel(candidates: Sequence[PathLike], target: TargetInterpreter) -> str
 # --- the probe inside another interpreter ------------------------------------------------
 
 
-def _probe_other(python: str) -> dict[str, Any]:
-    """Run the tags probe in ``python`` (cached like the scheme probe)."""
+def _same_binary(python: str) -> bool:
+    if os.path.abspath(python) == sys.executable:
+        return True
+    try:
+        from ._scheme import _find_interpreter
+
+        return os.path.realpath(_find_interpreter(python)) == os.path.realpath(sys.executable)
+    except (OSError, SchemeError):
+        return False  # reported when the interpreter is asked
+
+
+# Environment variables that change what sysconfig or packaging report for a binary.
+_KEY_ENV = ("_PYTHON_HOST_PLATFORM", "_PYTHON_SYSCONFIGDATA_NAME", "MACOSX_DEPLOYMENT_TARGET")
+
+
+def _cache_key(path: str) -> str | None:
+    """The resolved interpreter binary (its path, mtime and size), this probe's text,
+    packaging's version and a few variables. Not the venv: tags belong to the
+    binary, so every venv of one interpreter shares one answer (a fresh venv
+    costs no probe). ``None`` for a script (a pyenv shim): not cached."""
     import packaging
 
-    from ._scheme import _cache_key, _find_interpreter, _write_cached, probe_cache_dir
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+        with open(real, "rb") as f:
+            if f.read(2) == b"#!":
+                return None
+    except OSError:
+        return None
+    material = [
+        real,
+        st.st_mtime_ns,
+        st.st_size,
+        _TAGS_PROBE,
+        packaging.__version__,
+        [os.environ.get(k) for k in _KEY_ENV],
+    ]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+
+
+def _probe_other(python: str) -> dict[str, Any]:
+    """Run the tags probe in ``python``; cached beside the scheme probe's answers."""
+    import packaging
+
+    from ._scheme import _find_interpreter, _write_cached, probe_cache_dir
 
     path = _find_interpreter(python)
     key = _cache_key(path)
     cache_file = None
     if key is not None:
-        material = [key, _TAGS_PROBE, packaging.__version__]
-        digest = hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
-        cache_file = os.path.join(probe_cache_dir(), f"tags-{digest}.json")
+        cache_file = os.path.join(probe_cache_dir(), f"tags-{key}.json")
         try:
             with open(cache_file, encoding="utf-8") as f:
                 cached = json.load(f)
