@@ -60,6 +60,13 @@ def installed(root: Path) -> dict[str, tuple[bytes, bool]]:
     return out
 
 
+def cli_install(target: Path, cache: Path, whl: Path) -> subprocess.Popen[str]:
+    """``fastinst install --target`` in a child process, stderr captured."""
+    cmd = [sys.executable, "-m", "fastinst", "install", "-q", "--target", str(target),
+           "--cache-dir", str(cache), str(whl)]  # fmt: skip
+    return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+
+
 def cached_file(cache: Path, rel: str) -> Path:
     [entry] = WheelCache(str(cache)).entries()
     return Path(entry.tree, rel)
@@ -212,25 +219,7 @@ class TestPopulation:
         (tmp_path / "w").mkdir()
         whl = make_wheel(tmp_path / "w", name="pkg", files=big)
         cache = tmp_path / "cache"
-        procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "fastinst",
-                    "install",
-                    "-q",
-                    "--target",
-                    str(tmp_path / f"t{i}"),
-                    "--cache-dir",
-                    str(cache),
-                    str(whl),
-                ],
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for i in range(6)
-        ]
+        procs = [cli_install(tmp_path / f"t{i}", cache, whl) for i in range(6)]
         for p in procs:
             _out, err = p.communicate(timeout=120)
             assert p.returncode == 0, err
@@ -248,26 +237,13 @@ class TestPopulation:
         whl = make_wheel(tmp_path / "w", name="pkg", files=files)
         cache = tmp_path / "cache"
         for delay in (0.05, 0.15, 0.3):
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "fastinst",
-                    "install",
-                    "-q",
-                    "--target",
-                    str(tmp_path / "t"),
-                    "--cache-dir",
-                    str(cache),
-                    str(whl),
-                ],
-            )
+            proc = cli_install(tmp_path / "t", cache, whl)
             time.sleep(delay)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             # Whatever the kill interrupted, an entry that exists is complete.
             assert WheelCache(str(cache)).verify(repair=False) == []
-        [r] = fastinst.install([whl], scheme_in(tmp_path / "after"), cache_dir=cache)
+        fastinst.install([whl], scheme_in(tmp_path / "after"), cache_dir=cache)
         assert (tmp_path / "after/site/pkg/blob39.bin").read_bytes() == files["pkg/blob39.bin"]
         assert WheelCache(str(cache)).verify(repair=False) == []
 

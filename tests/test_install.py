@@ -184,7 +184,7 @@ class TestDataAndScripts:
 
     def test_unknown_data_key_refused(self, do_install, wheel_dir, scheme):
         whl = make_wheel(wheel_dir, files={"demo-1.0.data/elsewhere/x": "x"})
-        with pytest.raises(fastinst.InvalidWheel, match="unknown .data directory 'elsewhere'"):
+        with pytest.raises(fastinst.InvalidWheel, match=r"unknown \.data directory 'elsewhere'"):
             do_install([whl], scheme)
         assert tree_snapshot(Path(scheme.purelib).parent) == {}
 
@@ -209,17 +209,7 @@ class TestDataAndScripts:
     def test_launcher_runs_in_a_real_venv(self, do_install, wheel_dir, venv_factory):
         env = venv_factory("launch")
         py = env / "bin" / "python"
-        site = subprocess.check_output(
-            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
-        ).strip()
-        scheme = fastinst.Scheme(
-            purelib=site,
-            platlib=site,
-            headers=str(env / "include"),
-            scripts=str(env / "bin"),
-            data=str(env),
-            python=str(py),
-        )
+        scheme = fastinst.get_scheme(str(py))
         whl = make_wheel(
             wheel_dir,
             name="hello",
@@ -516,17 +506,8 @@ class TestEmbeddingOptions:
     ):
         env = venv_factory("compile")
         py = env / "bin" / "python"
-        site = subprocess.check_output(
-            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
-        ).strip()
-        scheme = fastinst.Scheme(
-            purelib=site,
-            platlib=site,
-            headers=str(env / "include"),
-            scripts=str(env / "bin"),
-            data=str(env),
-            python=str(py),
-        )
+        scheme = fastinst.get_scheme(str(py))
+        site = scheme.purelib
         whl = make_wheel(
             wheel_dir, name="comp", files={"comp/__init__.py": "X = 1\n", "comp/bad.py": "def (\n"}
         )
