@@ -101,11 +101,19 @@ class TestRunningInterpreter:
 class TestOtherInterpreter:
     def test_venv_of_the_running_interpreter_needs_no_probe(self, venv_factory):
         venv = venv_factory("tags")
-        before = set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json")))
         target = TargetInterpreter(str(venv / "bin" / "python"))
+        assert target._in_process
         assert target.supported() == [str(t) for t in ptags.sys_tags()]
         check_compatible([f"x-1.0-{BEST}.whl"], str(venv / "bin" / "python"))
-        assert set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json"))) == before
+
+    def test_running_interpreter_answer_is_cached(self, monkeypatch):
+        expected = TargetInterpreter(None).supported()  # computed or read: now on disk
+
+        def no_more(*_args, **_kwargs):
+            raise AssertionError("sys_tags() called again")
+
+        monkeypatch.setattr(ptags, "sys_tags", no_more)
+        assert TargetInterpreter(None).supported() == expected
 
     def test_another_binary_is_probed_and_cached(self, tmp_path):
         import venv

@@ -85,12 +85,7 @@ class TargetInterpreter:
     def _probe(self) -> dict[str, Any]:
         if self._answer is None:
             if self.python is None or self._in_process:
-                from packaging import markers, tags
-
-                self._answer = {
-                    "tags": [str(t) for t in tags.sys_tags()],
-                    "markers": dict(markers.default_environment()),
-                }
+                self._answer = _probe_running()
             else:
                 self._answer = _probe_other(self.python)
         return self._answer
@@ -243,24 +238,59 @@ def _cache_key(path: str) -> str | None:
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
 
 
+def _cache_file(path: str) -> str | None:
+    from ._scheme import probe_cache_dir
+
+    key = _cache_key(path)
+    return None if key is None else os.path.join(probe_cache_dir(), f"tags-{key}.json")
+
+
+def _read_cached(cache_file: str | None) -> dict[str, Any] | None:
+    if cache_file is None:
+        return None
+    try:
+        with open(cache_file, encoding="utf-8") as f:
+            cached = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if isinstance(cached, dict) and cached.get("tags_probe_version") == TAGS_PROBE_VERSION:
+        return cached
+    return None
+
+
+def _probe_running() -> dict[str, Any]:
+    """The running interpreter's answer: computed in-process once, then read from
+    the cache (``sys_tags()`` takes milliseconds, ``packaging.markers`` tens of
+    them to import; reading the cached answer well under one)."""
+    from ._scheme import _write_cached
+
+    cache_file = _cache_file(sys.executable)
+    cached = _read_cached(cache_file)
+    if cached is not None:
+        return cached
+    from packaging import markers, tags
+
+    answer = {
+        "tags_probe_version": TAGS_PROBE_VERSION,
+        "tags": [str(t) for t in tags.sys_tags()],
+        "markers": dict(markers.default_environment()),
+    }
+    if cache_file is not None:
+        _write_cached(cache_file, answer)
+    return answer
+
+
 def _probe_other(python: str) -> dict[str, Any]:
     """Run the tags probe in ``python``; cached beside the scheme probe's answers."""
     import packaging
 
-    from ._scheme import _find_interpreter, _write_cached, probe_cache_dir
+    from ._scheme import _find_interpreter, _write_cached
 
     path = _find_interpreter(python)
-    key = _cache_key(path)
-    cache_file = None
-    if key is not None:
-        cache_file = os.path.join(probe_cache_dir(), f"tags-{key}.json")
-        try:
-            with open(cache_file, encoding="utf-8") as f:
-                cached = json.load(f)
-            if isinstance(cached, dict) and cached.get("tags_probe_version") == TAGS_PROBE_VERSION:
-                return cached
-        except (OSError, ValueError):
-            pass
+    cache_file = _cache_file(path)
+    cached = _read_cached(cache_file)
+    if cached is not None:
+        return cached
     packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
     try:
         proc = subprocess.run(
