@@ -16,6 +16,7 @@ import pytest
 
 import fastinst
 from conftest import tree_snapshot
+from filesystems import tmpfs
 from wheelmaker import (
     ZIP_ZSTANDARD,
     Member,
@@ -430,14 +431,19 @@ class TestUpgrade:
         assert_record_true(Path(scheme.purelib, "demo-1.0.dist-info"))
 
 
-def test_permission_error_rolls_back(do_install, wheel_dir, scheme):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions; covered by the setpriv tests")
+def test_read_only_target_is_refused_cleanly(do_install, wheel_dir, tmp_path):
+    """A target on a read-only filesystem: PermissionDenied, and nothing changes."""
     whl = make_wheel(wheel_dir, files={"demo.py": ""})
-    Path(scheme.purelib).mkdir(parents=True)
-    os.chmod(scheme.purelib, stat.S_IRUSR | stat.S_IXUSR)
-    with pytest.raises(fastinst.PermissionDenied):
-        do_install([whl], scheme)
+    with tmpfs(tmp_path / "ro", size="8m") as fs:
+        (fs / "site").mkdir()
+        (fs / "site" / "existing.py").write_text("keep\n")
+        subprocess.run(["mount", "-o", "remount,ro", str(fs)], check=True)
+        before = tree_snapshot(fs)
+        paths = {k: str(fs / "site") for k in ("purelib", "platlib", "headers", "scripts", "data")}
+        with pytest.raises(fastinst.PermissionDenied) as info:
+            do_install([whl], paths)
+        assert "nothing was installed" in str(info.value)
+        assert tree_snapshot(fs) == before
 
 
 class TestEmbeddingOptions:
