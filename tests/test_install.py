@@ -7,7 +7,6 @@ import csv
 import hashlib
 import marshal
 import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
