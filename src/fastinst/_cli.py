@@ -107,7 +107,9 @@ def _add_output_options(
     return g
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, the options of that command alone (the others are
+    listed but take none: building every command's options costs milliseconds)."""
     from . import __version__
 
     parser = _Parser(
@@ -122,14 +124,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.required = True
 
-    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser | None:
+        p = sub.add_parser(
             name,
             help=summary,
             description=description,
             epilog=EPILOG,
             formatter_class=_formatter,
         )
+        return p if only is None or only == name else None
 
     p = command(
         "install",
@@ -143,106 +146,110 @@ def _parser() -> argparse.ArgumentParser:
         "  fastinst install --python .venv/bin/python -r requirements.txt\n"
         "  fastinst install -f wheelhouse/ demo==1.0 tool==2.3",
     )
-    p.add_argument(
-        "wheels", nargs="*", metavar="WHEEL|NAME==VERSION", help="wheel files or exact pins"
-    )
-    g = p.add_argument_group("what")
-    g.add_argument(
-        "-r",
-        "--requirement",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="install what FILE lists: wheel paths, name==version pins, -r and -f lines",
-    )
-    g.add_argument(
-        "-f",
-        "--find-links",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="look for the wheels of name==version pins in DIR (repeatable)",
-    )
-    g.add_argument(
-        "--no-deps",
-        action="store_true",
-        help="accepted for pip's sake: dependencies are never installed",
-    )
-    g.add_argument(
-        "--no-index", action="store_true", help="accepted for pip's sake: there is no index"
-    )
-    g.add_argument(
-        "-U",
-        "--upgrade",
-        "--force-reinstall",
-        dest="upgrade",
-        action="store_true",
-        help="accepted for pip's sake: an installed version is always replaced",
-    )
-    _add_scheme_options(p)
-    g = p.add_argument_group("how")
-    g.add_argument(
-        "--break-system-packages",
-        action="store_true",
-        help="install into an externally managed (PEP 668) interpreter anyway",
-    )
-    g.add_argument(
-        "--no-verify-record",
-        dest="verify_record",
-        action="store_false",
-        help="do not check files against the wheel's RECORD (for broken wheels)",
-    )
-    cache = g.add_mutually_exclusive_group()
-    cache.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="the cache of unpacked wheels (default: $FASTINST_CACHE_DIR or the user cache)",
-    )
-    cache.add_argument(
-        "--no-cache",
-        "--no-cache-dir",
-        dest="no_cache",
-        action="store_true",
-        help="extract straight from the archives, without the cache",
-    )
-    g.add_argument(
-        "--link-mode",
-        choices=("auto", "clone", "hardlink", "copy"),
-        default="auto",
-        help="how files get from the cache into the environment (default: auto, "
-        "the fastest that works)",
-    )
-    g.add_argument(
-        "--compile",
-        dest="compile",
-        action="store_true",
-        default=False,
-        help="compile the installed .py files to bytecode with the target interpreter "
-        "(default: not, unlike pip)",
-    )
-    g.add_argument(
-        "--no-compile", dest="compile", action="store_false", help="do not compile (the default)"
-    )
-    g.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="check everything and say what would be written, replaced and removed; change nothing",
-    )
-    g.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=0,
-        metavar="N",
-        help="worker threads (default: one per CPU)",
-    )
-    g = _add_output_options(p)
-    g.add_argument(
-        "--progress-bar",
-        choices=("on", "off"),
-        default="on",
-        help="a progress bar on a terminal for installs that take a while (default: on)",
-    )
+    if p is not None:
+        p.add_argument(
+            "wheels", nargs="*", metavar="WHEEL|NAME==VERSION", help="wheel files or exact pins"
+        )
+        g = p.add_argument_group("what")
+        g.add_argument(
+            "-r",
+            "--requirement",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="install what FILE lists: wheel paths, name==version pins, -r and -f lines",
+        )
+        g.add_argument(
+            "-f",
+            "--find-links",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="look for the wheels of name==version pins in DIR (repeatable)",
+        )
+        g.add_argument(
+            "--no-deps",
+            action="store_true",
+            help="accepted for pip's sake: dependencies are never installed",
+        )
+        g.add_argument(
+            "--no-index", action="store_true", help="accepted for pip's sake: there is no index"
+        )
+        g.add_argument(
+            "-U",
+            "--upgrade",
+            "--force-reinstall",
+            dest="upgrade",
+            action="store_true",
+            help="accepted for pip's sake: an installed version is always replaced",
+        )
+        _add_scheme_options(p)
+        g = p.add_argument_group("how")
+        g.add_argument(
+            "--break-system-packages",
+            action="store_true",
+            help="install into an externally managed (PEP 668) interpreter anyway",
+        )
+        g.add_argument(
+            "--no-verify-record",
+            dest="verify_record",
+            action="store_false",
+            help="do not check files against the wheel's RECORD (for broken wheels)",
+        )
+        cache = g.add_mutually_exclusive_group()
+        cache.add_argument(
+            "--cache-dir",
+            metavar="DIR",
+            help="the cache of unpacked wheels (default: $FASTINST_CACHE_DIR or the user cache)",
+        )
+        cache.add_argument(
+            "--no-cache",
+            "--no-cache-dir",
+            dest="no_cache",
+            action="store_true",
+            help="extract straight from the archives, without the cache",
+        )
+        g.add_argument(
+            "--link-mode",
+            choices=("auto", "clone", "hardlink", "copy"),
+            default="auto",
+            help="how files get from the cache into the environment (default: auto, "
+            "the fastest that works)",
+        )
+        g.add_argument(
+            "--compile",
+            dest="compile",
+            action="store_true",
+            default=False,
+            help="compile the installed .py files to bytecode with the target interpreter "
+            "(default: not, unlike pip)",
+        )
+        g.add_argument(
+            "--no-compile",
+            dest="compile",
+            action="store_false",
+            help="do not compile (the default)",
+        )
+        g.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="say what would be written, replaced and removed, and change nothing",
+        )
+        g.add_argument(
+            "-j",
+            "--jobs",
+            type=int,
+            default=0,
+            metavar="N",
+            help="worker threads (default: one per CPU)",
+        )
+        g = _add_output_options(p)
+        g.add_argument(
+            "--progress-bar",
+            choices=("on", "off"),
+            default="on",
+            help="a progress bar on a terminal for installs that take a while (default: on)",
+        )
 
     p = command(
         "uninstall",
@@ -250,26 +257,28 @@ def _parser() -> argparse.ArgumentParser:
         "Remove installed distributions by their RECORD.\n\n"
         "Every name is checked first: if one is not installed, nothing is removed.",
     )
-    p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
-    p.add_argument(
-        "-y", "--yes", action="store_true", help="accepted for pip's sake: fastinst never asks"
-    )
-    _add_scheme_options(p)
-    _add_output_options(p)
+    if p is not None:
+        p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
+        p.add_argument(
+            "-y", "--yes", action="store_true", help="accepted for pip's sake: fastinst never asks"
+        )
+        _add_scheme_options(p)
+        _add_output_options(p)
 
     p = command(
         "list",
         "list installed distributions",
         "List the distributions installed in the scheme's library directories.",
     )
-    p.add_argument(
-        "--format",
-        choices=("columns", "freeze", "json"),
-        default="columns",
-        help="columns (default), freeze (name==version) or json",
-    )
-    _add_scheme_options(p)
-    _add_output_options(p)
+    if p is not None:
+        p.add_argument(
+            "--format",
+            choices=("columns", "freeze", "json"),
+            default="columns",
+            help="columns (default), freeze (name==version) or json",
+        )
+        _add_scheme_options(p)
+        _add_output_options(p)
 
     p = command(
         "show",
@@ -277,10 +286,11 @@ def _parser() -> argparse.ArgumentParser:
         "Show name, version, location, installer, whether it was requested, its\n"
         "files and entry points, for each NAME.",
     )
-    p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
-    p.add_argument("-f", "--files", action="store_true", help="list every installed file")
-    _add_scheme_options(p)
-    _add_output_options(p)
+    if p is not None:
+        p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
+        p.add_argument("-f", "--files", action="store_true", help="list every installed file")
+        _add_scheme_options(p)
+        _add_output_options(p)
 
     p = command(
         "scheme",
@@ -288,8 +298,9 @@ def _parser() -> argparse.ArgumentParser:
         "Print the five install directories (purelib, platlib, headers, scripts,\n"
         "data) that an install with the same options would use.",
     )
-    _add_scheme_options(p)
-    _add_output_options(p)
+    if p is not None:
+        _add_scheme_options(p)
+        _add_output_options(p)
 
     p = command(
         "cache",
@@ -302,26 +313,48 @@ def _parser() -> argparse.ArgumentParser:
         "  prune   remove entries unused for --days days\n"
         "  clean   remove everything",
     )
-    p.add_argument("action", choices=("dir", "info", "verify", "prune", "clean"))
-    p.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="the cache directory (default: $FASTINST_CACHE_DIR or the user cache)",
-    )
-    p.add_argument(
-        "--days", type=float, default=30.0, help="for prune: entries unused this long (default 30)"
-    )
-    _add_output_options(p)
+    if p is not None:
+        p.add_argument("action", choices=("dir", "info", "verify", "prune", "clean"))
+        p.add_argument(
+            "--cache-dir",
+            metavar="DIR",
+            help="the cache directory (default: $FASTINST_CACHE_DIR or the user cache)",
+        )
+        p.add_argument(
+            "--days",
+            type=float,
+            default=30.0,
+            help="for prune: entries unused this long (default 30)",
+        )
+        _add_output_options(p)
     return parser
 
 
 # --- main --------------------------------------------------------------------------------
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt() -> None:
+    """Make SIGTERM (``kill``, service managers, CI timeouts) roll back as Ctrl-C does.
+
+    Only the command line does this: the library never installs signal handlers.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # signal() needs it
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv[0] if argv and argv[0] in _COMMANDS else None).parse_args(argv)
     _setup_logging(args.quiet, args.verbose)
+    _sigterm_as_interrupt()
     from ._errors import FastinstError
 
     try:

@@ -313,20 +313,18 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
 
 
 def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
+    from ._names import canonical_name
 
-    return str(canonicalize_name(name))
+    return canonical_name(name)
 
 
 def _name_of(path: str) -> str:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    """The normalised distribution name of a wheel file (its name is checked first)."""
+    from ._names import canonical_name
+    from ._tags import wheel_tags
 
-    from ._errors import InvalidWheel
-
-    try:
-        return str(parse_wheel_filename(os.path.basename(path))[0])
-    except InvalidWheelFilename as exc:
-        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
+    wheel_tags(path)
+    return canonical_name(os.path.basename(path).split("-", 1)[0])
 
 
 def _wheel_path(item: Item, text: str) -> str:

@@ -16,10 +16,8 @@ warm install is measured in tens of milliseconds.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Union
@@ -155,15 +153,24 @@ class TargetInterpreter:
 
 
 def wheel_tags(wheel: PathLike) -> frozenset[str]:
-    """The tags a wheel's file name declares, expanded (``py2.py3-none-any`` is two)."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    """The tags a wheel's file name declares, expanded (``py2.py3-none-any`` is two).
 
+    Parsed here rather than by ``packaging.utils.parse_wheel_filename``, whose
+    import costs more than a warm install of a small wheel; the name and
+    version parts are checked by `fastinst.install` itself.
+
+    >>> sorted(wheel_tags("dist/demo-1.0-py2.py3-none-any.whl"))
+    ['py2-none-any', 'py3-none-any']
+    """
     path = os.fspath(wheel)
-    try:
-        tags = parse_wheel_filename(os.path.basename(path))[3]
-    except InvalidWheelFilename as exc:
-        raise InvalidWheel(path, f"bad wheel filename: {exc}") from None
-    return frozenset(str(t) for t in tags)
+    filename = os.path.basename(path)
+    parts = filename[: -len(".whl")].split("-") if filename.endswith(".whl") else []
+    if len(parts) not in (5, 6) or not all(parts):
+        raise InvalidWheel(
+            path, "bad wheel filename: not name-version[-build]-python-abi-platform.whl"
+        )
+    pythons, abis, platforms = (p.lower().split(".") for p in parts[-3:])
+    return frozenset(f"{x}-{y}-{z}" for x in pythons for y in abis for z in platforms)
 
 
 def check_compatible(wheels: Iterable[PathLike], python: PathLike | None = None) -> None:
@@ -235,6 +242,8 @@ def _cache_key(path: str) -> str | None:
         packaging.__version__,
         [os.environ.get(k) for k in _KEY_ENV],
     ]
+    import hashlib
+
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
 
 
@@ -291,6 +300,8 @@ def _probe_other(python: str) -> dict[str, Any]:
     cached = _read_cached(cache_file)
     if cached is not None:
         return cached
+    import subprocess
+
     packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
     try:
         proc = subprocess.run(
