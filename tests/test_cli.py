@@ -558,7 +558,7 @@ def test_help_imports_only_argparse_and_the_cli():
     assert not (mods & heavy)
 
 
-def test_install_of_wheel_files_imports_no_requirement_parser_nor_rich(house, tmp_path):
+def test_install_of_pure_wheel_files_imports_no_requirement_parser_tags_nor_rich(house, tmp_path):
     mods = imported_modules("install", "-q", "--target", str(tmp_path / "t"), demo1(house))
     assert "fastinst._install" in mods
-    assert not (mods & {"packaging.requirements", "rich"})
+    assert not (mods & {"packaging.requirements", "packaging.tags", "rich"})
