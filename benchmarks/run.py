@@ -162,6 +162,43 @@ def build_error(stderr: str) -> str:
     return " / ".join([*found[-2:], last_line(stderr)])
 
 
+def cpu_busy(interval: float = 0.5) -> float:
+    """How many cores' worth of CPU the machine used over ``interval`` (/proc/stat).
+
+    Called while the harness itself sleeps, so on a machine shared with other
+    work it measures that work.
+    """
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    total0, idle0 = sample()
+    time.sleep(interval)
+    total1, idle1 = sample()
+    total = total1 - total0
+    return (total - (idle1 - idle0)) / total * (os.cpu_count() or 1) if total else 0.0
+
+
+QUIET_CORES = 0.3  # "quiet": other work uses less than this many cores
+
+
+def settle(max_wait: float) -> float:
+    """Wait, up to ``max_wait`` seconds, until other work leaves the CPUs alone.
+
+    Returns the cores' worth of CPU others used just before the start (so a run
+    that started on a busy machine can be told apart in the JSON).
+    """
+    if max_wait <= 0:
+        return -1.0
+    deadline = time.monotonic() + max_wait
+    while True:
+        busy = cpu_busy()
+        if busy < QUIET_CORES or time.monotonic() >= deadline:
+            return round(busy, 2)
+
+
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
@@ -462,6 +499,7 @@ class Bench:
     wheels: dict[str, list[Path]]
     checker: Checker
     env: dict[str, str]
+    settle: float = 0.0
 
     def fresh_venv(self, name: str) -> Path:
         """A new venv at ``WORK/venv-<name>``: the same path run after run, as a CI
@@ -519,7 +557,9 @@ class Bench:
             shutil.rmtree(cache, ignore_errors=True)
             cache.mkdir()
         try:
+            busy = settle(self.settle)
             t = timed(self.command(tool, scenario, env, wheels, cache), self.env, self.work)
+            t.extra["others_busy"] = busy
             if not t.err:
                 t.err = self.checker.check(env, wheels)
             if not t.err and scenario == "library":
@@ -606,9 +646,13 @@ def benchmark(bench: Bench, scenarios: list[str], tools: list[str], runs: int) -
                 row["rss_kb"].append(t.maxrss_kb)
                 row["run"].append(r)
                 row["load"].append(round(os.getloadavg()[0], 2))  # to spot disturbed runs
-                extra = {k: v for k, v in t.extra.items() if k != "stdout"}
+                extra = {k: v for k, v in t.extra.items() if k not in ("stdout", "others_busy")}
                 row["extra"].append(extra)
+                row.setdefault("others_busy", []).append(t.extra.get("others_busy"))
                 note = "".join(f" {k} {v:.3f}s" for k, v in extra.items())
+                busy = t.extra.get("others_busy", -1)
+                if busy >= QUIET_CORES:
+                    note += f" (others used {busy:.1f} cores just before)"
                 cpu, rss = t.user + t.sys, t.maxrss_kb / 1024
                 log(f"run {r + 1}/{runs} {s:17} {tool:9} {t.wall:7.3f}s  "
                     f"cpu {cpu:6.2f}s  rss {rss:6.0f} MB{note}")  # fmt: skip
@@ -713,6 +757,16 @@ def markdown(report: dict) -> str:
         ),
         "",
     ]
+    busy = [b for r in report["scenarios"].values() for row in r["tools"].values()
+            for b in row.get("others_busy", []) if b is not None and b >= 0]  # fmt: skip
+    if report.get("settle") and busy:
+        late = sum(b >= QUIET_CORES for b in busy)
+        out += [
+            f"Before each install the harness waited up to {report['settle']:g} s for other "
+            f"work to leave the CPUs; {late} of {len(busy)} installs still started with "
+            f"other work using {QUIET_CORES} cores or more.",
+            "",
+        ]
     if report["workdir"].get("warning"):
         out += [f"**Warning:** {report['workdir']['warning']}.", ""]
     out += [
@@ -843,6 +897,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmark.png")
     p.add_argument("--no-chart", action="store_true")
     p.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="before each timed install, wait up to this long for other work to leave the "
+        f"CPUs (under {QUIET_CORES} cores busy over half a second); 0: do not wait",
+    )
+    p.add_argument(
         "--docs",
         action="store_true",
         help=f"also put the table into {DOCS.relative_to(ROOT)} (between its result markers)",
@@ -870,7 +932,7 @@ def main(argv: list[str] | None = None) -> int:
         sets = {"all": wheels, "big": corpus.big(wheels), "small": corpus.small(wheels)}
         tmp = work / "tmp"
         tmp.mkdir(exist_ok=True)
-        bench = Bench(tools, work, sets, Checker(wheels), child_env(tmp))
+        bench = Bench(tools, work, sets, Checker(wheels), child_env(tmp), args.settle)
         started, load_before = time.time(), os.getloadavg()
         scenarios = benchmark(bench, args.scenarios, args.tools, runs)
         load_after = os.getloadavg()
@@ -881,6 +943,7 @@ def main(argv: list[str] | None = None) -> int:
             "matplotlib": tools.versions.get("matplotlib"),
             "workdir": {"fs": wd.kind, "mounted_tmpfs": wd.mounted, "warning": wd.warning},
             "runs": runs,
+            "settle": args.settle,
             "seconds": round(time.time() - started, 1),
             # Other work on the machine shows here: the harness itself keeps at most
             # one tool running, so a 1-minute load well above that tool's cores means
