@@ -318,6 +318,24 @@ class TestRequirements:
         assert "cp27-cp27m-win32" in line
 
 
+def test_another_python_refuses_our_native_wheel_and_takes_a_pure_one(house, tmp_path):
+    from test_tags import other_python
+
+    python = other_python()
+    if python is None:
+        pytest.skip("no Python 3.8+ of another minor version on this machine")
+    native = str(house / f"tool-2.0-{BEST}.whl")
+    target = str(tmp_path / "t")
+    line = fails(run_cli("install", "--python", python, "--target", target, native))
+    assert f"not compatible with {python}: the wheel is tagged {BEST}" in line
+    assert not os.path.exists(target)
+    proc = ok(
+        run_cli("install", "--python", python, "--target", target, "-f", str(house), "tool==2.0")
+    )
+    assert "installed tool 2.0" in proc.stdout
+    assert (Path(target) / "tool.py").read_text() == "KIND = 'pure'\n"  # the one that suits
+
+
 # --- uninstall, list, show, scheme ------------------------------------------------------------
 
 
