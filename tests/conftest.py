@@ -19,6 +19,20 @@ from fastinst import _backend
 CORES = ["compiled", "python"]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        help="run the kill, fault and concurrency tests many more times (minutes, not seconds)",
+    )
+
+
+@pytest.fixture(scope="session")
+def soak(request) -> bool:
+    """Whether ``--soak`` was given: the reliability tests repeat far more."""
+    return bool(request.config.getoption("--soak"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
     """Never touch the user's real cache: every test session gets its own."""

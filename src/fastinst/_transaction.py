@@ -70,7 +70,9 @@ def environment_lock(directory: str) -> Iterator[None]:
     try:
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        # Tidiness only (a waiter copes with the file staying): a filesystem gone
+        # read-only must not replace the install's own error with this one.
+        with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
 
@@ -78,6 +80,7 @@ def environment_lock(directory: str) -> Iterator[None]:
 def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
     """Undo publishes and remove staging left by killed processes. Call under the lock.
 
+    A journal or staging area that a live process holds (``flock``) is left alone.
     Returns a description of what was cleaned, for the log.
     """
     cleaned = []
@@ -85,8 +88,22 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
         for name in sorted(os.listdir(journal_dir)):
             if name.startswith(JOURNAL_PREFIX):
                 path = os.path.join(journal_dir, name)
-                _undo(_read_journal(path))
-                os.unlink(path)
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                except FileNotFoundError:
+                    continue
+                try:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # its install is alive (rolling back outside the lock)
+                    moves, created, state = _read_journal(fd)
+                    if state is None:  # neither committed nor undone: undo it
+                        _undo(moves)
+                    _remove_created(created)
+                    os.unlink(path)
+                finally:
+                    os.close(fd)
                 cleaned.append(f"rolled back an interrupted install ({name})")
     for root in set(roots):
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
@@ -128,16 +145,37 @@ def _in_use(stage: str) -> bool:
     return False
 
 
-def _read_journal(path: str) -> list[tuple[str, str]]:
-    moves = []
-    with open(path, encoding="utf-8") as f:
+def _read_journal(fd: int) -> tuple[list[tuple[str, str]], list[str], str | None]:
+    """The renames (``[src, dst]`` lines), created directories and staging areas
+    (``[path]``) of a journal, and its final state (a ``"committed"`` or ``"undone"``
+    line), if it got that far."""
+    moves: list[tuple[str, str]] = []
+    created: list[str] = []
+    state = None
+    with open(fd, encoding="utf-8", closefd=False) as f:
         for line in f:
             try:
-                src, dst = json.loads(line)
+                entry = json.loads(line)
             except ValueError:
-                break  # a torn last line: the renames it would list never started
-            moves.append((src, dst))
-    return moves
+                break  # a torn last line: what it announces never started
+            if isinstance(entry, str):
+                state = entry
+            elif len(entry) == 1:
+                created.append(entry[0])
+            else:
+                moves.append((entry[0], entry[1]))
+    return moves, created, state
+
+
+def _remove_created(created: list[str]) -> None:
+    """Remove the staging areas of an install, then the directories it created for
+    them where they are empty (children first)."""
+    for path in reversed(created):
+        if os.path.basename(path).startswith(STAGE_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
 
 
 def _undo(moves: list[tuple[str, str]]) -> None:
@@ -187,13 +225,22 @@ class Transaction:
     _journal: int | None = None
     _backup_count: int = 0
     _stage_fds: list[int] = field(default_factory=list)
+    _abandoned: bool = False
 
     def stage_dir(self, root: str) -> str:
-        """The staging directory for ``root``, created (with ``root``) on first use."""
+        """The staging directory for ``root``, created (with ``root``) on first use.
+
+        The journal is opened first, so that the directories made for ``root`` are
+        in it: a process killed while staging leaves no empty directories behind.
+        Call under the environment lock.
+        """
         stage = self.stages.get(root)
         if stage is None:
+            if self._journal is None:
+                self._open_journal()
             self.make_root(root)
             stage = os.path.join(root, STAGE_PREFIX + self.txid)
+            self._write_journal([stage])
             os.mkdir(stage)
             self.stages[root] = stage
             self._stage_fds.append(_lock_dir(stage))
@@ -219,21 +266,39 @@ class Transaction:
                 break
             path = parent
         for path in reversed(missing):
+            if self._journal is not None:
+                self._write_journal([path])  # before the mkdir, like a rename
             try:
                 os.mkdir(path)
             except FileExistsError:
                 continue
             self.created_roots.append(path)
 
+    def _open_journal(self) -> None:
+        """Create this install's journal (with the roots made so far) and hold an
+        ``flock`` on it, so that no other process's `recover` replays it while this
+        one lives."""
+        self.make_root(self.journal_dir)
+        path = os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._journal = fd
+        for created in self.created_roots:
+            self._write_journal([created])
+
+    def _write_journal(self, entry: list[str] | str) -> None:
+        assert self._journal is not None
+        os.write(self._journal, (json.dumps(entry) + "\n").encode())
+
     def _record(self, src: str, dst: str) -> None:
         """Journal a rename, then do it."""
         if self._journal is None:
-            self.make_root(self.journal_dir)
-            path = os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid)
-            self._journal = os.open(
-                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644
-            )
-        os.write(self._journal, (json.dumps([src, dst]) + "\n").encode())
+            self._open_journal()
+        self._write_journal([src, dst])
         # Listed before it is done: undoing a rename that did not happen is a
         # no-op, but one that happened and was not listed (a KeyboardInterrupt
         # between the two) would never be undone.
@@ -286,14 +351,15 @@ class Transaction:
         """Undo every rename, remove staging and the directories this install created.
 
         If undoing fails (a target gone read-only, an I/O error), the journal and
-        the staging areas are kept: they hold the old files, and the next
-        install's `recover` finishes the job.
+        the staging areas are kept as they are: they hold the old files, and the
+        next install's `recover` finishes the job. Safe to call again.
         """
+        if self._abandoned:
+            return
         try:
             _undo(self.moves)
         except BaseException as exc:
-            self._close_journal(remove=False)
-            self._release_stages()
+            self._abandon()
             if isinstance(exc, OSError):
                 from ._errors import InstallIOError
 
@@ -305,37 +371,64 @@ class Transaction:
                 ) from exc
             raise
         self.moves.clear()
-        self._close_journal(remove=True)
+        # Marked undone before the staging goes: replaying the journal after that
+        # would move restored files into a half-deleted staging area.
+        if self._journal is not None:
+            try:
+                self._write_journal("undone")
+            except OSError as exc:
+                # A full disk has no room for the line: drop the journal instead
+                # (only the empty directories it lists are then left behind).
+                try:
+                    self._close_journal(remove=True, quiet=False)
+                except OSError:
+                    logger.warning("cannot finish the rollback (%s); the next install does", exc)
+                    self._abandon()
+                    return
         self._remove_staging()
         for path in reversed(self.created_roots):
             with contextlib.suppress(OSError):
                 os.rmdir(path)  # kept in the list: a second rollback after the lock is gone
+        self._close_journal(remove=True)
 
     def commit(self) -> None:
         """Make the publish final: remove the directories that old files left empty,
-        drop the journal (the commit point), then the backups and staging."""
-        # Pruned while the journal still exists: a process killed after the commit
-        # point must leave the new tree exactly, and an undo before it makes the
-        # directories again (see _undo).
+        mark the journal committed (the commit point), remove backups and staging,
+        then the journal."""
+        # Pruned before the commit point: a process killed after it must leave the
+        # new tree exactly, and an undo before it makes the directories again.
         for directory in sorted(self.emptied, key=len, reverse=True):
             _prune_empty(directory, self.emptied[directory])
+        if self._journal is not None:
+            self._write_journal("committed")
         # From here on a rollback (after an interrupt in the cleanup below) must
-        # not undo the publish: the journal is gone, so no recover() would either.
+        # not undo the publish, and neither would a recover().
         self.moves.clear()
         self.created_roots.clear()
-        self._close_journal(remove=True)
         self._remove_staging()
+        self._close_journal(remove=True)
 
-    def _close_journal(self, remove: bool) -> None:
+    def _abandon(self) -> None:
+        """Leave journal and staging to the next `recover`; release them to it."""
+        self._abandoned = True
+        if self._journal is not None:
+            os.close(self._journal)
+            self._journal = None
+        self._release_stages()
+
+    def _close_journal(self, remove: bool, quiet: bool = True) -> None:
         if self._journal is not None:
             os.close(self._journal)
             self._journal = None
         if remove:
-            # By name, also after a failed rollback closed it: a journal must never
-            # outlive the staging it refers to (replayed then, it would move
-            # restored files into a staging area about to be deleted).
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid))
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # it is marked: a replay only removes what is left
+                if not quiet:
+                    raise
+                logger.warning("cannot remove the journal (%s); the next install does", exc)
 
     def _remove_staging(self) -> None:
         for stage in self.stages.values():
