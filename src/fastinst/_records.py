@@ -69,9 +69,17 @@ def parse_record(wheel: str, member: str, data: bytes) -> dict[str, RecordEntry]
         dup = next(r[0] for r in rows if r[0] in seen or seen.add(r[0]))  # type: ignore[func-returns-value]
         raise RecordMismatch(wheel, f"RECORD lists {dup!r} twice", member)
     sizes = "".join([row[2] for row in rows])
-    if sizes and not (sizes.isdigit() and sizes.isascii()):
-        bad = next(r for r in rows if r[2] and not (r[2].isdigit() and r[2].isascii()))
-        raise RecordMismatch(wheel, f"RECORD: malformed size {bad[2]!r} for {bad[0]!r}", member)
+    # At most 19 digits (a 64-bit size): int() of a longer one is slow, and over
+    # 4300 digits raises ValueError.
+    if sizes and not (
+        sizes.isdigit() and sizes.isascii() and max(len(row[2]) for row in rows) <= 19
+    ):
+        bad = next(
+            r for r in rows if r[2] and not (r[2].isdigit() and r[2].isascii() and len(r[2]) <= 19)
+        )
+        raise RecordMismatch(
+            wheel, f"RECORD: malformed size {bad[2][:30]!r} for {bad[0]!r}", member
+        )
     for row in rows:
         hash_field = row[1]
         if hash_field and not hash_field.startswith("sha256="):
