@@ -287,6 +287,14 @@ def cases() -> Iterator[Case]:
         "demo/util.py",
     )
     yield Case("record-four-fields", _record_says(_record_row("a,b,c,d")), R, "4 fields", RECORD)
+    huge = f"demo/util.py,{_hash(b'y = 2' + bytes([10]))},{'9' * 5000}"
+    yield Case(
+        "record-size-5000-digits",
+        _record_says(_replace_row("demo/util.py", huge)),
+        R,
+        "malformed size",
+        RECORD,
+    )
     yield Case(
         "record-listed-twice", _record_says(_record_row("demo/util.py,,")), R, "twice", RECORD
     )
