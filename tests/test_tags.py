@@ -120,13 +120,13 @@ class TestOtherInterpreter:
 
         venv.create(tmp_path / "copy", symlinks=False, with_pip=False)  # a copy of the binary
         python = str(tmp_path / "copy" / "bin" / "python")
-        before = set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json")))
+        before = set(glob.glob(os.path.join(probe_cache_dir(), "tags", "*.json")))
         first = TargetInterpreter(python).supported()
         assert first == [str(t) for t in ptags.sys_tags()]  # same build, same machine
         assert TargetInterpreter(python).marker_environment()["python_version"] == (
             f"{sys.version_info[0]}.{sys.version_info[1]}"
         )
-        after = set(glob.glob(os.path.join(probe_cache_dir(), "tags-*.json")))
+        after = set(glob.glob(os.path.join(probe_cache_dir(), "tags", "*.json")))
         [new] = after - before
         assert TargetInterpreter(python).supported() == first
         os.unlink(new)  # and a removed cache file is simply asked again

@@ -4,7 +4,7 @@ The running interpreter's tags come from ``packaging.tags.sys_tags()`` in-proces
 For another interpreter (``--python``), the same function is run *inside* that
 interpreter, through a small probe that puts our copy of ``packaging`` first on
 its path: the platform, ABI and glibc facts that tags need are only true there.
-Its answer is cached beside the scheme probe's, keyed by the resolved binary
+Its answer is cached in ``probe-v1/tags/``, keyed by the resolved binary
 (so all venvs of one interpreter share it), this module's probe text and
 ``packaging``'s version. A target that is the running interpreter's own binary
 (a venv made from it, say) needs no probe at all.
@@ -251,7 +251,8 @@ def _cache_file(path: str) -> str | None:
     from ._scheme import probe_cache_dir
 
     key = _cache_key(path)
-    return None if key is None else os.path.join(probe_cache_dir(), f"tags-{key}.json")
+    # A directory of its own, so that the scheme probe's directory holds only its answers.
+    return None if key is None else os.path.join(probe_cache_dir(), "tags", f"{key}.json")
 
 
 def _read_cached(cache_file: str | None) -> dict[str, Any] | None:
@@ -290,7 +291,7 @@ def _probe_running() -> dict[str, Any]:
 
 
 def _probe_other(python: str) -> dict[str, Any]:
-    """Run the tags probe in ``python``; cached beside the scheme probe's answers."""
+    """Run the tags probe in ``python``; cached in probe-v1/tags/."""
     import packaging
 
     from ._scheme import _find_interpreter, _write_cached
