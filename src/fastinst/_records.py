@@ -58,7 +58,10 @@ def parse_record(wheel: str, member: str, data: bytes) -> dict[str, RecordEntry]
         raise RecordMismatch(wheel, "RECORD is not valid UTF-8", member) from None
     # Whole-list checks first (fast, and what every good RECORD passes); the slow
     # per-row walk only runs to name the row that failed.
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:  # a bare carriage return inside a field, a NUL...
+        raise RecordMismatch(wheel, f"RECORD is not valid CSV: {exc}", member) from None
     if any(len(row) != 3 for row in rows if row):
         lineno, row = next((n, r) for n, r in enumerate(rows, 1) if r and len(r) != 3)
         raise RecordMismatch(wheel, f"RECORD line {lineno} has {len(row)} fields, not 3", member)
