@@ -12,7 +12,6 @@ refuses them with `MissingRecord` rather than guessing which files are theirs.
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import os
 import re
@@ -225,10 +224,14 @@ def read_installed_record(dist: InstalledDistribution) -> list[str]:
     record = os.path.join(dist.dist_info, "RECORD")
     if dist.is_legacy or not os.path.isfile(record):
         raise MissingRecord(dist.dist_info)
-    with open(record, encoding="utf-8", newline="") as f:
-        text = f.read()
+    try:
+        with open(record, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        # Not judged, so not trusted: removing by it could reach anything.
+        raise UnsafePath(record, f"RECORD cannot be read ({exc})") from None
     paths: dict[str, None] = {}
-    for row in csv.reader(io.StringIO(text)):
+    for row in rows:
         if not row or not row[0]:
             continue
         path = os.path.normpath(os.path.join(dist.location, row[0]))
