@@ -9,6 +9,7 @@ archive and through a cache. A sample goes through the command line too.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from collections.abc import Callable, Iterator
@@ -626,3 +627,32 @@ def test_local_header_is_never_trusted_for_names_or_sizes(fields, env, tmp_path)
     assert Path(scheme.purelib, "demo/util.py").read_text() == "y = 2\n"
     assert tree_snapshot(tmp_path, exclude=("env", "wheels")) == before
     assert not (tmp_path / "evil.py").exists() and not Path("/evil.py").exists()
+
+
+def test_unreadable_installed_record_refuses_uninstall_and_upgrade(env, tmp_path):
+    """An installed RECORD that cannot be read is not guessed at: uninstall and an
+    upgrade are refused with UnsafePath and change nothing."""
+    scheme, _root = env
+    record = Path(scheme.purelib, "demo-0.9.dist-info", "RECORD")
+    record.write_bytes(record.read_bytes() + b"demo/\xff\xfe.py,,\n")
+    d = tmp_path / "wheels"
+    d.mkdir()
+    whl = make_wheel(d, GOOD)
+    before = tree_snapshot(tmp_path)
+    with pytest.raises(UnsafePath, match="RECORD cannot be read"):
+        fastinst.uninstall("demo", scheme)
+    with pytest.raises(UnsafePath, match="RECORD cannot be read"):
+        fastinst.install([whl], scheme, cache_dir=None)
+    assert tree_snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("row", ["demo/a\x00b.py,,", "demo/x.py,\r,", '"demo/un,closed'])
+def test_odd_installed_record_rows_never_crash_uninstall(row, env, tmp_path):
+    scheme, _root = env
+    record = Path(scheme.purelib, "demo-0.9.dist-info", "RECORD")
+    record.write_text(record.read_text() + row + "\n", newline="")
+    outside = tree_snapshot(tmp_path, exclude=("env",))
+    with contextlib.suppress(fastinst.FastinstError):
+        fastinst.uninstall("demo", scheme)
+    assert tree_snapshot(tmp_path, exclude=("env",)) == outside
+    assert Path(scheme.purelib, "keep/__init__.py").exists()
