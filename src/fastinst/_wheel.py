@@ -204,7 +204,7 @@ def _parse_filename(path: str) -> tuple[str, Version]:
 
     filename = os.path.basename(path)
     match = _FILENAME.fullmatch(filename)
-    if match:
+    if match and "__" not in match["name"]:  # packaging refuses "__" in the name part
         try:
             return canonical_name(match["name"]), Version(match["version"])
         except InvalidVersion:
