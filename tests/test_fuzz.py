@@ -152,7 +152,8 @@ def _reason(exc: FastinstError, root: Path) -> str:
     return str(getattr(exc, "reason", exc)).replace(str(root), "<root>")
 
 
-def _check_both_cores(data: bytes, cache: bool) -> None:
+def _check_both_cores(data: bytes, cache: bool) -> str:
+    """Install ``data`` as a wheel with each core and compare; return the outcome."""
     base = Path(tempfile.mkdtemp(prefix="fastinst-fuzz-", dir=_SCRATCH.get("dir")))
     try:
         outcomes = []
@@ -181,7 +182,7 @@ def _check_both_cores(data: bytes, cache: bool) -> None:
             else:
                 assert a == b, (a[1], b[1])
         kind, detail = outcomes[0]
-        event(f"{kind}: {detail[0] if kind == 'error' else 'installed'}")  # type: ignore[index]
+        return f"{kind}: {detail[0] if kind == 'error' else 'installed'}"  # type: ignore[index]
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -218,7 +219,7 @@ def test_mutated_wheels_both_cores_agree(fuzz_settings):
     @fuzz_settings
     @given(data=mutated_wheels(), cache=st.booleans())
     def check(data: bytes, cache: bool) -> None:
-        _check_both_cores(data, cache)
+        event(_check_both_cores(data, cache))
 
     check()
 
@@ -227,7 +228,7 @@ def test_random_bytes_both_cores_agree(fuzz_settings):
     @fuzz_settings
     @given(data=st.binary(max_size=400), cache=st.booleans())
     def check(data: bytes, cache: bool) -> None:
-        _check_both_cores(data, cache)
+        event(_check_both_cores(data, cache))
 
     check()
 
@@ -326,6 +327,6 @@ def test_installing_random_records(fuzz_settings):
         members.append(Member(record_name, data))
         with tempfile.TemporaryDirectory(dir=_SCRATCH.get("dir")) as d:
             whl = write_zip(Path(d) / "demo-1.0-py3-none-any.whl", members)
-            _check_both_cores(whl.read_bytes(), cache=False)
+            event(_check_both_cores(whl.read_bytes(), cache=False))
 
     check()
