@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import operator
 import os
-import stat
 import struct
 import threading
 import zlib
