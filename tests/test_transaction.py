@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -325,3 +326,41 @@ def test_waiters_take_turns(tmp_path):
     for a, b in zip(lines[::2], lines[1::2]):
         assert a.split()[0] == b.split()[0] and a.endswith(" in") and b.endswith(" out")
     assert not (d / _transaction.LOCK_NAME).exists()
+
+
+def test_shared_scripts_dir_keeps_a_killed_installs_backups(tmp_path):
+    """Two environments share a scripts directory (as two user sites share
+    ~/.local/bin). One is killed in the middle of an upgrade; the other installs
+    (its recover sweeps that directory) before the first runs again. The staging
+    holding the first one's old scripts is left alone, so its recover still gives
+    back exactly the old tree."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    v1, v2 = make_wheel(wheels, V1), make_wheel(wheels, V2)
+    other = make_wheel(
+        wheels,
+        WheelSpec(
+            name="other", files={"other.py": ""}, entry_points={"console_scripts": {"other": "o:m"}}
+        ),
+    )
+    shared = tmp_path / "shared-bin"
+    kills = 0
+    for k in range(4, 40, 5):
+        base = tmp_path / f"k{k}"
+        a = {**scheme_in(base / "a"), "scripts": str(shared)}
+        b = {**scheme_in(base / "b"), "scripts": str(shared)}
+        if shared.exists():
+            shutil.rmtree(shared)
+        fastinst.install([v1], a, cache_dir=None)
+        old = env_snapshot(base), env_snapshot(shared)
+        result = _child([v2], a, base, k, "kill")
+        if result.returncode == 0:
+            break
+        kills += 1
+        fastinst.install([other], b, cache_dir=None)  # sweeps the shared directory
+        (shared / "other").unlink()
+        shutil.rmtree(base / "b")
+        recover_in_child(a)
+        assert (env_snapshot(base), env_snapshot(shared)) == old, f"killed before rename {k}"
+        assert leftovers(base) == [] and leftovers(shared) == []
+    assert kills >= 3

@@ -32,6 +32,10 @@ logger = logging.getLogger("fastinst")
 STAGE_PREFIX = ".fastinst-stage-"
 JOURNAL_PREFIX = ".fastinst-journal-"
 LOCK_NAME = ".fastinst.lock"
+# In each staging area: the path of the journal it belongs to. Another environment
+# that shares the directory (two user sites share ~/.local/bin) must leave the
+# staging of a killed install alone while its journal may still need the backups.
+OWNER = ".fastinst-journal"
 
 # A tree of relative paths: name -> subtree, or None for a file.
 Tree = dict[str, "Tree | None"]
@@ -110,11 +114,24 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
             for name in os.listdir(root):
                 if name.startswith(STAGE_PREFIX):
                     stage = os.path.join(root, name)
-                    if _in_use(stage):
-                        continue  # a live install into another environment sharing root
+                    if _in_use(stage) or _journal_pending(stage):
+                        # A live install into another environment that shares
+                        # root, or a killed one whose journal there still needs
+                        # what is in it: that environment's recover removes it.
+                        continue
                     shutil.rmtree(stage, ignore_errors=True)
                     cleaned.append(f"removed leftover staging {stage}")
     return cleaned
+
+
+def _journal_pending(stage: str) -> bool:
+    """Whether the journal that ``stage`` belongs to (its `OWNER` file) still exists."""
+    try:
+        with open(os.path.join(stage, OWNER), "rb") as f:
+            journal = os.fsdecode(f.read())
+    except OSError:
+        return False  # killed before it said: nothing was moved into it yet
+    return os.path.lexists(journal)
 
 
 def _lock_dir(path: str) -> int:
@@ -244,6 +261,12 @@ class Transaction:
             os.mkdir(stage)
             self.stages[root] = stage
             self._stage_fds.append(_lock_dir(stage))
+            journal = os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid)
+            fd = os.open(os.path.join(stage, OWNER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, os.fsencode(journal))
+            finally:
+                os.close(fd)
         return stage
 
     def add(self, root: str, rel: str) -> str:
