@@ -12,13 +12,28 @@ from ._wheel import EntryPoint
 _MAX_SHEBANG = 127
 
 
-def launcher_kind(platform: str = sys.platform, machine: str = "") -> str:
-    """The ``installer`` launcher kind for a platform ("posix", "win-amd64", ...)."""
+def launcher_kind(platform: str | None = None, machine: str | None = None) -> str:
+    """The ``installer`` launcher kind for a platform: ``"posix"``, ``"win-amd64"``...
+
+    ``platform`` is a ``sys.platform`` value and ``machine`` a ``platform.machine()``
+    one; both default to the running interpreter's.
+
+    >>> launcher_kind("win32", "ARM64"), launcher_kind("darwin", "arm64")
+    ('win-arm64', 'posix')
+    """
+    if platform is None:
+        platform = sys.platform
     if not platform.startswith("win"):
         return "posix"
+    if machine is None:
+        import platform as platform_module
+
+        machine = platform_module.machine()
     m = machine.lower()
     if m in ("arm64", "aarch64"):
         return "win-arm64"
+    if m.startswith("arm"):
+        return "win-arm"
     if m in ("x86", "i386", "i686", "win32"):
         return "win-ia32"
     return "win-amd64"
