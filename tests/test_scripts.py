@@ -51,7 +51,11 @@ def test_posix_launcher():
 
 @pytest.mark.parametrize(
     ("python", "simple"),
-    [("/usr/bin/python3", True), ("/opt/my python/bin/python", False), ("/" + "d/" * 70 + "py", False)],
+    [
+        ("/usr/bin/python3", True),
+        ("/opt/my python/bin/python", False),
+        ("/" + "d/" * 70 + "py", False),
+    ],
 )
 def test_shebang_forms(python, simple):
     line = shebang(python)
