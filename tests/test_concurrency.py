@@ -188,3 +188,32 @@ def test_a_killed_installer_does_not_block_the_others(workdir):
         fastinst.install([big], scheme_in(serial), cache_dir=None)
     assert state == env_snapshot(serial)
     _check_whole(env, scheme)
+
+
+def test_environments_sharing_a_scripts_directory(workdir, soak):
+    """Two environments with their own library directories (and locks) share the
+    scripts and data directories, as two user sites share ~/.local: installing into
+    both at once, each one's recover must leave the other's live staging alone."""
+    wheels_dir = workdir / "wheels"
+    wheels_dir.mkdir()
+    w = _wheels(wheels_dir)
+    shared = {"scripts": str(workdir / "bin"), "data": str(workdir / "share")}
+    schemes = [{**scheme_in(workdir / f"env{i}"), **shared} for i in range(2)]
+    rounds = 15 if soak else 4
+    procs = [
+        _start([[w[2 * i]], [w[2 * i + 1]]], schemes[i], None, workdir / f"lock{i}.log", rounds)
+        for i in range(2)
+    ]
+    for p in procs:
+        _out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    serial = workdir / "serial"
+    serial_shared = {"scripts": str(serial / "bin"), "data": str(serial / "share")}
+    for i in range(2):
+        s = {**scheme_in(serial / f"env{i}"), **serial_shared}
+        fastinst.install([w[2 * i], w[2 * i + 1]], s, cache_dir=None)
+        _check_whole(workdir / f"env{i}", schemes[i])
+        assert env_snapshot(workdir / f"env{i}") == env_snapshot(serial / f"env{i}")
+    for name in ("bin", "share"):
+        assert env_snapshot(workdir / name) == env_snapshot(serial / name)
+        assert leftovers(workdir / name) == []
