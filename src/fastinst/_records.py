@@ -100,7 +100,16 @@ def encode_hash(digest: bytes, algorithm: str = "sha256") -> str:
 
 
 def format_record(rows: Iterable[tuple[str, str, str]]) -> bytes:
-    """RECORD bytes for ``(path, hash, size)`` rows, in the given order."""
+    """RECORD bytes for ``(path, hash, size)`` rows, in the given order.
+
+    Rows with nothing to quote (the usual case) are joined directly, which is
+    several times faster than the csv module; the text is the same.
+    """
+    rows = list(rows)
+    text = "".join([f"{p},{h},{n}\n" for p, h, n in rows])
+    if text.count(",") == 2 * len(rows) and '"' not in text and "\r" not in text:
+        if text.count("\n") == len(rows):
+            return text.encode("utf-8")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(rows)
