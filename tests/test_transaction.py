@@ -79,9 +79,17 @@ def rename(src, dst, *a, **kw):
 
 def write(fd, data):
     global count
-    if mode == "torn" and bytes(data[:2]) == b'["' and count == k:
-        real_write(fd, bytes(data[: len(data) // 2]))
+    data = bytes(data)
+    if mode == "torn" and data[:2] == b'["' and count == k:
+        real_write(fd, data[: len(data) // 2])
         os._exit(137)
+    marker = args.get("marker")
+    if marker and data.startswith(b'"' + marker.encode()):
+        if args.get("torn_marker"):
+            real_write(fd, data[: len(data) // 2])
+            os._exit(137)
+        real_write(fd, data)
+        os._exit(137)  # right after the marker: nothing after it ran
     return real_write(fd, data)
 
 def unlink(path, *a, **kw):
@@ -98,13 +106,14 @@ except fastinst.FastinstError as exc:
 """
 
 
-def _child(wheels: list[Path], scheme: dict[str, str], env: Path, k: int, mode: str):
+def _child(wheels: list[Path], scheme: dict[str, str], env: Path, k: int, mode: str, **extra):
     payload = {
         "wheels": [str(w) for w in wheels],
         "scheme": scheme,
         "env": str(env),
         "k": k,
         "mode": mode,
+        **extra,
     }
     return subprocess.run(
         [sys.executable, "-c", CHILD.format(src=SRC), json.dumps(payload)],
@@ -185,6 +194,31 @@ def test_killed_after_the_commit_point_keeps_the_new_version(upgrade):
     assert assert_listed_are_whole(scheme) == [("demo", "2.0")]
     recover_in_child(scheme)  # removes the staging and backups; must not undo anything
     assert env_snapshot(env) == new
+    assert leftovers(env) == []
+
+
+@pytest.mark.parametrize("torn", [False, True], ids=["after-marker", "torn-marker"])
+def test_killed_at_the_commit_marker(upgrade, torn):
+    """The "committed" line is the commit point: killed right after it, recover keeps
+    the new tree (and removes the staging); killed while writing it, the old one."""
+    env, scheme, v2, old, new = upgrade
+    result = _child([v2], scheme, env, 10**6, "kill", marker="committed", torn_marker=torn)
+    assert result.returncode == 137, result.stderr
+    assert_listed_are_whole(scheme)
+    recover_in_child(scheme)
+    assert env_snapshot(env) == (old if torn else new)
+    assert leftovers(env) == []
+
+
+def test_killed_after_a_rollback_marked_its_journal(upgrade):
+    """A failure, a complete undo, the "undone" line, then a kill before the staging
+    is removed: recover only removes it, and must not replay the renames."""
+    env, scheme, v2, old, _new = upgrade
+    result = _child([v2], scheme, env, 12, "fail", marker="undone")
+    assert result.returncode == 137, result.stderr
+    assert any(".fastinst-stage-" in p for p in leftovers(env))
+    recover_in_child(scheme)
+    assert env_snapshot(env) == old
     assert leftovers(env) == []
 
 
