@@ -107,9 +107,9 @@ def format_record(rows: Iterable[tuple[str, str, str]]) -> bytes:
     """
     rows = list(rows)
     text = "".join([f"{p},{h},{n}\n" for p, h, n in rows])
-    if text.count(",") == 2 * len(rows) and '"' not in text and "\r" not in text:
-        if text.count("\n") == len(rows):
-            return text.encode("utf-8")
+    plain = '"' not in text and "\r" not in text
+    if plain and text.count(",") == 2 * len(rows) and text.count("\n") == len(rows):
+        return text.encode("utf-8")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerows(rows)
