@@ -149,6 +149,39 @@ def test_every_amount_of_free_space(core, tmp_path, soak):
         assert outcomes.count("full") >= 5  # it failed at many different points
 
 
+def test_every_number_of_free_inodes(core, tmp_path, soak):
+    """The same with inodes: a tmpfs that has room for every byte but only so many
+    more files and directories (ENOSPC from the inode table, not the blocks)."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    files = {f"demo/sub{i % 3}/m{i}.py": f"X = {i}\n" for i in range(12)}
+    files["demo-2.0.data/headers/h.h"] = "x"
+    v2 = make_wheel(wheels, WheelSpec(name="demo", version="2.0", files=files))
+    with tmpfs(tmp_path / "mnt", "16m") as mnt:
+        env = mnt / "env"
+        scheme = scheme_in(env)
+        _install_v1(wheels, scheme)
+        before = env_snapshot(env)
+        outcomes = []
+        for extra in range(0, 60, 1 if soak else 3):
+            st = os.statvfs(mnt)
+            used = st.f_files - st.f_ffree
+            assert _remount(mnt, f"nr_inodes={used + extra}").returncode == 0
+            try:
+                fastinst.install([v2], scheme, cache_dir=None)
+            except fastinst.InstallIOError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+                assert env_snapshot(env) == before, f"{extra} free inodes"
+                assert leftovers(env) == []
+                outcomes.append("full")
+                continue
+            outcomes.append("ok")
+            assert_record_true(env / "lib" / "demo-2.0.dist-info")
+            break
+        assert outcomes[0] == "full" and outcomes[-1] == "ok", outcomes
+        assert outcomes.count("full") >= 5
+
+
 def test_cache_on_a_full_disk(core, big_upgrade, tmp_path):
     """The cache's filesystem is full, the environment's is not: the install either
     goes ahead from the archive or fails with ENOSPC; the environment is whole."""
