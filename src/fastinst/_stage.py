@@ -177,10 +177,27 @@ def _extract_all(
 
 
 def _stage_paths(tx: _transaction.Transaction, actions: list[FileAction]) -> list[str]:
-    """Register ``actions`` with the transaction; their staging paths, in order."""
-    out = []
-    for action in actions:
-        out.append(tx.add(action.root, action.rel))
+    """Register ``actions`` with the transaction; their staging paths, in order.
+
+    Done a root at a time with list operations (a wheel's files nearly always
+    share one root): this runs for every file of every install.
+    """
+    by_root: dict[str, list[int]] = {}
+    for i, action in enumerate(actions):
+        by_root.setdefault(action.root, []).append(i)
+    if len(by_root) == 1:
+        [root] = by_root
+        rels = [a.rel for a in actions]
+        stage = tx.stage_dir(root) + "/"
+        tx.staged.setdefault(root, []).extend(rels)
+        return [stage + rel for rel in rels]
+    out = [""] * len(actions)
+    for root, indexes in by_root.items():
+        stage = tx.stage_dir(root) + "/"
+        rels = [actions[i].rel for i in indexes]
+        tx.staged.setdefault(root, []).extend(rels)
+        for i, rel in zip(indexes, rels):
+            out[i] = stage + rel
     return out
 
 
@@ -229,9 +246,14 @@ def _link_all(
         tree = plan.wheel.cache_tree
         assert tree is not None
         prefix = tree + "/"
-        for action, dest in zip(plan.files, _stage_paths(tx, plan.files)):
-            dirs.add(dest.rpartition("/")[0])
-            by_root.setdefault(action.root, []).append((prefix + action.entry[NAME], dest))
+        dests = _stage_paths(tx, plan.files)
+        dirs.update([d.rpartition("/")[0] for d in dests])
+        srcs = [prefix + a.entry[NAME] for a in plan.files]
+        for action, pair in zip(plan.files, zip(srcs, dests)):
+            pairs = by_root.get(action.root)
+            if pairs is None:
+                pairs = by_root[action.root] = []
+            pairs.append(pair)
     if not by_root:
         return
     _backend.core.make_dirs(_with_parents(dirs, tx.stages.values()))
