@@ -330,3 +330,50 @@ def test_installing_random_records(fuzz_settings):
             event(_check_both_cores(whl.read_bytes(), cache=False))
 
     check()
+
+
+# --- entry points -------------------------------------------------------------------------
+
+EP_NAMES = st.one_of(
+    st.sampled_from(["demo", "..", ".", "a/b", "a\\b", "/abs", "x" * 300, " ", "-", "ü", "a b"]),
+    st.text(min_size=1, max_size=12),
+)
+EP_VALUES = st.one_of(
+    st.sampled_from(["demo:main", "demo", "demo:", ":main", "demo:main [extra]", "a.b:c.d", ""]),
+    st.text(max_size=16),
+)
+
+
+@st.composite
+def entry_points_txt(draw: st.DrawFn) -> str:
+    lines = []
+    for section in draw(
+        st.lists(st.sampled_from(["console_scripts", "gui_scripts", "other"]), max_size=3)
+    ):
+        lines.append(f"[{section}]")
+        for _ in range(draw(st.integers(0, 3))):
+            lines.append(f"{draw(EP_NAMES)} = {draw(EP_VALUES)}")
+    if draw(st.booleans()):
+        lines.append(draw(st.text(max_size=20)))
+    return "\n".join(lines) + "\n"
+
+
+def test_installing_random_entry_points(fuzz_settings):
+    """Random entry_points.txt: installed (every launcher inside the scripts directory,
+    RECORD true) or refused with a FastinstError, the same by both cores."""
+
+    @fuzz_settings
+    @given(text=entry_points_txt())
+    def check(text: str) -> None:
+        spec = WheelSpec(name="demo", files={"demo/__init__.py": "def main(): pass\n"})
+        members = [m for m in build_members(spec) if not m.name.endswith("RECORD")]
+        members.append(
+            Member("demo-1.0.dist-info/entry_points.txt", text.encode("utf-8", "surrogatepass"))
+        )
+        record_name = "demo-1.0.dist-info/RECORD"
+        members.append(Member(record_name, make_record(members, record_name)))
+        with tempfile.TemporaryDirectory(dir=_SCRATCH.get("dir")) as d:
+            whl = write_zip(Path(d) / "demo-1.0-py3-none-any.whl", members)
+            event(_check_both_cores(whl.read_bytes(), cache=False))
+
+    check()
