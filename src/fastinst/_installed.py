@@ -360,7 +360,20 @@ def uninstall(name: str, scheme: Scheme) -> UninstallResult:
     Traceback (most recent call last):
     fastinst._errors.NotInstalled: surely-not-installed is not installed in /nonexistent
     """
-    found = find_installed(name, scheme)
-    if not found:
-        raise NotInstalled(name, scheme.library_dirs())
-    return remove(plan_removal(found[0]))
+    if not os.path.isdir(scheme.purelib):
+        found = find_installed(name, scheme)
+        if not found:
+            raise NotInstalled(name, scheme.library_dirs())
+        return remove(plan_removal(found[0]))
+    from . import _transaction
+
+    # Under the install lock, after undoing what a killed install left: never
+    # alongside an install, never on a half-published tree.
+    with _transaction.environment_lock(scheme.purelib):
+        roots = [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
+        for line in _transaction.recover(roots, scheme.purelib):
+            logger.info("%s", line)
+        found = find_installed(name, scheme)
+        if not found:
+            raise NotInstalled(name, scheme.library_dirs())
+        return remove(plan_removal(found[0]))
