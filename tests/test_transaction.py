@@ -398,3 +398,15 @@ def test_shared_scripts_dir_keeps_a_killed_installs_backups(tmp_path):
         assert (env_snapshot(base), env_snapshot(shared)) == old, f"killed before rename {k}"
         assert leftovers(base) == [] and leftovers(shared) == []
     assert kills >= 3
+
+
+def test_uninstall_after_a_killed_upgrade_recovers_first(upgrade, tmp_path):
+    """uninstall takes the lock and runs recover like an install: after a killed
+    upgrade it removes the restored old version whole, not a half-published tree."""
+    env, scheme, v2, _old, _new = upgrade
+    result = _child([v2], scheme, env, 14, "kill")
+    assert result.returncode == 137, result.stderr
+    removed = fastinst.uninstall("demo", fastinst.Scheme.from_mapping(scheme))
+    assert removed.version == "1.0"
+    assert [p for p in env.rglob("*") if not p.is_dir()] == []  # nothing of demo is left
+    assert leftovers(env) == []
