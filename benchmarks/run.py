@@ -828,7 +828,12 @@ def markdown(report: dict) -> str:
         if fi.get("median") and other.get("ratio_to_fastinst"):
             ratio = 1 / other["ratio_to_fastinst"]
             ok = "met" if ratio <= limit else "NOT met"
-            target_lines.append(f"- {s}: fastinst/{comp} = {ratio:.2f} (target ≤ {limit}): {ok}")
+            # The fastest runs are the least disturbed ones on a shared machine.
+            best = fi["min"] / other["min"]
+            target_lines.append(
+                f"- {s}: fastinst/{comp} = {ratio:.2f} (target ≤ {limit}): {ok}; "
+                f"fastest run over fastest run: {best:.2f}"
+            )
     scen = report["scenarios"]
     nv = scen.get("nocache-noverify", {}).get("tools", {}).get("fastinst", {})
     fv = scen.get("nocache", {}).get("tools", {}).get("fastinst", {})
