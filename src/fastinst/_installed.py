@@ -11,6 +11,7 @@ refuses them with `MissingRecord` rather than guessing which files are theirs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
@@ -360,19 +361,17 @@ def uninstall(name: str, scheme: Scheme) -> UninstallResult:
     Traceback (most recent call last):
     fastinst._errors.NotInstalled: surely-not-installed is not installed in /nonexistent
     """
-    if not os.path.isdir(scheme.purelib):
-        found = find_installed(name, scheme)
-        if not found:
-            raise NotInstalled(name, scheme.library_dirs())
-        return remove(plan_removal(found[0]))
     from . import _transaction
 
-    # Under the install lock, after undoing what a killed install left: never
-    # alongside an install, never on a half-published tree.
-    with _transaction.environment_lock(scheme.purelib):
-        roots = [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
-        for line in _transaction.recover(roots, scheme.purelib):
-            logger.info("%s", line)
+    with contextlib.ExitStack() as stack:
+        # Under the install lock, after undoing what a killed install left: never
+        # alongside an install, never on a half-published tree. (Where we may not
+        # write, no install ran either, and NotInstalled must stay the answer.)
+        if os.path.isdir(scheme.purelib) and os.access(scheme.purelib, os.W_OK):
+            stack.enter_context(_transaction.environment_lock(scheme.purelib))
+            roots = [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
+            for line in _transaction.recover(roots, scheme.purelib):
+                logger.info("%s", line)
         found = find_installed(name, scheme)
         if not found:
             raise NotInstalled(name, scheme.library_dirs())
