@@ -217,3 +217,38 @@ def test_environments_sharing_a_scripts_directory(workdir, soak):
     for name in ("bin", "share"):
         assert env_snapshot(workdir / name) == env_snapshot(serial / name)
         assert leftovers(workdir / name) == []
+
+
+UNINSTALLER = r"""
+import sys
+sys.path.insert(0, {src!r})
+import fastinst
+scheme = fastinst.Scheme.from_mapping({scheme!r})
+for _ in range({rounds}):
+    try:
+        fastinst.uninstall("pkg0", scheme)
+    except fastinst.NotInstalled:
+        pass
+"""
+
+
+def test_installs_and_uninstalls_at_once(workdir, soak):
+    """Installs and uninstalls of one distribution race: each takes its turn, so the
+    end is either the distribution whole or no trace of it."""
+    wheels_dir = workdir / "wheels"
+    wheels_dir.mkdir()
+    w = _wheels(wheels_dir)[0]
+    env = workdir / "env"
+    scheme = scheme_in(env)
+    fastinst.install([w], scheme, cache_dir=None)
+    rounds = 30 if soak else 6
+    installers = [_start([[w]], scheme, None, workdir / f"lock{i}.log", rounds) for i in range(2)]
+    code = UNINSTALLER.format(src=SRC, scheme=scheme, rounds=rounds)
+    uninstaller = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    for p in [*installers, uninstaller]:
+        _out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    listed = fastinst.list_installed(fastinst.Scheme.from_mapping(scheme))
+    _check_whole(env, scheme)
+    if not listed:
+        assert [p for p in env.rglob("*") if not p.is_dir()] == []
