@@ -547,8 +547,13 @@ class Bench:
             return cmd + ws
         raise ValueError(tool)
 
-    def once(self, tool: str, scenario: str, cache: Path | None) -> Timing:
-        """One timed install into a fresh venv (made and removed outside the timing)."""
+    def once(
+        self, tool: str, scenario: str, cache: Path | None, wrap: list[str] | None = None
+    ) -> Timing:
+        """One timed install into a fresh venv (made and removed outside the timing).
+
+        ``wrap`` is a command prefix (``strace -c ...`` for the syscall counts).
+        """
         wheels = self.wheels[SCENARIOS[scenario][1]]
         env = self.fresh_venv(tool)
         cold = scenario == "cold"
@@ -557,8 +562,9 @@ class Bench:
             shutil.rmtree(cache, ignore_errors=True)
             cache.mkdir()
         try:
-            busy = settle(self.settle)
-            t = timed(self.command(tool, scenario, env, wheels, cache), self.env, self.work)
+            busy = settle(self.settle) if wrap is None else -1.0
+            cmd = (wrap or []) + self.command(tool, scenario, env, wheels, cache)
+            t = timed(cmd, self.env, self.work)
             t.extra["others_busy"] = busy
             if not t.err:
                 t.err = self.checker.check(env, wheels)
@@ -595,7 +601,9 @@ def median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def benchmark(bench: Bench, scenarios: list[str], tools: list[str], runs: int) -> dict:
+def benchmark(
+    bench: Bench, scenarios: list[str], tools: list[str], runs: int, syscalls: bool = False
+) -> dict:
     results: dict[str, dict] = {
         s: {"description": SCENARIOS[s][0], "wheels": len(bench.wheels[SCENARIOS[s][1]]),
             "tools": {}}
@@ -656,10 +664,43 @@ def benchmark(bench: Bench, scenarios: list[str], tools: list[str], runs: int) -
                 cpu, rss = t.user + t.sys, t.maxrss_kb / 1024
                 log(f"run {r + 1}/{runs} {s:17} {tool:9} {t.wall:7.3f}s  "
                     f"cpu {cpu:6.2f}s  rss {rss:6.0f} MB{note}")  # fmt: skip
+    if syscalls:
+        count_syscalls(bench, results, failed, warm)
     for cache in warm.values():  # big; the rest of the workdir goes with it
         shutil.rmtree(cache, ignore_errors=True)
     summarize(results)
     return results
+
+
+def count_syscalls(bench: Bench, results: dict, failed: dict, warm: dict[str, Path]) -> None:
+    """One more, untimed install per scenario and tool under ``strace -f -c``."""
+    strace = shutil.which("strace")
+    if not strace:
+        log("bench: --syscalls: strace is not installed; no syscall counts")
+        return
+    out = bench.work / "strace.txt"
+    for s, res in results.items():
+        for tool, row in res["tools"].items():
+            if (s, tool) in failed or not row["wall"]:
+                continue
+            cache = warm.get(tool) if s.startswith("warm") else None
+            out.unlink(missing_ok=True)
+            t = bench.once(tool, s, cache, wrap=[strace, "-f", "-c", "-o", str(out)])
+            if t.err or not out.exists():
+                log(f"bench: strace {s} {tool}: {t.err or 'no output'}")
+                continue
+            row["syscalls"] = parse_strace(out.read_text())
+            log(f"strace  {s:17} {tool:9} {row['syscalls'].get('total', 0):7} syscalls")
+
+
+def parse_strace(text: str) -> dict[str, int]:
+    """``{syscall: calls}`` from a ``strace -c`` table, with its ``total``."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) in (5, 6) and parts[0].replace(".", "").isdigit():
+            counts[parts[-1]] = int(parts[3])
+    return counts
 
 
 def summarize(results: dict) -> None:
@@ -821,6 +862,7 @@ def markdown(report: dict) -> str:
             )
         out.append(f"| {s} | " + " | ".join(cells) + " |")
     out.append("")
+    out += syscall_table(report, tools)
     target_lines = []
     for s, comp, comp_s, limit in TARGETS:
         fi = report["scenarios"].get(s, {}).get("tools", {}).get("fastinst", {})
@@ -876,6 +918,30 @@ def update_docs(table: str) -> None:
     log(f"bench: figures written into {DOCS}")
 
 
+SYSCALLS = ("openat", "read", "pread64", "write", "close", "mkdir", "link", "linkat",
+            "copy_file_range", "getdents64", "newfstatat", "ioctl")  # fmt: skip
+
+
+def syscall_table(report: dict, tools: list[str]) -> list[str]:
+    """Syscall counts per scenario and tool, when ``--syscalls`` gathered them."""
+    rows = [(s, t, res["tools"][t]["syscalls"]) for s, res in report["scenarios"].items()
+            for t in tools if res["tools"].get(t, {}).get("syscalls")]  # fmt: skip
+    if not rows:
+        return []
+    names = [n for n in SYSCALLS if any(n in c for _, _, c in rows)]
+    out = [
+        "Syscalls of one more install (`strace -f -c`, the tool and its children; the "
+        f"corpus has {report['corpus']['members']} files):",
+        "",
+        "| scenario | tool | " + " | ".join(names) + " | all |",
+        "|---|---|" + "---|" * (len(names) + 1),
+    ]
+    for s, t, c in rows:
+        cells = [f"{c[n]:,}" if n in c else "" for n in names]
+        out.append(f"| {s} | {t} | " + " | ".join(cells) + f" | {c.get('total', 0):,} |")
+    return [*out, ""]
+
+
 def draw_chart(tools: Tools, json_path: Path, png: Path) -> None:
     proc = run([tools.python, str(HERE / "_chart.py"), str(json_path), str(png)])
     if proc.returncode != 0:
@@ -901,6 +967,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, default=HERE / "results" / "latest.md")
     p.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmark.png")
     p.add_argument("--no-chart", action="store_true")
+    p.add_argument(
+        "--syscalls",
+        action="store_true",
+        help="after the timed runs, count each tool's syscalls in one more install "
+        "(strace -f -c) and add a table of them",
+    )
     p.add_argument(
         "--settle",
         type=float,
@@ -939,7 +1011,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.mkdir(exist_ok=True)
         bench = Bench(tools, work, sets, Checker(wheels), child_env(tmp), args.settle)
         started, load_before = time.time(), os.getloadavg()
-        scenarios = benchmark(bench, args.scenarios, args.tools, runs)
+        scenarios = benchmark(bench, args.scenarios, args.tools, runs, args.syscalls)
         load_after = os.getloadavg()
         report = {
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
