@@ -40,6 +40,10 @@ def member_problem(name: str) -> str | None:
         return "member name contains a '..' segment"
     if any(p in ("", ".") for p in parts):
         return "member name contains an empty or '.' segment"
+    if any(p.startswith(".fastinst") for p in parts):
+        # Staging areas, journals and the lock: a journal planted in site-packages
+        # would tell the next install's recovery what to rename.
+        return "member name uses fastinst's reserved '.fastinst' prefix"
     return None
 
 

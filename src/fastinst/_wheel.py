@@ -265,7 +265,8 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
 
 # Every way a name can escape or be ambiguous, as substrings of all the names
 # joined by newlines (a name with a newline in it is refused before this is used):
-# backslash, NUL, empty segment, absolute, "." and ".." segments, empty name.
+# backslash, NUL, empty segment, absolute, "." and ".." segments, empty name,
+# and fastinst's own ".fastinst" names.
 _BAD_SUBSTRINGS = (
     "\\",
     "\x00",
@@ -280,6 +281,8 @@ _BAD_SUBSTRINGS = (
     "\n.\n",
     "\n..\n",
     "\n\n",
+    "/.fastinst",
+    "\n.fastinst",
 )
 _DRIVE = re.compile(r"^[A-Za-z]:", re.MULTILINE)
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
