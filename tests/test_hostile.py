@@ -221,6 +221,28 @@ def cases() -> Iterator[Case]:
         "is a file",
         "demo-1.0.data/purelib",
     )
+    journal = b'["/tmp/planted", "/etc/hostname"]\n'
+    yield Case(
+        "reserved-journal",
+        _extra(".fastinst-journal-1-deadbeef", journal),
+        U,
+        "reserved '.fastinst' prefix",
+        ".fastinst-journal-1-deadbeef",
+    )
+    yield Case(
+        "reserved-via-data",
+        _extra("demo-1.0.data/purelib/.fastinst-journal-2-x", journal),
+        U,
+        "reserved",
+        "demo-1.0.data/purelib/.fastinst-journal-2-x",
+    )
+    yield Case(
+        "reserved-stage-owner",
+        _extra("demo/.fastinst-stage-3-x/.fastinst-journal", b"/x"),
+        U,
+        "reserved",
+        "demo/.fastinst-stage-3-x/.fastinst-journal",
+    )
     yield Case("nul", _extra(b"demo/evil\x00.py"), U, "NUL", "demo/evil\x00.py")
     yield Case("newline", _extra("demo/evil\n../x.py"), U, "line break", "demo/evil\n../x.py")
     yield Case("not-utf8", _extra(b"demo/\xff\xfe.py"), C, "not valid UTF-8")

@@ -410,3 +410,26 @@ def test_uninstall_after_a_killed_upgrade_recovers_first(upgrade, tmp_path):
     assert removed.version == "1.0"
     assert [p for p in env.rglob("*") if not p.is_dir()] == []  # nothing of demo is left
     assert leftovers(env) == []
+
+
+def test_a_planted_journal_renames_nothing(upgrade, tmp_path, caplog):
+    """Recovery renames what a journal lists; one that fastinst did not write (no
+    staging area of its own naming it) is ignored, so it cannot move files about."""
+    env, scheme, _v2, _old, _new = upgrade
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    payload = Path(scheme["purelib"], "demo", "__init__.py")
+    journal = Path(scheme["purelib"], _transaction.JOURNAL_PREFIX + "1-deadbeef")
+    lines = [
+        [str(tmp_path / "moved-here"), str(victim)],  # would move the victim
+        [str(victim) + ".x", str(payload)],
+        [str(tmp_path)],  # would rmdir/rmtree
+        ["relative/../path", "x"],
+    ]
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    before = env_snapshot(env)
+    with caplog.at_level("WARNING", logger="fastinst"):
+        _transaction.recover(list(scheme.values()), scheme["purelib"])
+    assert victim.read_text() == "precious\n" and not (tmp_path / "moved-here").exists()
+    assert env_snapshot(env) == before  # the journal itself is left where it is
+    assert "ignoring" in caplog.text

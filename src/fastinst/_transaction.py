@@ -106,6 +106,11 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
                     except BlockingIOError:
                         continue  # its install is alive (rolling back outside the lock)
                     moves, created, state = _read_journal(fd)
+                    # After a marker nothing is renamed: the staging may be gone already.
+                    forged = _forged(path, moves if state is None else [], created)
+                    if forged:
+                        logger.warning("ignoring %s: %s", path, forged)
+                        continue
                     if state is None:  # neither committed nor undone: undo it
                         _undo(moves)
                     _remove_created(created)
@@ -127,6 +132,42 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
                     shutil.rmtree(stage, ignore_errors=True)
                     cleaned.append(f"removed leftover staging {stage}")
     return cleaned
+
+
+def _forged(journal: str, moves: list[tuple[str, str]], created: list[str]) -> str | None:
+    """Why the journal at ``journal`` was not written by a fastinst install, or None.
+
+    Recovery renames whatever a journal lists, so a journal planted in site-packages
+    (a wheel member of that name) would be a rename-anything primitive. A real one
+    only lists normalised absolute paths, and each rename has one side in a
+    staging area of its own install, whose `OWNER` file names this very journal.
+    """
+    stage = STAGE_PREFIX + os.path.basename(journal)[len(JOURNAL_PREFIX) :]
+    owned: dict[str, bool] = {}
+
+    def owns(directory: str) -> bool:
+        if directory not in owned:
+            try:
+                with open(os.path.join(directory, OWNER), "rb") as f:
+                    owned[directory] = os.fsdecode(f.read()) == journal
+            except OSError:
+                owned[directory] = False
+        return owned[directory]
+
+    def staged(path: str) -> bool:
+        head, sep, _rest = path.partition("/" + stage + "/")
+        return bool(sep) and owns(head + "/" + stage)
+
+    for path in [p for m in moves for p in m] + created:
+        if not (os.path.isabs(path) and os.path.normpath(path) == path):
+            return f"{path!r} is not a normalised absolute path"
+    for src, dst in moves:
+        if not (staged(src) or staged(dst)):
+            return f"the rename of {src!r} is not into or out of its own staging area"
+    for path in created:
+        if os.path.basename(path).startswith(STAGE_PREFIX) and os.path.basename(path) != stage:
+            return f"{path!r} is another install's staging area"
+    return None
 
 
 def _journal_pending(stage: str) -> bool:
