@@ -21,6 +21,7 @@ import csv
 import importlib
 import io
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -149,7 +150,9 @@ def _outcome(core, whl: Path, root: Path, cache: bool) -> tuple[str, object]:
 
 
 def _reason(exc: FastinstError, root: Path) -> str:
-    return str(getattr(exc, "reason", exc)).replace(str(root), "<root>")
+    """The reason, without what differs from run to run (the paths, the txid)."""
+    reason = str(getattr(exc, "reason", exc)).replace(str(root), "<root>")
+    return re.sub(r"\.fastinst-stage-[0-9a-f-]+", ".fastinst-stage-<txid>", reason)
 
 
 def _check_both_cores(data: bytes, cache: bool) -> str:
