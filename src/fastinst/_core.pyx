@@ -564,13 +564,17 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     if need <= SMALL_MEMBER and t.csize <= SMALL_MEMBER:
         return _extract_small(w, t)
     got = _pread_full(t.fd, head, 30, t.offset)
-    if got < 0:
-        return -K_IO
-    if got != 30 or memcmp(head, b"PK\x03\x04", 4) != 0:
-        return K_HEADER
-    start = t.offset + 30 + fi_le16(head + 26) + fi_le16(head + 28)
-    if start > t.archive_size or t.csize > t.archive_size - start:
-        return K_HEADER
+    r = -K_IO if got < 0 else K_OK
+    if r == K_OK and (got != 30 or memcmp(head, b"PK\x03\x04", 4) != 0):
+        r = K_HEADER
+    if r == K_OK:
+        start = t.offset + 30 + fi_le16(head + 26) + fi_le16(head + 28)
+        if start > t.archive_size or t.csize > t.archive_size - start:
+            r = K_HEADER
+    if r != K_OK:
+        if t.state == 2:  # the memory taken for it when it was picked up again
+            fi_budget_give(&w.sh.budget, t.need)
+        return r
     if t.usize > _stream_min or t.csize > _stream_min:
         return _extract_streaming(w, t, start)
     if t.state != 2 and not fi_budget_take(&w.sh.budget, need):
