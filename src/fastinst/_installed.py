@@ -18,12 +18,15 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._errors import MissingRecord, NotInstalled, UnsafePath
 from ._names import canonical_name as canonicalize_name
 from ._paths import is_inside
 from ._scheme import Scheme
+
+if TYPE_CHECKING:
+    from ._transaction import Transaction
 
 logger = logging.getLogger("fastinst")
 
@@ -367,7 +370,8 @@ def uninstall(name: str, scheme: Scheme) -> UninstallResult:
         # Under the install lock, after undoing what a killed install left: never
         # alongside an install, never on a half-published tree. (Where we may not
         # write, no install ran either, and NotInstalled must stay the answer.)
-        if os.path.isdir(scheme.purelib) and os.access(scheme.purelib, os.W_OK):
+        locked = os.path.isdir(scheme.purelib) and os.access(scheme.purelib, os.W_OK)
+        if locked:
             stack.enter_context(_transaction.environment_lock(scheme.purelib))
             roots = [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
             for line in _transaction.recover(roots, scheme.purelib):
@@ -375,4 +379,41 @@ def uninstall(name: str, scheme: Scheme) -> UninstallResult:
         found = find_installed(name, scheme)
         if not found:
             raise NotInstalled(name, scheme.library_dirs())
-        return remove(plan_removal(found[0]))
+        plan = plan_removal(found[0])
+        if not locked:
+            return remove(plan)
+        # Moved into staging (journalled), then deleted on commit: a process killed
+        # half-way leaves the distribution whole (after recover) or gone, never half.
+        tx = _transaction.Transaction(journal_dir=scheme.purelib)
+        try:
+            removed = _move_out(plan, tx)
+            tx.commit()
+        except BaseException:
+            tx.rollback()
+            raise
+        return UninstallResult(
+            name=plan.dist.name,
+            version=plan.dist.version,
+            dist_info=plan.dist_info,
+            files=tuple(removed),
+            dirs=tuple(d for d in plan.dirs if not os.path.isdir(d)),
+        )
+
+
+def _move_out(plan: RemovalPlan, tx: Transaction) -> list[str]:
+    """`remove` as renames into ``tx``'s staging, the ``.dist-info`` first (so that it
+    is never listed without its files); every path is checked before any moves."""
+    real_roots = tuple(os.path.realpath(r) for r in plan.dist.roots)
+    for path in plan.files:
+        parent = os.path.realpath(os.path.dirname(path))
+        if not any(is_inside(parent, r) for r in real_roots):
+            raise UnsafePath(plan.dist_info, "a directory on the path is a symlink out", path)
+    location = plan.dist.location
+    if os.path.lexists(plan.dist_info):
+        tx.move_aside(plan.dist_info, location)
+    removed = []
+    for path in plan.files:
+        if os.path.lexists(path):
+            tx.move_aside(path, _root_of(path, plan.dist.roots) or location)
+            removed.append(path)
+    return removed
