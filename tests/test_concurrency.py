@@ -26,7 +26,7 @@ from test_install import assert_record_true
 from wheelmaker import WheelSpec, make_wheel
 
 CHILD = r"""
-import contextlib, json, os, sys
+import contextlib, json, os, sys, time
 sys.path.insert(0, {src!r})
 import fastinst
 from fastinst import _transaction
@@ -46,6 +46,20 @@ def logged_lock(directory):
                 f.write(f"{{os.getpid()}} out\n")
 
 _transaction.environment_lock = logged_lock
+if args.get("hold"):
+    # A slow publish, to be killed in the middle of: it stops after two renames.
+    real_record = _transaction.Transaction._record
+    renames = [0]
+
+    def slow_record(self, src, dst):
+        real_record(self, src, dst)
+        renames[0] += 1
+        if renames[0] == 2:
+            with open(args["log"], "a") as f:
+                f.write(f"{{os.getpid()}} publishing\n")
+            time.sleep(args["hold"])
+
+    _transaction.Transaction._record = slow_record
 for _ in range(args["rounds"]):
     for group in args["groups"]:
         fastinst.install(group, args["scheme"], cache_dir=args["cache"])
@@ -63,7 +77,12 @@ def workdir(tmp_path) -> Iterator[Path]:
 
 
 def _start(
-    groups: list[list[Path]], scheme: dict[str, str], cache: Path | None, log: Path, rounds: int
+    groups: list[list[Path]],
+    scheme: dict[str, str],
+    cache: Path | None,
+    log: Path,
+    rounds: int,
+    hold: float = 0,
 ) -> subprocess.Popen[bytes]:
     payload = {
         "groups": [[str(w) for w in g] for g in groups],
@@ -71,6 +90,7 @@ def _start(
         "cache": None if cache is None else str(cache),
         "log": str(log),
         "rounds": rounds,
+        "hold": hold,
     }
     return subprocess.Popen(
         [sys.executable, "-c", CHILD.format(src=SRC), json.dumps(payload)],
@@ -167,26 +187,25 @@ def test_a_killed_installer_does_not_block_the_others(workdir):
     env = workdir / "env"
     scheme = scheme_in(env)
     log = workdir / "lock.log"
-    victim = _start([[big]], scheme, None, log, 1)
+    victim = _start([[big]], scheme, None, log, 1, hold=60)
     deadline = time.monotonic() + 60
-    while not (log.exists() and " in" in log.read_text()):
+    while not (log.exists() and "publishing" in log.read_text()):
         assert time.monotonic() < deadline and victim.poll() is None
         time.sleep(0.005)
     others = [_start([[s]], scheme, None, log, 1) for s in small]
-    time.sleep(0.05)
+    time.sleep(0.2)  # they wait for the lock
     victim.send_signal(signal.SIGKILL)
     assert victim.wait() == -signal.SIGKILL
     held = [line for line in log.read_text().splitlines() if line.startswith(f"{victim.pid} ")]
-    assert held == [f"{victim.pid} in"]  # killed while holding the lock
+    assert held == [f"{victim.pid} in", f"{victim.pid} publishing"]  # killed mid-publish
     for p in others:
         _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
     serial = workdir / "serial"
     fastinst.install(small, scheme_in(serial), cache_dir=None)
-    state = env_snapshot(env)
-    if (env / "lib" / "bigone-1.0.dist-info").exists():  # it had committed before the kill
-        fastinst.install([big], scheme_in(serial), cache_dir=None)
-    assert state == env_snapshot(serial)
+    # The killed install was undone by the first of the others: as if it never ran.
+    assert not (env / "lib" / "bigone-1.0.dist-info").exists()
+    assert env_snapshot(env) == env_snapshot(serial)
     _check_whole(env, scheme)
 
 

@@ -433,3 +433,51 @@ def test_a_planted_journal_renames_nothing(upgrade, tmp_path, caplog):
     assert victim.read_text() == "precious\n" and not (tmp_path / "moved-here").exists()
     assert env_snapshot(env) == before  # the journal itself is left where it is
     assert "ignoring" in caplog.text
+
+
+UNINSTALL_CHILD = r"""
+import json, os, sys
+sys.path.insert(0, {src!r})
+import fastinst
+args = json.loads(sys.argv[1])
+real_rename = os.rename
+count = 0
+
+def rename(src, dst, *a, **kw):
+    global count
+    if args["env"] in str(src):
+        if count == args["k"]:
+            os._exit(137)
+        count += 1
+    return real_rename(src, dst, *a, **kw)
+
+os.rename = rename
+fastinst.uninstall("demo", fastinst.Scheme.from_mapping(args["scheme"]))
+"""
+
+
+def test_uninstall_killed_before_every_rename(upgrade):
+    """An uninstall killed anywhere: the distribution is listed whole or not at all,
+    and after recover it is all there (before the commit point) or all gone."""
+    env, scheme, _v2, old, _new = upgrade
+    k = 0
+    while True:
+        payload = json.dumps({"env": str(env), "scheme": scheme, "k": k})
+        result = subprocess.run(
+            [sys.executable, "-c", UNINSTALL_CHILD.format(src=SRC), payload],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode == 0:
+            break
+        assert result.returncode == 137, result.stderr
+        assert assert_listed_are_whole(scheme) in ([("demo", "1.0")], [])
+        recover_in_child(scheme)
+        assert env_snapshot(env) == old, f"killed before rename {k}"
+        assert leftovers(env) == []
+        k += 1
+    assert k > 10
+    assert assert_listed_are_whole(scheme) == []
+    assert [p for p in env.rglob("*") if not p.is_dir()] == []
+    assert leftovers(env) == []
