@@ -40,6 +40,7 @@ IGNORED: dict[str, str] = {
     "REQUESTED": "written or not depending on how the tool was asked (CLI vs library)",
     "direct_url.json": "PEP 610 record of where the wheel came from: the wheel's absolute "
     "path, which differs between runs",
+    "uv_cache.json": "uv's note of the cache entry it installed from",
 }
 
 # Made by `python -m venv`, not by the installer; activate scripts embed the env path.

@@ -500,6 +500,28 @@ class Bench:
     checker: Checker
     env: dict[str, str]
     settle: float = 0.0
+    references: dict[str, Path] = field(default_factory=dict)
+
+    def reference(self, wheel_set: str) -> Path | None:
+        """pip's install of a wheel set (made once, untimed), to compare trees with."""
+        if wheel_set not in self.references:
+            env = self.work / f"reference-{wheel_set}"
+            shutil.rmtree(env, ignore_errors=True)
+            run([self.tools.base, "-m", "venv", "--without-pip", str(env)])
+            wheels = self.wheels[wheel_set]
+            t = timed(self.command("pip", "nocache", env, wheels, None), self.env, self.work)
+            err = t.err or self.checker.check(env, wheels)
+            if err:
+                log(f"bench: no reference tree for {wheel_set} (pip: {err}); trees not compared")
+            self.references[wheel_set] = env if not err else None  # type: ignore[assignment]
+        return self.references[wheel_set]
+
+    def compare(self, scenario: str, env: Path) -> list[str]:
+        """How the tree in ``env`` differs from pip's (``compare_tree.compare_envs``)."""
+        import compare_tree
+
+        reference = self.reference(SCENARIOS[scenario][1])
+        return compare_tree.compare_envs(reference, env) if reference else []
 
     def fresh_venv(self, name: str) -> Path:
         """A new venv at ``WORK/venv-<name>``: the same path run after run, as a CI
@@ -548,11 +570,17 @@ class Bench:
         raise ValueError(tool)
 
     def once(
-        self, tool: str, scenario: str, cache: Path | None, wrap: list[str] | None = None
+        self,
+        tool: str,
+        scenario: str,
+        cache: Path | None,
+        wrap: list[str] | None = None,
+        compare: bool = False,
     ) -> Timing:
         """One timed install into a fresh venv (made and removed outside the timing).
 
-        ``wrap`` is a command prefix (``strace -c ...`` for the syscall counts).
+        ``wrap`` is a command prefix (``strace -c ...`` for the syscall counts);
+        ``compare`` compares the tree with pip's afterwards (untimed).
         """
         wheels = self.wheels[SCENARIOS[scenario][1]]
         env = self.fresh_venv(tool)
@@ -568,6 +596,8 @@ class Bench:
             t.extra["others_busy"] = busy
             if not t.err:
                 t.err = self.checker.check(env, wheels)
+            if not t.err and compare:
+                t.extra["tree_diffs"] = self.compare(scenario, env)
             if not t.err and scenario == "library":
                 try:
                     t.extra.update(json.loads(t.extra["stdout"].strip().splitlines()[-1]))
@@ -602,7 +632,12 @@ def median(xs: list[float]) -> float | None:
 
 
 def benchmark(
-    bench: Bench, scenarios: list[str], tools: list[str], runs: int, syscalls: bool = False
+    bench: Bench,
+    scenarios: list[str],
+    tools: list[str],
+    runs: int,
+    syscalls: bool = False,
+    check_trees: bool = True,
 ) -> dict:
     results: dict[str, dict] = {
         s: {"description": SCENARIOS[s][0], "wheels": len(bench.wheels[SCENARIOS[s][1]]),
@@ -643,7 +678,17 @@ def benchmark(
                     row["error"] = failed[(s, tool)]
                     continue
                 cache = warm.get(tool) if s.startswith("warm") else None
-                t = bench.once(tool, s, cache)
+                t = bench.once(tool, s, cache, compare=check_trees and r == 0)
+                diffs = t.extra.pop("tree_diffs", [])
+                if diffs:
+                    # Not pip's tree: fastinst's is meant to be; others' differences are
+                    # shown, not held against their times (uv adds uv_cache.json, ...).
+                    row["tree_diffs"] = diffs[:20]
+                    row["tree_diff_count"] = len(diffs)
+                    what = f"tree differs from pip's in {len(diffs)} place(s), e.g. {diffs[0]}"
+                    log(f"run {r + 1}/{runs} {s:17} {tool:9} {what}")
+                    if tool == "fastinst":
+                        t.err = what
                 if t.err:
                     failed[(s, tool)] = row["error"] = t.err
                     log(f"run {r + 1}/{runs} {s:17} {tool:9} FAILED: {t.err} (not retried)")
@@ -666,8 +711,8 @@ def benchmark(
                     f"cpu {cpu:6.2f}s  rss {rss:6.0f} MB{note}")  # fmt: skip
     if syscalls:
         count_syscalls(bench, results, failed, warm)
-    for cache in warm.values():  # big; the rest of the workdir goes with it
-        shutil.rmtree(cache, ignore_errors=True)
+    for path in [*warm.values(), *filter(None, bench.references.values())]:
+        shutil.rmtree(path, ignore_errors=True)  # big; the rest of the workdir goes with it
     summarize(results)
     return results
 
@@ -895,6 +940,15 @@ def markdown(report: dict) -> str:
         )
     if target_lines:
         out += ["Targets (from the benchmark issue):", "", *target_lines, ""]
+    tree_notes = [
+        f"- {s}, {tool}: {row['tree_diff_count']} difference(s), e.g. "
+        + "; ".join(row["tree_diffs"][:3])
+        for s, res in report["scenarios"].items()
+        for tool, row in res["tools"].items()
+        if row.get("tree_diff_count")
+    ]
+    if tree_notes:
+        out += ["Trees that differ from pip's (`benchmarks/compare_tree.py`):", "", *tree_notes, ""]
     if notes:
         out += ["Failures and skips:", ""]
         out += [f"- {tool} ({', '.join(sc)}): {err}" for (tool, err), sc in notes.items()]
@@ -968,6 +1022,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmark.png")
     p.add_argument("--no-chart", action="store_true")
     p.add_argument(
+        "--no-check-trees",
+        action="store_true",
+        help="do not compare each tool's tree with pip's after its first run",
+    )
+    p.add_argument(
         "--syscalls",
         action="store_true",
         help="after the timed runs, count each tool's syscalls in one more install "
@@ -1011,7 +1070,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp.mkdir(exist_ok=True)
         bench = Bench(tools, work, sets, Checker(wheels), child_env(tmp), args.settle)
         started, load_before = time.time(), os.getloadavg()
-        scenarios = benchmark(bench, args.scenarios, args.tools, runs, args.syscalls)
+        scenarios = benchmark(
+            bench, args.scenarios, args.tools, runs, args.syscalls, not args.no_check_trees
+        )
         load_after = os.getloadavg()
         report = {
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
