@@ -21,6 +21,7 @@ echo "demo: fastinst install"
 
 echo "demo: running what was installed"
 "$work/env/bin/hello-fastinst"
+"$work/env/bin/data-demo-script"   # a .data/scripts file whose #!python now names the venv
 "$work/env/bin/python" -c 'import data_demo; print(data_demo.describe())'
 
 echo "demo: fastinst list"
