@@ -306,7 +306,7 @@ class Transaction:
         self._abandoned = False
 
     def __repr__(self) -> str:
-        return f"Transaction({self.txid!r}, {len(self.stages)} staging areas, {len(self.moves)} renames)"
+        return f"Transaction({self.txid!r}, {len(self.stages)} staging, {len(self.moves)} moves)"
 
     def stage_dir(self, root: str) -> str:
         """The staging directory for ``root``, created (with ``root``) on first use.
