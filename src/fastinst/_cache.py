@@ -80,7 +80,7 @@ class WheelCache:
                 saved = json.load(f)
             if saved["stamp"] == stamp:
                 return str(saved["sha256"])
-        digest = _backend.core.sha256_file(path)
+        digest: str = _backend.core.sha256_file(path)
         _write_atomic(index, json.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode())
         return digest
 
@@ -192,7 +192,7 @@ class WheelCache:
         return {"path": self.root, "entries": count, "bytes": size}
 
     def verify(self, *, repair: bool = True) -> list[str]:
-        """Re-hash every entry against its manifest; remove (if ``repair``) and list the bad ones."""
+        """Re-hash every entry against its manifest; list the bad ones (removed if ``repair``)."""
         bad = []
         for entry in self.entries():
             problem = _verify_entry(entry)
