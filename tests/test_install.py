@@ -556,3 +556,23 @@ def test_reused_launcher_body_gives_installers_exact_launcher(python, section):
     cached = EntryPoint(ep.name, ep.module, ep.attr, ep.section, posix_body(ep))
     assert make_launcher(cached, python) == expected
     assert make_launcher(ep, python) == expected
+
+
+def test_a_wheel_refused_for_its_data_dirs_leaves_no_cache_entry(wheel_dir, scheme, tmp_path):
+    from fastinst._cache import WheelCache
+
+    whl = make_wheel(wheel_dir, files={"demo-1.0.data/etc/x": "x"})
+    cache = tmp_path / "cache"
+    with pytest.raises(fastinst.InvalidWheel, match="unknown"):
+        fastinst.install([whl], scheme, cache_dir=cache)
+    assert list(WheelCache(str(cache)).entries()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"), [(".fastinst-journal", "reserved"), ("x" * 300, "too long")]
+)
+def test_odd_entry_point_names_refused(wheel_dir, scheme, name, fragment):
+    whl = make_wheel(wheel_dir, files={"demo/__init__.py": ""},
+                     entry_points={"console_scripts": {name: "demo:main"}})  # fmt: skip
+    with pytest.raises(fastinst.InvalidWheel, match=fragment):
+        fastinst.install([whl], scheme, cache_dir=None)

@@ -101,7 +101,7 @@ class WheelCache:
                 manifest = json.loads(f.read())
         except (OSError, ValueError):
             return None
-        if manifest.get("format") != 3 or (verified and not manifest["record_verified"]):
+        if manifest.get("format") != 4 or (verified and not manifest["record_verified"]):
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # last use, for `cache prune`
@@ -275,7 +275,8 @@ def _manifest(wheel: Wheel, digests: list[bytes], *, verified: bool) -> dict[str
     from ._scripts import posix_body
 
     return {
-        "format": 3,
+        # 4: entries made before reserved ".fastinst" names were refused are not trusted
+        "format": 4,
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,
         "version": wheel.version,

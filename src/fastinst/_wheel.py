@@ -230,6 +230,7 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
     files = _check_members(path, entries, os.path.getsize(path))
     by_name = {e[NAME]: e for e in files}
     dist_info = _find_dist_info(path, files)
+    _check_data_dirs(path, files)
     info_name, info_version = check_filename(path, dist_info)
 
     root_is_purelib = _check_wheel_metadata(path, dist_info, by_name)
@@ -332,6 +333,21 @@ def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[E
     return files
 
 
+def _check_data_dirs(path: str, files: list[Entry]) -> None:
+    """``<name>.data/<key>/...`` needs a scheme key: refused here, before anything is
+    written or cached, rather than only when the wheel is planned for a scheme."""
+    from ._scheme import SCHEME_KEYS
+
+    for e in files:
+        top, _, rest = e[NAME].partition("/")
+        if rest and top.endswith(".data"):
+            key, _, sub = rest.partition("/")
+            if not sub:
+                raise UnsafePath(path, f"{top}/{key} is a file, not a directory", e[NAME])
+            if key not in SCHEME_KEYS:
+                raise InvalidWheel(path, f"unknown .data directory {key!r}", e[NAME])
+
+
 def _find_dist_info(path: str, files: list[Entry]) -> str:
     tops = {e[NAME].partition("/")[0] for e in files if "/" in e[NAME]}
     infos = sorted(t for t in tops if t.endswith(".dist-info"))
@@ -404,6 +420,12 @@ def parse_entry_points(path: str, member: str, data: bytes) -> list[EntryPoint]:
                 raise UnsafePath(
                     path, f"entry point name {name!r} would leave the scripts directory", member
                 )
+            if name.startswith(".fastinst"):
+                raise UnsafePath(
+                    path, f"entry point name {name!r} uses fastinst's reserved prefix", member
+                )
+            if len(name.encode("utf-8", "surrogateescape")) > 200:
+                raise InvalidWheel(path, f"entry point name {name[:40]!r}... is too long", member)
             match = _ENTRY_POINT_VALUE.match(value)
             if not match or not match["attrs"]:
                 raise InvalidWheel(path, f"bad entry point {name} = {value!r}", member)
