@@ -509,6 +509,23 @@ def _find_interpreter(python: str) -> str:
     return path
 
 
+def interpreter_binary(path: str) -> tuple[str, os.stat_result] | None:
+    """The real file behind an interpreter path and its stat, for cache keys.
+
+    ``None`` for a script (a pyenv shim, a wrapper): what it runs can change
+    without it changing, so answers about it are not cached.
+    """
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+        with open(real, "rb") as f:
+            if f.read(2) == b"#!":
+                return None
+    except OSError:
+        return None
+    return real, st
+
+
 def _cache_key(path: str) -> str | None:
     """The probe's source, the interpreter's path, resolved path, mtime and size,
     and a venv's pyvenv.cfg.
@@ -516,16 +533,10 @@ def _cache_key(path: str) -> str | None:
     The unresolved path counts too: a venv's ``bin/python`` is a symlink to the
     base interpreter but has answers of its own. ``None``: do not cache.
     """
-    try:
-        real = os.path.realpath(path)
-        st = os.stat(real)
-        with open(real, "rb") as f:
-            if f.read(2) == b"#!":
-                # A script (a pyenv shim, a wrapper): what it runs can change
-                # without it changing, so its answer is not cached.
-                return None
-    except OSError:
+    binary = interpreter_binary(path)
+    if binary is None:
         return None
+    real, st = binary
     # A venv is known by its pyvenv.cfg's content, not its mtime: a venv made
     # afresh at the same path with the same settings (CI, benchmarks, tox) gives
     # the same answers, and should not cost a probe every time.

@@ -226,14 +226,12 @@ def _cache_key(path: str) -> str | None:
     costs no probe). ``None`` for a script (a pyenv shim): not cached."""
     import packaging
 
-    try:
-        real = os.path.realpath(path)
-        st = os.stat(real)
-        with open(real, "rb") as f:
-            if f.read(2) == b"#!":
-                return None
-    except OSError:
+    from ._scheme import interpreter_binary
+
+    binary = interpreter_binary(path)
+    if binary is None:
         return None
+    real, st = binary
     material = [
         real,
         st.st_mtime_ns,
