@@ -763,21 +763,9 @@ def describe(dist: InstalledDistribution, *, with_files: bool = False) -> dict[s
 
 
 def _summary(dist: InstalledDistribution) -> str:
-    import os
+    from ._installed import metadata_path, read_headers
 
-    name = "PKG-INFO" if dist.is_legacy else "METADATA"
-    path = os.path.join(dist.dist_info, name) if os.path.isdir(dist.dist_info) else dist.dist_info
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    break
-                key, sep, value = line.partition(":")
-                if sep and key.strip().lower() == "summary":
-                    return value.strip()
-    except OSError:
-        pass
-    return ""
+    return read_headers(metadata_path(dist), ("summary",)).get("summary", "")
 
 
 def _entry_points(dist: InstalledDistribution) -> dict[str, dict[str, str]]:

@@ -158,7 +158,7 @@ def _load(scheme: Scheme, location: str, entry: str) -> InstalledDistribution:
         dir_name, dir_version = stem, ""
     meta_name = "PKG-INFO" if entry.endswith(".egg-info") else "METADATA"
     meta_path = os.path.join(path, meta_name) if os.path.isdir(path) else path
-    headers = _read_headers(meta_path)
+    headers = read_headers(meta_path)
     installer = None
     try:
         with open(os.path.join(path, "INSTALLER"), encoding="utf-8") as f:
@@ -175,8 +175,9 @@ def _load(scheme: Scheme, location: str, entry: str) -> InstalledDistribution:
     )
 
 
-def _read_headers(path: str) -> dict[str, str]:
-    """Name and Version from a METADATA / PKG-INFO header block (the body is not read)."""
+def read_headers(path: str, keys: tuple[str, ...] = ("name", "version")) -> dict[str, str]:
+    """The first value of each of ``keys`` (lower-case) in a METADATA / PKG-INFO
+    header block; the body is not read, a missing file gives ``{}``."""
     headers: dict[str, str] = {}
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -185,13 +186,20 @@ def _read_headers(path: str) -> dict[str, str]:
                     break
                 key, sep, value = line.partition(":")
                 key = key.strip().lower()
-                if sep and key in ("name", "version") and key not in headers:
+                if sep and key in keys and key not in headers:
                     headers[key] = value.strip()
-                if len(headers) == 2:
-                    break
+                    if len(headers) == len(keys):
+                        break
     except OSError:
         pass
     return headers
+
+
+def metadata_path(dist: InstalledDistribution) -> str:
+    """The METADATA (or a legacy install's PKG-INFO) file of ``dist``."""
+    if not os.path.isdir(dist.dist_info):
+        return dist.dist_info  # a legacy single-file .egg-info
+    return os.path.join(dist.dist_info, "PKG-INFO" if dist.is_legacy else "METADATA")
 
 
 def _roots_for(scheme: Scheme, location: str) -> tuple[str, ...]:

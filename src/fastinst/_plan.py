@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
-from ._errors import InvalidWheel, UnsafePath
+from ._errors import UnsafePath
 from ._records import RecordEntry
-from ._scheme import SCHEME_KEYS, Scheme
+from ._scheme import Scheme
 from ._wheel import ATTR, NAME, Entry, EntryPoint, Wheel
 
 # Modes handed to open(); the process umask applies, as it does for pip.
@@ -85,7 +85,7 @@ def plan_wheel(wheel: Wheel, scheme: Scheme) -> WheelPlan:
                 FileAction(entry, lib_root, name, lib_prefix + name, mode, record.get(name))
             )
         else:
-            _plan_data_file(plan, entry, top, rest, mode, record.get(name), launcher_names)
+            _plan_data_file(plan, entry, rest, mode, record.get(name), launcher_names)
     dests = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
     if len(set(dests)) != len(dests):
         seen: set[str] = set()
@@ -102,19 +102,14 @@ def plan_wheel(wheel: Wheel, scheme: Scheme) -> WheelPlan:
 def _plan_data_file(
     plan: WheelPlan,
     entry: Entry,
-    top: str,
     rest: str,
     mode: int,
     expected: RecordEntry | None,
     launcher_names: set[str],
 ) -> None:
     """Route a ``<name>.data/<key>/<path>`` member to the scheme directory ``key``."""
-    wheel, name = plan.wheel, entry[NAME]
+    # The key was checked when the wheel was opened (``_wheel._check_data_dirs``).
     key, _, sub = rest.partition("/")
-    if not sub:
-        raise UnsafePath(wheel.path, f"{top}/{key} is a file, not a directory", name)
-    if key not in SCHEME_KEYS:
-        raise InvalidWheel(wheel.path, f"unknown .data directory {key!r}", name)
     root = getattr(plan.scheme, key)
     dest = root + "/" + sub
     if key != "scripts":
