@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: once with the compiled core, and the core-sensitive tests
-# again with the pure-Python twin forced (FASTINST_NO_EXTENSIONS=1).
+# again with the pure-Python twin forced (FASTINST_NO_EXTENSIONS=1). First the
+# checks STYLE.md asks for: ruff (lint and format), mypy --strict, cython-lint.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -14,6 +15,16 @@ run_pytest() {
     fi
     return $rc
 }
+
+lint() {
+    local bin=.venv/bin
+    "$bin/ruff" check src tests benchmarks || return 1
+    "$bin/ruff" format --check src tests benchmarks || return 1
+    "$bin/mypy" || return 1
+    PATH="$PWD/$bin:$PATH" "$bin/cython-lint" --max-line-length 100 src/fastinst/*.pyx src/fastinst/*.pxd \
+        || return 1
+}
+lint || { echo "test: lint or type check failed" >&2; exit 1; }
 
 run_pytest -q tests || exit 1
 FASTINST_NO_EXTENSIONS=1 run_pytest -q tests/test_install.py tests/test_core.py tests/test_backend.py || exit 1

@@ -225,7 +225,6 @@ class TestDataAndScripts:
         assert text.startswith("#!/bin/sh\n'''exec' '/opt/")
 
 
-
 def test_no_verify_record_installs_a_mismatched_wheel(do_install, wheel_dir, scheme):
     whl = make_wheel(wheel_dir, files={"demo/__init__.py": "x = 1\n"})
     rewrite_wheel(whl, replace={"demo/__init__.py": b"x = 2\n"})

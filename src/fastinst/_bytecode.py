@@ -63,8 +63,14 @@ def compile_files(
     if invalidation_mode is not None and invalidation_mode not in INVALIDATION_MODES:
         raise ValueError(f"invalidation_mode must be one of {', '.join(INVALIDATION_MODES)}")
     count = min(workers or os.cpu_count() or 1, len(files))
-    cmd = [python, "-I", "-c", _WORKER, json.dumps(list(optimization_levels)),
-           invalidation_mode or "default"]
+    cmd = [
+        python,
+        "-I",
+        "-c",
+        _WORKER,
+        json.dumps(list(optimization_levels)),
+        invalidation_mode or "default",
+    ]
     procs = [
         subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for _ in range(count)
