@@ -30,6 +30,8 @@ def _core_extension() -> Extension:
     return Extension(
         "fastinst._core",
         ["src/fastinst/_core.pyx"],
+        # the .pxi files are found by cythonize; the header is included by the C file
+        depends=["src/fastinst/_core_helpers.h"],
         libraries=libraries,
         define_macros=macros,
         extra_compile_args=["-O2", "-pthread"],

@@ -21,8 +21,8 @@ lint() {
     "$bin/ruff" check src tests benchmarks || return 1
     "$bin/ruff" format --check src tests benchmarks || return 1
     "$bin/mypy" || return 1
-    PATH="$PWD/$bin:$PATH" "$bin/cython-lint" --max-line-length 100 src/fastinst/*.pyx src/fastinst/*.pxd \
-        || return 1
+    PATH="$PWD/$bin:$PATH" "$bin/cython-lint" --max-line-length 100 \
+        src/fastinst/*.pyx src/fastinst/*.pxi src/fastinst/*.pxd || return 1
 }
 lint || { echo "test: lint or type check failed" >&2; exit 1; }
 

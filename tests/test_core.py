@@ -850,3 +850,115 @@ def test_both_cores_agree_on_damaged_tasks(tmp_path_factory, member, deltas, met
             if old is not None:
                 _compiled._set_stream_threshold(old)
     assert outcomes[0] == outcomes[1]
+
+
+# --- zstd members: streamed by _zstd for both cores ------------------------------------
+
+
+def _zstd_zip(path: Path, name: str, data: bytes, **params: int) -> Path:
+    """A one-member zip whose member is one zstd frame made with ``params``."""
+    import zstandard
+
+    level = params.pop("level", 3)
+    cctx = zstandard.ZstdCompressor(
+        compression_params=zstandard.ZstdCompressionParameters.from_level(level, **params)
+    )
+    packed = cctx.compress(data)
+    return _one_member_zip(path, name, data, packed, ZIP_ZSTANDARD)
+
+
+def _one_member_zip(path: Path, name: str, data: bytes, packed: bytes, method: int) -> Path:
+    n = name.encode()
+    fields = (63, 0x800, method, 0, 0x5021, zlib.crc32(data), len(packed), len(data), len(n))
+    local = struct.pack("<4s5HIIIHH", b"PK\x03\x04", *fields, 0) + n
+    central = struct.pack("<4s6HIIIHHHHHII", b"PK\x01\x02", 0x33F, *fields, 0, 0, 0, 0, 0, 0) + n
+    body = local + packed
+    end = struct.pack("<4s4HIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0)
+    path.write_bytes(body + central + end)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["compiled", "python"])
+def test_big_zstd_member_is_streamed_in_little_memory(tmp_path, kind):
+    """A 96 MiB zstd member costs neither its size nor the size it declares in memory."""
+    import subprocess
+    import sys
+
+    load_core(kind)  # skips the compiled case when it is not there
+    data = b"\0" * (96 << 20)
+    archive = _zstd_zip(tmp_path / "z.whl", "big.bin", data)
+    module = "_core" if kind == "compiled" else "_core_py"
+    digest = sha(data)
+    del data
+    code = f"""
+import resource
+from fastinst import {module} as core
+e = core.read_central_directory({str(archive)!r})[0]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+task = (e[6], e[1], e[4], e[5], e[3], {str(tmp_path / "out")!r}, 0o644, {digest!r}, -1)
+core.extract([({str(archive)!r}, [task])], 1)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) < 24 << 10  # KiB: the 8 MiB window, pieces, and zstandard itself
+    assert (tmp_path / "out").stat().st_size == 96 << 20
+
+
+def test_zstd_member_with_a_window_over_8_mib_is_refused(core, tmp_path):
+    """RFC 8878 asks decoders to support 8 MiB windows; a bigger one costs that much memory."""
+    data = bytes(range(256)) * (17 << 12)  # 17 MiB: the 16 MiB window is really needed
+    archive = _zstd_zip(tmp_path / "w.whl", "w.bin", data, window_log=24)
+    (tmp_path / "out").mkdir()
+    f = failure(core, [(str(archive), tasks_for(archive, tmp_path / "out"))])
+    assert (f.kind, f.index) == ("window", 0)
+    assert not (tmp_path / "out" / "w.bin").exists()
+    ok = _zstd_zip(tmp_path / "ok.whl", "w.bin", data, window_log=23)
+    assert core.extract([(str(ok), tasks_for(ok, tmp_path / "out"))], 1) == [sha(data)]
+
+
+def test_zstd_member_of_several_frames(core, tmp_path):
+    """Concatenated frames are one zstd stream (RFC 8878, section 3)."""
+    import zstandard
+
+    parts = [b"first frame " * 1000, b"second frame " * 3000]
+    packed = b"".join(zstandard.ZstdCompressor().compress(p) for p in parts)
+    archive = _one_member_zip(tmp_path / "f.whl", "f.txt", b"".join(parts), packed, ZIP_ZSTANDARD)
+    (tmp_path / "out").mkdir()
+    tasks = tasks_for(archive, tmp_path / "out")
+    assert core.extract([(str(archive), tasks)], 1) == [sha(b"".join(parts))]
+    assert (tmp_path / "out" / "f.txt").read_bytes() == b"".join(parts)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "trailing"])
+def test_zstd_member_with_damaged_data(core, tmp_path, damage):
+    """A frame cut short lacks data (a size failure, as the output is short); bytes
+    after the last frame are not a frame (corrupt data)."""
+    import zstandard
+
+    data = b"zstandard data " * 5000
+    packed = zstandard.ZstdCompressor().compress(data)
+    packed = packed[: len(packed) // 2] if damage == "truncated" else packed + b"junk"
+    archive = _one_member_zip(tmp_path / "d.whl", "d.txt", data, packed, ZIP_ZSTANDARD)
+    (tmp_path / "out").mkdir()
+    f = failure(core, [(str(archive), tasks_for(archive, tmp_path / "out"))])
+    assert f.kind == ("size" if damage == "truncated" else "inflate")
+    assert not (tmp_path / "out" / "d.txt").exists()
+
+
+@pytest.mark.skipif(_compiled is None, reason="compiled core not built")
+def test_compiled_core_never_imports_the_twin(tmp_path):
+    """zstd members go to _zstd, which both cores use: the twin stays unloaded."""
+    import subprocess
+    import sys
+
+    archive = write_zip(tmp_path / "m.whl", MIXED)
+    (tmp_path / "out").mkdir()
+    tasks = tasks_for(archive, tmp_path / "out")
+    code = f"""
+import sys
+from fastinst import _core
+_core.extract([({str(archive)!r}, {tasks!r})], 2)
+print("fastinst._core_py" in sys.modules, "fastinst._zstd" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

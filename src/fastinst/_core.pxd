@@ -1,6 +1,8 @@
-# C declarations for _core.pyx that Cython's own posix/libc .pxd files do not have.
+# C declarations for _core.pyx (and the .pxi files it includes) that Cython's own
+# posix/libc .pxd files do not have, the helpers of _core_helpers.h, and the structs
+# the worker threads share.
 
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 
 
 cdef extern from "<unistd.h>" nogil:
@@ -52,6 +54,30 @@ cdef extern from "<openssl/evp.h>" nogil:
     int EVP_DigestFinal_ex(EVP_MD_CTX* ctx, unsigned char* md, unsigned int* n)
 
 
+cdef extern from "_core_helpers.h" nogil:
+    ctypedef struct fi_inflater:
+        pass
+    const char* FI_INFLATER
+    size_t fi_fetch_add(size_t* p)
+    size_t fi_fetch_add_n(size_t* p, size_t n)
+    void fi_set_errno(int e)
+    int fi_load(int* p)
+    size_t fi_load_size(size_t* p)
+    void fi_set(int* p)
+    int fi_claim(int* p)
+    int fi_budget_take(int64_t* b, int64_t n)
+    void fi_budget_give(int64_t* b, int64_t n)
+    uint16_t fi_le16(const unsigned char* p)
+    uint32_t fi_le32(const unsigned char* p)
+    uint64_t fi_le64(const unsigned char* p)
+    int fi_sha256_setup()
+    int fi_sha256_begin(EVP_MD_CTX* ctx)
+    fi_inflater* fi_inflater_new()
+    void fi_inflater_free(fi_inflater* d)
+    int fi_inflate(fi_inflater* d, const void* inp, size_t in_n, void* out, size_t out_n)
+    uint32_t fi_crc32(uint32_t crc, const void* p, size_t n)
+
+
 # One extraction task, as the worker threads see it.
 cdef struct Task:
     int64_t offset          # of the local header
@@ -95,3 +121,17 @@ cdef struct Shared:
     Task** deferred
     size_t ndeferred
     pthread_mutex_t lock
+
+
+# One thread of a pool: its buffers, grown as needed and freed when it ends.
+cdef struct Worker:
+    Shared* sh
+    unsigned char* inbuf
+    size_t incap
+    unsigned char* outbuf
+    size_t outcap
+    fi_inflater* inflater
+    z_stream* zs              # streaming inflate of big members, made when first needed
+    EVP_MD_CTX* md
+    pthread_t thread
+    int started

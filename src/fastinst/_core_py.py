@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._errors import CoreFailure, CorruptArchive
+from . import _zstd
+from ._errors import CoreFailure, CorruptArchive, MemberFailure
 
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]
@@ -164,15 +165,6 @@ def _zip64_extra(
 # --- extraction ----------------------------------------------------------------------
 
 
-class _Fail(Exception):
-    """One task's failure, before it is turned into a CoreFailure."""
-
-    def __init__(self, kind: str, errno: int = 0, on_archive: bool = False) -> None:
-        self.kind = kind
-        self.errno = errno
-        self.on_archive = on_archive
-
-
 def _cpu_count() -> int:
     return os.cpu_count() or 1
 
@@ -196,27 +188,32 @@ def _check_task(task: Sequence[Any]) -> Task:
     return (i(offset), i(method), i(csize), i(usize), i(crc), dest, i(mode), sha, i(size))
 
 
-def _read_member(fd: int, archive_size: int, task: Task) -> bytes:
-    """The compressed bytes of ``task``'s member, after checking its local header."""
-    offset, _, csize, usize = task[0], task[1], task[2], task[3]
+def _data_start(fd: int, archive_size: int, task: Task) -> int:
+    """Where the data of ``task``'s member starts, after checking its local header."""
+    offset, csize, usize = task[0], task[2], task[3]
     if offset < 0 or csize < 0 or usize < 0:
-        raise _Fail("header")
+        raise MemberFailure("header")
     try:
         head = _pread_exact(fd, 30, offset)
     except OSError as exc:
-        raise _Fail("io", exc.errno or 0, on_archive=True) from None
+        raise MemberFailure("io", exc.errno or 0, on_archive=True) from None
     if len(head) != 30 or head[:4] != b"PK\x03\x04":
-        raise _Fail("header")
+        raise MemberFailure("header")
     n, e = struct.unpack_from("<HH", head, 26)
-    start = offset + 30 + n + e
+    start: int = offset + 30 + n + e
     if start + csize > archive_size:
-        raise _Fail("header")
+        raise MemberFailure("header")
+    return start
+
+
+def _read_data(fd: int, start: int, csize: int) -> bytes:
+    """The ``csize`` compressed bytes of a member at ``start``."""
     try:
         data = _pread_exact(fd, csize, start)
     except OSError as exc:
-        raise _Fail("io", exc.errno or 0, on_archive=True) from None
+        raise MemberFailure("io", exc.errno or 0, on_archive=True) from None
     if len(data) != csize:
-        raise _Fail("header")
+        raise MemberFailure("header")
     return data
 
 
@@ -225,66 +222,47 @@ def _inflate(data: bytes, usize: int) -> bytes:
     try:
         out = d.decompress(data, usize + 1)
     except zlib.error:
-        raise _Fail("inflate") from None
+        raise MemberFailure("inflate") from None
     if not d.eof:
-        raise _Fail("size" if len(out) > usize else "inflate")
+        raise MemberFailure("size" if len(out) > usize else "inflate")
     return out
 
 
-def _unzstd(data: bytes, usize: int) -> bytes:
-    import zstandard
-
-    parts, total = [], 0
-    try:
-        with zstandard.ZstdDecompressor().stream_reader(data) as reader:
-            while total <= usize:  # in pieces: usize comes from the archive, unchecked
-                chunk = reader.read(min(_CHUNK, usize + 1 - total))
-                if not chunk:
-                    break
-                parts.append(chunk)
-                total += len(chunk)
-    except zstandard.ZstdError:
-        raise _Fail("inflate") from None
-    return b"".join(parts)
-
-
 def _do_task(fd: int, archive_size: int, task: Task) -> bytes:
-    """Extract one member; return its SHA-256 or raise `_Fail`."""
+    """Extract one member; return its SHA-256 or raise `MemberFailure`."""
     _, method, _, usize, crc, dest, mode, expected_sha, expected_size = task
     if method not in (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD):
-        raise _Fail("method")
-    raw = _read_member(fd, archive_size, task)
-    if method == METHOD_STORED:
-        data = raw
-    elif method == METHOD_DEFLATED:
-        data = _inflate(raw, usize)
-    else:
-        data = _unzstd(raw, usize)
+        raise MemberFailure("method")
+    start = _data_start(fd, archive_size, task)
+    if method == METHOD_ZSTD:
+        return _zstd.extract(fd, start, task)  # streamed, with the same checks
+    raw = _read_data(fd, start, task[2])
+    data = _inflate(raw, usize) if method == METHOD_DEFLATED else raw
     del raw
     if len(data) != usize:
-        raise _Fail("size")
+        raise MemberFailure("size")
     if zlib.crc32(data) != crc:
-        raise _Fail("crc")
+        raise MemberFailure("crc")
     if expected_size != -1 and expected_size != usize:
-        raise _Fail("record-size")
+        raise MemberFailure("record-size")
     digest = hashlib.sha256(data).digest()
     if expected_sha and digest != expected_sha:
-        raise _Fail("sha256")
+        raise MemberFailure("sha256")
     try:
         out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     except OSError as exc:
-        raise _Fail("io", exc.errno or 0) from None
+        raise MemberFailure("io", exc.errno or 0) from None
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(out, view) :]
     except OSError as exc:
         os.close(out)
-        raise _Fail("io", exc.errno or 0) from None
+        raise MemberFailure("io", exc.errno or 0) from None
     try:
         os.close(out)
     except OSError as exc:
-        raise _Fail("io", exc.errno or 0) from None
+        raise MemberFailure("io", exc.errno or 0) from None
     return digest
 
 
@@ -337,7 +315,7 @@ def _extract(
         task = jobs[j][1][i]
         try:
             digests[j][i] = _do_task(fds[j], sizes[j], task)
-        except _Fail as f:
+        except MemberFailure as f:
             with lock:
                 if not failure:
                     detail = jobs[j][0] if f.on_archive else task[5]

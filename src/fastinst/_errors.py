@@ -95,3 +95,17 @@ class CoreFailure(FastinstError):
         self.errno = errno
         self.detail = detail
         super().__init__(f"{kind} failure in job {job}, task {index}: {detail or errno}")
+
+
+class MemberFailure(Exception):
+    """One member's failure inside a core, before it becomes a `CoreFailure` (internal).
+
+    ``kind`` is one of the core's failure kinds; ``on_archive`` says whether the
+    failing path is the archive (an error reading it) or the member's destination.
+    """
+
+    def __init__(self, kind: str, errno: int = 0, on_archive: bool = False) -> None:
+        self.kind = kind
+        self.errno = errno
+        self.on_archive = on_archive
+        super().__init__(kind)

@@ -309,13 +309,14 @@ def core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exce
     if kind in ("sha256", "record-size"):
         what = "sha256" if kind == "sha256" else "size"
         return RecordMismatch(wheel, f"{what} differs from RECORD", member)
-    if kind in ("crc", "size", "inflate", "header", "method"):
+    if kind in ("crc", "size", "inflate", "header", "method", "window"):
         reason = {
             "crc": "CRC-32 mismatch",
             "size": "size differs from the zip directory",
             "inflate": "corrupt compressed data",
             "header": "bad local file header",
             "method": "unsupported compression method",
+            "window": "zstd window over 8 MiB (the most RFC 8878 asks decoders to support)",
         }[kind]
         return CorruptArchive(wheel, reason, member)
     return os_error(OSError(failure.errno, os.strerror(failure.errno), failure.detail or dest))

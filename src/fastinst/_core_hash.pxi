@@ -1,0 +1,44 @@
+# SHA-256 of a file: sha256_file. Included by _core.pyx.
+
+
+def sha256_file(str path):
+    """The hex SHA-256 of the file at ``path``.
+
+    >>> sha256_file("/dev/null")
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
+    cdef bytes bpath = _fs(path)
+    cdef const char* cpath = PyBytes_AS_STRING(bpath)
+    cdef unsigned char digest[32]
+    cdef unsigned int dlen = 0
+    cdef int err = 0, fd
+    cdef ssize_t r
+    cdef unsigned char* buf = <unsigned char*>malloc(CHUNK)
+    cdef EVP_MD_CTX* ctx = EVP_MD_CTX_new()
+    try:
+        if buf == NULL or ctx == NULL or not fi_sha256_begin(ctx):
+            raise MemoryError()
+        with nogil:
+            fd = open(cpath, O_RDONLY | O_CLOEXEC)
+            if fd < 0:
+                err = errno
+            else:
+                while True:
+                    r = read(fd, buf, CHUNK)
+                    if r < 0:
+                        if errno == EINTR:
+                            continue
+                        err = errno
+                        break
+                    if r == 0:
+                        break
+                    EVP_DigestUpdate(ctx, buf, <size_t>r)
+                _close(fd)
+            if err == 0:
+                EVP_DigestFinal_ex(ctx, digest, &dlen)
+        if err:
+            raise OSError(err, os.strerror(err), path)
+        return (<bytes>digest[:32]).hex()
+    finally:
+        free(buf)
+        EVP_MD_CTX_free(ctx)

@@ -1,0 +1,142 @@
+/* C helpers of the compiled core (_core.pyx): atomics for the worker pool,
+   little-endian reads for the zip parser, SHA-256 through libcrypto, and the
+   whole-buffer inflater (libdeflate when built with it, else zlib).
+   Declared for Cython in _core.pxd. */
+#ifndef FASTINST_CORE_HELPERS_H
+#define FASTINST_CORE_HELPERS_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <zlib.h>
+
+static inline size_t fi_fetch_add(size_t* p) {
+    return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
+static inline size_t fi_fetch_add_n(size_t* p, size_t n) {
+    return __atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+}
+static inline void fi_set_errno(int e) { errno = e; }
+static inline int fi_load(int* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline size_t fi_load_size(size_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void fi_set(int* p) { __atomic_store_n(p, 1, __ATOMIC_RELAXED); }
+static inline int fi_claim(int* p) {
+    int zero = 0;
+    return __atomic_compare_exchange_n(p, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+/* A shared byte budget: take n if that much is left, atomically. */
+static inline int fi_budget_take(int64_t* b, int64_t n) {
+    int64_t cur = __atomic_load_n(b, __ATOMIC_RELAXED);
+    while (cur >= n)
+        if (__atomic_compare_exchange_n(b, &cur, cur - n, 1, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return 1;
+    return 0;
+}
+static inline void fi_budget_give(int64_t* b, int64_t n) {
+    __atomic_fetch_add(b, n, __ATOMIC_RELAXED);
+}
+static inline uint16_t fi_le16(const unsigned char* p) {
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t fi_le32(const unsigned char* p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
+           | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t fi_le64(const unsigned char* p) {
+    return (uint64_t)fi_le32(p) | ((uint64_t)fi_le32(p + 4) << 32);
+}
+
+/* SHA-256 through libcrypto; OpenSSL 3 fetches the implementation once. */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+static EVP_MD* fi_md = NULL;
+static int fi_sha256_setup(void) {
+    if (!fi_md) fi_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    return fi_md != NULL;
+}
+#else
+static const EVP_MD* fi_md = NULL;
+static int fi_sha256_setup(void) { fi_md = EVP_sha256(); return fi_md != NULL; }
+#endif
+static int fi_sha256_begin(EVP_MD_CTX* ctx) { return EVP_DigestInit_ex(ctx, fi_md, NULL); }
+
+/* Whole-buffer inflate of raw deflate data: libdeflate when built with it,
+   else zlib. fi_inflate returns 0 when the stream inflates to exactly out_n
+   bytes, 1 when it is corrupt or truncated, 2 when it inflates to another size. */
+static int fi_zinflate(z_stream* z, const void* in, size_t in_n, void* out, size_t out_n) {
+    /* zlib counts in uInt, so both buffers are fed in pieces; one spare byte
+       past out_n tells "inflates to more" from "inflates to exactly out_n". */
+    unsigned char spare;
+    size_t in_left = in_n, out_left = out_n;
+    int r, spare_used = 0;
+    if (inflateReset(z) != Z_OK) return 1;
+    z->next_in = (Bytef*)in; z->avail_in = 0;
+    z->next_out = (Bytef*)out; z->avail_out = 0;
+    for (;;) {
+        if (z->avail_in == 0 && in_left) {
+            uInt k = in_left > 0x40000000u ? 0x40000000u : (uInt)in_left;
+            z->avail_in = k; in_left -= k;
+        }
+        if (z->avail_out == 0) {
+            if (out_left) {
+                uInt k = out_left > 0x40000000u ? 0x40000000u : (uInt)out_left;
+                z->avail_out = k; out_left -= k;
+            } else if (!spare_used) {
+                spare_used = 1; z->next_out = &spare; z->avail_out = 1;
+            } else {
+                return 2;
+            }
+        }
+        r = inflate(z, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) break;
+        if (r == Z_BUF_ERROR && z->avail_out == 0) continue;
+        if (r != Z_OK) return 1;
+    }
+    return z->total_out == out_n ? 0 : 2;
+}
+#ifdef FASTINST_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+typedef struct libdeflate_decompressor fi_inflater;
+static fi_inflater* fi_inflater_new(void) { return libdeflate_alloc_decompressor(); }
+static void fi_inflater_free(fi_inflater* d) { if (d) libdeflate_free_decompressor(d); }
+static int fi_inflate(fi_inflater* d, const void* in, size_t in_n, void* out, size_t out_n) {
+    size_t got = 0;
+    z_stream z;
+    int r;
+    enum libdeflate_result lr = libdeflate_deflate_decompress(d, in, in_n, out, out_n, &got);
+    if (lr == LIBDEFLATE_SUCCESS && got == out_n) return 0;
+    /* A bad stream (rare): zlib gives the verdict, so that the failure kind is
+       the one the pure-Python twin reports; libdeflate's stands if zlib has no memory. */
+    r = lr == LIBDEFLATE_BAD_DATA ? 1 : 2;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -15) != Z_OK) return r;
+    r = fi_zinflate(&z, in, in_n, out, out_n);
+    inflateEnd(&z);
+    return r;
+}
+static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
+    return libdeflate_crc32(crc, p, n);
+}
+#define FI_INFLATER "libdeflate"
+#else
+typedef z_stream fi_inflater;
+static fi_inflater* fi_inflater_new(void) {
+    z_stream* z = (z_stream*)calloc(1, sizeof *z);
+    if (z && inflateInit2(z, -15) != Z_OK) { free(z); z = NULL; }
+    return z;
+}
+static void fi_inflater_free(fi_inflater* z) { if (z) { inflateEnd(z); free(z); } }
+static int fi_inflate(fi_inflater* z, const void* in, size_t in_n, void* out, size_t out_n) {
+    return fi_zinflate(z, in, in_n, out, out_n);
+}
+static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
+    return (uint32_t)crc32_z(crc, (const Bytef*)p, n);
+}
+#define FI_INFLATER "zlib"
+#endif
+
+#endif /* FASTINST_CORE_HELPERS_H */
