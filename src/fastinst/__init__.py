@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         uninstall,
     )
     from ._scheme import Scheme, choose_install_scheme, get_scheme
+    from ._verify import FileIssue, VerifyResult, verify
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,9 @@ _LAZY = {
     "Scheme": "._scheme",
     "choose_install_scheme": "._scheme",
     "get_scheme": "._scheme",
+    "FileIssue": "._verify",
+    "VerifyResult": "._verify",
+    "verify": "._verify",
 }
 
 
@@ -78,6 +82,7 @@ __all__ = [
     "CorruptArchive",
     "ExternallyManaged",
     "FastinstError",
+    "FileIssue",
     "IncompatibleWheel",
     "InstallIOError",
     "InstallResult",
@@ -91,6 +96,7 @@ __all__ = [
     "SchemeError",
     "UninstallResult",
     "UnsafePath",
+    "VerifyResult",
     "__version__",
     "choose_install_scheme",
     "find_installed",
@@ -98,4 +104,5 @@ __all__ = [
     "install",
     "list_installed",
     "uninstall",
+    "verify",
 ]

@@ -1,6 +1,6 @@
 """The ``fastinst`` command line: a thin shell over the library.
 
-Commands: ``install``, ``uninstall``, ``list``, ``show``, ``scheme``, ``cache``.
+Commands: ``install``, ``uninstall``, ``list``, ``show``, ``verify``, ``scheme``, ``cache``.
 Results go to stdout (``--json`` for tools); progress, warnings and errors go to
 stderr. An error is one line, ``fastinst: error: ...``, never a traceback
 (``-v`` adds one for internal errors).
@@ -8,7 +8,7 @@ stderr. An error is one line, ``fastinst: error: ...``, never a traceback
 Exit codes:
   0    success
   1    the operation failed; one line on stderr says why, and nothing was changed
-       (also: ``cache verify`` found damaged entries)
+       (also: ``verify`` found differences, ``cache verify`` damaged entries)
   2    bad usage (unknown option, missing argument)
   130  interrupted (Ctrl-C); an install in progress was rolled back
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._install import InstallResult
     from ._installed import InstalledDistribution
     from ._scheme import Scheme
+    from ._verify import FileIssue, VerifyResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -289,6 +290,28 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     if p is not None:
         p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
         p.add_argument("-f", "--files", action="store_true", help="list every installed file")
+        _add_scheme_options(p)
+        _add_output_options(p)
+
+    p = command(
+        "verify",
+        "check installed files against their RECORDs",
+        "Check installed distributions against their RECORDs: the size and hash of\n"
+        "every file, files missing, and files in their packages that no RECORD lists.\n"
+        "Every distribution when no NAME is given. Exit status 1 when anything differs.\n\n"
+        "Bytecode (.pyc, written by the interpreter) and files that RECORD lists without\n"
+        "a hash are noted, not counted as differences (-v lists them).",
+    )
+    if p is not None:
+        p.add_argument("names", nargs="*", metavar="NAME", help="distribution names")
+        p.add_argument(
+            "-j",
+            "--jobs",
+            type=int,
+            default=0,
+            metavar="N",
+            help="hashing threads (default: one per CPU)",
+        )
         _add_scheme_options(p)
         _add_output_options(p)
 
@@ -781,6 +804,86 @@ def _entry_points(dist: InstalledDistribution) -> dict[str, dict[str, str]]:
     return {s: dict(parser.items(s)) for s in parser.sections()}
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from ._verify import verify
+
+    if args.jobs < 0:
+        raise _usage("verify", "-j must be 0 (one per CPU) or more")
+    results = verify(args.names or None, _resolve(args, install=False), jobs=args.jobs)
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        print(_dumps(verify_json(results)))
+    elif not args.quiet:
+        for r in results:
+            shown = r.differences + (r.notes if args.verbose else ())
+            if not shown:
+                continue
+            count = len(r.differences)
+            state = f"{count} {_plural(count, 'difference')}" if count else "matches RECORD"
+            print(f"{r.name} {r.version}: {state}")
+            for issue in shown:
+                detail = f": {issue.detail}" if issue.detail else ""
+                print(f"  {issue.kind:<10} {issue.path}{detail}")
+        print(verify_summary(results))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def verify_summary(results: Sequence[VerifyResult]) -> str:
+    """One line: how many distributions and files were checked, which differ, what was not checked.
+
+    >>> from fastinst._verify import FileIssue, VerifyResult
+    >>> note, missing = FileIssue("/x/a.txt", "unhashed"), FileIssue("/x/b.py", "missing")
+    >>> ok = VerifyResult("a", "1", "/x/a-1.dist-info", 3, (), (note,))
+    >>> bad = VerifyResult("b", "2", "/x/b-2.dist-info", 1, (missing,), ())
+    >>> verify_summary([ok, bad])
+    'verified 2 distributions, 4 files match: 1 differs (b 2); 1 file listed without a hash'
+    """
+    files = sum(r.checked for r in results)
+    failed = [r for r in results if not r.ok]
+    head = (
+        f"verified {len(results)} {_plural(len(results), 'distribution')}, "
+        f"{files} {_plural(files, 'file')} match"
+    )
+    state = (
+        f"{len(failed)} {_plural(len(failed), 'differs', 'differ')} "
+        f"({', '.join(f'{r.name} {r.version}' for r in failed)})"
+        if failed
+        else "no differences"
+    )
+    counts: dict[str, int] = {}
+    for r in results:
+        for note in r.notes:
+            counts[note.kind] = counts.get(note.kind, 0) + 1
+    said = {
+        "unhashed": ("file listed without a hash", "files listed without a hash"),
+        "bytecode": ("bytecode file", "bytecode files"),
+        "no RECORD": ("distribution without RECORD", "distributions without RECORD"),
+    }
+    notes = [f"{n} {_plural(n, *said[k])}" for k, n in counts.items() if k in said]
+    return f"{head}: {state}" + (f"; {', '.join(notes)}" if notes else "")
+
+
+def verify_json(results: Sequence[VerifyResult]) -> dict[str, object]:
+    def issues(items: Sequence[FileIssue]) -> list[dict[str, str]]:
+        return [{"path": i.path, "kind": i.kind, "detail": i.detail} for i in items]
+
+    return {
+        "ok": all(r.ok for r in results),
+        "distributions": [
+            {
+                "name": r.name,
+                "version": r.version,
+                "dist_info": r.dist_info,
+                "ok": r.ok,
+                "checked": r.checked,
+                "differences": issues(r.differences),
+                "notes": issues(r.notes),
+            }
+            for r in results
+        ],
+    }
+
+
 def _scheme(args: argparse.Namespace) -> int:
     scheme = _resolve(args, install=False)
     paths = scheme.as_dict()
@@ -848,6 +951,7 @@ _COMMANDS = {
     "uninstall": _uninstall,
     "list": _list,
     "show": _show,
+    "verify": _verify,
     "scheme": _scheme,
     "cache": _cache,
 }
