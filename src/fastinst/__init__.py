@@ -16,15 +16,18 @@ from ._errors import (
     CorruptArchive,
     ExternallyManaged,
     FastinstError,
+    HashMismatch,
     IncompatibleWheel,
     InstallIOError,
     InvalidWheel,
+    LockError,
     MissingRecord,
     NotInstalled,
     PermissionDenied,
     RecordMismatch,
     SchemeError,
     UnsafePath,
+    WheelsNotFound,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
         list_installed,
         uninstall,
     )
+    from ._lock import install_lock
     from ._scheme import Scheme, choose_install_scheme, get_scheme
     from ._verify import FileIssue, VerifyResult, verify
 
@@ -52,6 +56,7 @@ _LAZY = {
     "find_installed": "._installed",
     "list_installed": "._installed",
     "uninstall": "._installed",
+    "install_lock": "._lock",
     "Scheme": "._scheme",
     "choose_install_scheme": "._scheme",
     "get_scheme": "._scheme",
@@ -83,11 +88,13 @@ __all__ = [
     "ExternallyManaged",
     "FastinstError",
     "FileIssue",
+    "HashMismatch",
     "IncompatibleWheel",
     "InstallIOError",
     "InstallResult",
     "InstalledDistribution",
     "InvalidWheel",
+    "LockError",
     "MissingRecord",
     "NotInstalled",
     "PermissionDenied",
@@ -97,11 +104,13 @@ __all__ = [
     "UninstallResult",
     "UnsafePath",
     "VerifyResult",
+    "WheelsNotFound",
     "__version__",
     "choose_install_scheme",
     "find_installed",
     "get_scheme",
     "install",
+    "install_lock",
     "list_installed",
     "uninstall",
     "verify",

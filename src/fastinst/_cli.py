@@ -108,6 +108,97 @@ def _add_output_options(
     return g
 
 
+def _add_install_options(p: argparse.ArgumentParser) -> None:
+    """Where and how an install writes: the options of install and sync."""
+    _add_scheme_options(p)
+    g = p.add_argument_group("how")
+    g.add_argument(
+        "--break-system-packages",
+        action="store_true",
+        help="install into an externally managed (PEP 668) interpreter anyway",
+    )
+    g.add_argument(
+        "--no-verify-record",
+        dest="verify_record",
+        action="store_false",
+        help="do not check files against the wheel's RECORD (for broken wheels)",
+    )
+    cache = g.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the cache of unpacked wheels (default: $FASTINST_CACHE_DIR or the user cache)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        "--no-cache-dir",
+        dest="no_cache",
+        action="store_true",
+        help="extract straight from the archives, without the cache",
+    )
+    g.add_argument(
+        "--link-mode",
+        choices=("auto", "clone", "hardlink", "copy"),
+        default="auto",
+        help="how files get from the cache into the environment (default: auto, "
+        "the fastest that works)",
+    )
+    g.add_argument(
+        "--compile",
+        dest="compile",
+        action="store_true",
+        default=False,
+        help="compile the installed .py files to bytecode with the target interpreter "
+        "(default: not, unlike pip)",
+    )
+    g.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_false",
+        help="do not compile (the default)",
+    )
+    g.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what would be written, replaced and removed, and change nothing",
+    )
+    g.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker threads (default: one per CPU)",
+    )
+    g = _add_output_options(p)
+    g.add_argument(
+        "--progress-bar",
+        choices=("on", "off"),
+        default="on",
+        help="a progress bar on a terminal for installs that take a while (default: on)",
+    )
+
+
+def _add_lock_options(g: argparse._ArgumentGroup) -> None:
+    g.add_argument(
+        "--extra",
+        dest="extras",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with a lock file: install the packages of this extra too (repeatable)",
+    )
+    g.add_argument(
+        "--group",
+        dest="groups",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="with a lock file: install this dependency group instead of the lock's "
+        "default groups (repeatable)",
+    )
+
+
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, the options of that command alone (the others are
     listed but take none: building every command's options costs milliseconds)."""
@@ -142,10 +233,14 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         "Each argument is a wheel file or an exact pin (name==version) looked up in\n"
         "the --find-links directories. There is no resolver and no index:\n"
         "dependencies are not followed, and a wheel must suit the target interpreter.\n\n"
+        "A lock file (-r pylock.toml, PEP 751, as pip lock and uv export write it) is\n"
+        "installed whole: each wheel is found in the cache by its hash, at the lock's\n"
+        "path, or in the --find-links directories, and nothing is downloaded.\n\n"
         "examples:\n"
         "  fastinst install dist/demo-1.0-py3-none-any.whl\n"
         "  fastinst install --python .venv/bin/python -r requirements.txt\n"
-        "  fastinst install -f wheelhouse/ demo==1.0 tool==2.3",
+        "  fastinst install -f wheelhouse/ demo==1.0 tool==2.3\n"
+        "  fastinst install --python .venv/bin/python -r pylock.toml -f wheelhouse/",
     )
     if p is not None:
         p.add_argument(
@@ -158,7 +253,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="FILE",
-            help="install what FILE lists: wheel paths, name==version pins, -r and -f lines",
+            help="install what FILE lists: wheel paths, name==version pins, -r and -f lines; "
+            "or a lock file, pylock.toml or pylock.NAME.toml (PEP 751), on its own",
         )
         g.add_argument(
             "-f",
@@ -168,6 +264,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             metavar="DIR",
             help="look for the wheels of name==version pins in DIR (repeatable)",
         )
+        _add_lock_options(g)
         g.add_argument(
             "--no-deps",
             action="store_true",
@@ -184,73 +281,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             action="store_true",
             help="accepted for pip's sake: an installed version is always replaced",
         )
-        _add_scheme_options(p)
-        g = p.add_argument_group("how")
-        g.add_argument(
-            "--break-system-packages",
-            action="store_true",
-            help="install into an externally managed (PEP 668) interpreter anyway",
-        )
-        g.add_argument(
-            "--no-verify-record",
-            dest="verify_record",
-            action="store_false",
-            help="do not check files against the wheel's RECORD (for broken wheels)",
-        )
-        cache = g.add_mutually_exclusive_group()
-        cache.add_argument(
-            "--cache-dir",
-            metavar="DIR",
-            help="the cache of unpacked wheels (default: $FASTINST_CACHE_DIR or the user cache)",
-        )
-        cache.add_argument(
-            "--no-cache",
-            "--no-cache-dir",
-            dest="no_cache",
-            action="store_true",
-            help="extract straight from the archives, without the cache",
-        )
-        g.add_argument(
-            "--link-mode",
-            choices=("auto", "clone", "hardlink", "copy"),
-            default="auto",
-            help="how files get from the cache into the environment (default: auto, "
-            "the fastest that works)",
-        )
-        g.add_argument(
-            "--compile",
-            dest="compile",
-            action="store_true",
-            default=False,
-            help="compile the installed .py files to bytecode with the target interpreter "
-            "(default: not, unlike pip)",
-        )
-        g.add_argument(
-            "--no-compile",
-            dest="compile",
-            action="store_false",
-            help="do not compile (the default)",
-        )
-        g.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="say what would be written, replaced and removed, and change nothing",
-        )
-        g.add_argument(
-            "-j",
-            "--jobs",
-            type=int,
-            default=0,
-            metavar="N",
-            help="worker threads (default: one per CPU)",
-        )
-        g = _add_output_options(p)
-        g.add_argument(
-            "--progress-bar",
-            choices=("on", "off"),
-            default="on",
-            help="a progress bar on a terminal for installs that take a while (default: on)",
-        )
+        _add_install_options(p)
 
     p = command(
         "uninstall",
@@ -458,7 +489,10 @@ def _install(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if not args.wheels and not args.requirement:
         raise _usage("install", "give at least one wheel, pin or -r FILE")
+    lock = _lock_file(args)
     scheme = _resolve(args, install=True)
+    if lock is not None:
+        return _install_lock(args, lock, scheme, start)
     target = TargetInterpreter(args.python)
     selected = select(collect(args.wheels, args.requirement, args.find_links), target)
     if not selected:
@@ -489,16 +523,67 @@ def _install(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    elapsed = time.perf_counter() - start
+    _report_install(args, results, scheme, time.perf_counter() - start)
+    return EXIT_OK
+
+
+def _lock_file(args: argparse.Namespace) -> str | None:
+    """The lock file of ``install -r pylock.toml``, which must come alone."""
+    from ._lock import is_lock_path
+
+    locks = [r for r in args.requirement if is_lock_path(r)]
+    if not locks:
+        if args.extras or args.groups is not None:
+            raise _usage("install", "--extra and --group need a lock file (-r pylock.toml)")
+        return None
+    if len(args.requirement) > 1 or args.wheels:
+        raise _usage(
+            "install", "a lock file is installed on its own: no other wheels, pins or -r files"
+        )
+    return str(locks[0])
+
+
+def _install_lock(args: argparse.Namespace, lock: str, scheme: Scheme, start: float) -> int:
+    from ._install import DEFAULT_CACHE
+    from ._lock import install_lock
+
+    bar = _ProgressBar(start, 0) if _wants_progress(args) else None
+    try:
+        results = install_lock(
+            lock,
+            scheme,
+            find_links=args.find_links,
+            extras=args.extras,
+            groups=args.groups,
+            verify_record=args.verify_record,
+            jobs=args.jobs,
+            cache_dir=None if args.no_cache else (args.cache_dir or DEFAULT_CACHE),
+            link_mode=args.link_mode,
+            compile_bytecode=args.compile,
+            progress=bar,
+            dry_run=args.dry_run,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    _report_install(args, results, scheme, time.perf_counter() - start)
+    return EXIT_OK
+
+
+def _report_install(
+    args: argparse.Namespace, results: Sequence[InstallResult], scheme: Scheme, elapsed: float
+) -> None:
     if args.json:
         print(_dumps(_install_json(results, scheme, elapsed, dry_run=args.dry_run)))
     elif not args.quiet:
+        if not results:
+            print("nothing to install (the lock lists nothing for this interpreter)")
+            return
         if args.verbose or args.dry_run:
             for r in results:
                 removed = f", {len(r.removed)} removed" if r.removed else ""
                 print(f"  {r.name} {r.version}: {len(r.files)} files{removed} in {r.dist_info}")
         print(install_summary(results, elapsed, dry_run=args.dry_run))
-    return EXIT_OK
 
 
 def _usage(command: str, message: str) -> SystemExit:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class FastinstError(Exception):
@@ -78,6 +78,57 @@ class MissingRecord(FastinstError, LookupError):
         super().__init__(
             f"{dist_info} has no RECORD (a legacy or foreign install); "
             "fastinst does not guess which files are its own"
+        )
+
+
+class LockError(FastinstError, ValueError):
+    """A lock file cannot be used as asked.
+
+    ``lock`` is the lock file's path; ``problems`` says what is wrong, one entry
+    per package at fault (all of them at once, not only the first).
+    """
+
+    def __init__(self, lock: str, problems: Sequence[str], summary: str = "") -> None:
+        self.lock = lock
+        self.problems = tuple(problems)
+        text = "; ".join(self.problems)
+        if summary:
+            text = f"{summary}: {text}"
+        super().__init__(f"{lock}: {text}")
+
+
+class WheelsNotFound(LockError, LookupError):
+    """Locked wheels that are nowhere fastinst may look (nothing is downloaded).
+
+    ``missing`` maps each wheel's file name to the places that were looked at.
+    """
+
+    def __init__(self, lock: str, missing: Mapping[str, Sequence[str]]) -> None:
+        self.missing = {k: tuple(v) for k, v in missing.items()}
+        problems = [f"{name} (looked {', '.join(where)})" for name, where in missing.items()]
+        count = len(problems)
+        super().__init__(
+            lock, problems, f"{count} locked {'wheel' if count == 1 else 'wheels'} not found"
+        )
+
+
+class HashMismatch(LockError):
+    """Wheel files whose hash is not the one the lock gives; nothing was written.
+
+    ``files`` maps each such file's path to ``(expected, actual)``, as
+    ``algorithm:hex`` strings.
+    """
+
+    def __init__(self, lock: str, files: Mapping[str, tuple[str, str]]) -> None:
+        self.files = dict(files)
+        problems = [
+            f"{p} has {actual}, the lock says {want}" for p, (want, actual) in files.items()
+        ]
+        count = len(problems)
+        super().__init__(
+            lock,
+            problems,
+            f"{count} {'wheel does' if count == 1 else 'wheels do'} not match the lock's hashes",
         )
 
 
