@@ -55,6 +55,7 @@ SCENARIOS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "cold": ("empty cache, then install", "all", ("fastinst", "uv")),
     "warm-hardlink": ("warm cache, hardlinks", "all", ("fastinst", "uv")),
     "warm-copy": ("warm cache, copies", "all", ("fastinst", "uv")),
+    "warm-lock": ("a pylock.toml of all, warm cache (pip: none)", "all", ("fastinst", "uv", "pip")),
     "big": ("one big wheel (scipy), no cache", "big", TOOLS),
     "small": (f"the {corpus.SMALL_COUNT} smallest wheels, no cache", "small", TOOLS),
     "library": ("fastinst.install() in-process, no cache (import timed apart)", "all",
@@ -571,11 +572,29 @@ class Bench:
             raise SystemExit(f"bench: cannot create a venv: {last_line(proc.stderr)}")
         return path
 
+    def lock_file(self, wheels: list[Path]) -> Path:
+        """A PEP 751 ``pylock.toml`` of ``wheels`` (each by its path and SHA-256), as
+        ``pip lock`` or ``uv export`` would write it for them; written once."""
+        path = self.work / "pylock.toml"
+        if not path.exists():
+            lines = ['lock-version = "1.0"', 'created-by = "fastinst benchmarks"', ""]
+            for wheel in sorted(wheels):
+                name, version = wheel.name.split("-")[:2]
+                name = "-".join(name.lower().replace("_", "-").replace(".", "-").split("-"))
+                digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+                lines += ["[[packages]]", f'name = "{name}"', f'version = "{version}"',
+                          f'wheels = [{{ path = "{wheel}", hashes = {{ sha256 = "{digest}" }} }}]',
+                          ""]  # fmt: skip
+            path.write_text("\n".join(lines))
+        return path
+
     def command(self, tool: str, scenario: str, env: Path, wheels: list[Path],
                 cache: Path | None) -> list[str]:  # fmt: skip
         py = str(env / "bin" / "python")
         bin_ = self.tools.path / "bin"
         ws = [str(w) for w in wheels]
+        if scenario == "warm-lock":  # the same wheels, named by a lock file
+            ws = ["-r", str(self.lock_file(wheels))]
         link = {"warm-hardlink": "hardlink", "warm-copy": "copy"}.get(scenario)
         if tool == "pip":
             # What `pip --python` runs in its child, without the parent pip process
