@@ -24,6 +24,7 @@ from wheelmaker import (
     rewrite_wheel,
     wheel_filename,
     write_zip,
+    write_zip_raw,
 )
 
 pytestmark = pytest.mark.usefixtures("core")
@@ -148,6 +149,33 @@ class TestBasicInstall:
         do_install([whl], scheme)
         assert Path(scheme.purelib, "zed/__init__.py").read_text() == "Z = 'zstd'\n" * 50
         assert Path(scheme.purelib, "zed/s.txt").read_text() == "stored"
+
+    def test_big_zstd_member_checked_against_record(self, do_install, wheel_dir, scheme):
+        """A 6 MiB zstd member is streamed with the same checks: a changed byte is refused."""
+        big = b"".join(b"line %d of a zstd member\n" % i for i in range(250_000))
+        spec = WheelSpec(name="zed", files={"zed/big.txt": big, "zed/__init__.py": ""})
+        members = build_members(spec)
+        for m in members:
+            m.compress = ZIP_ZSTANDARD
+        whl = write_zip(wheel_dir / wheel_filename(spec), members)
+        do_install([whl], scheme)
+        assert Path(scheme.purelib, "zed/big.txt").read_bytes() == big
+        members[0].data = big[:-2] + b"!\n"  # RECORD still has the old hash
+        (wheel_dir / "bad").mkdir()
+        bad = write_zip(wheel_dir / "bad" / wheel_filename(spec), members)
+        with pytest.raises(fastinst.RecordMismatch) as info:
+            do_install([bad], scheme)
+        assert info.value.member == "zed/big.txt"
+
+    def test_zstd_window_over_8_mib_is_refused(self, do_install, wheel_dir, scheme):
+        spec = WheelSpec(name="zed", files={"zed/w.bin": bytes(range(256)) * (17 << 12)})
+        members = build_members(spec)
+        members[0].compress = ZIP_ZSTANDARD
+        whl = write_zip_raw(wheel_dir / wheel_filename(spec), members, zstd_window_log=24)
+        with pytest.raises(fastinst.CorruptArchive, match="zstd window over 8 MiB") as info:
+            do_install([whl], scheme)
+        assert (info.value.wheel, info.value.member) == (str(whl), "zed/w.bin")
+        assert not Path(scheme.purelib, "zed").exists()
 
 
 class TestDataAndScripts:

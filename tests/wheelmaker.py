@@ -173,11 +173,14 @@ def corrupt_crc(path: Path, member: str) -> None:
     path.write_bytes(bytes(raw))
 
 
-def write_zip_raw(path: Path, members: Iterable[Member]) -> Path:
-    """A minimal zip writer of our own, for methods ``zipfile`` cannot write (zstd)."""
+def write_zip_raw(path: Path, members: Iterable[Member], zstd_window_log: int = 0) -> Path:
+    """A minimal zip writer of our own, for methods ``zipfile`` cannot write (zstd);
+    ``zstd_window_log`` sets the window of zstd frames (0: the level's)."""
     import zlib
 
     import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=zstd_window_log)
 
     out = bytearray()
     central = bytearray()
@@ -185,7 +188,7 @@ def write_zip_raw(path: Path, members: Iterable[Member]) -> Path:
     for m in members:
         name = m.name.encode()
         if m.compress == ZIP_ZSTANDARD:
-            data = zstandard.ZstdCompressor().compress(m.data)
+            data = zstandard.ZstdCompressor(compression_params=params).compress(m.data)
         elif m.compress == zipfile.ZIP_DEFLATED:
             c = zlib.compressobj(6, zlib.DEFLATED, -15)
             data = c.compress(m.data) + c.flush()
