@@ -50,9 +50,8 @@ def tasks_for(archive: Path, dest: Path, **expected: tuple[bytes, int]) -> list[
     ):
         sha, size = expected.get(name, (b"", -1))
         mode = (attr >> 16) & 0o7777 or 0o644
-        tasks.append(
-            (offset, method, csize, usize, crc, str(dest / name.split("/")[-1]), mode, sha, size)
-        )
+        out = str(dest / name.split("/")[-1])
+        tasks.append((offset, method, csize, usize, crc, out, mode, sha, size, name))
     return tasks
 
 
@@ -227,7 +226,7 @@ class TestExtract:
         out.mkdir()
         entries = core.read_central_directory(str(wheel))
         tasks = [
-            (e[6], e[1], e[4], e[5], e[3], str(out / e[0].replace("/", "_")), 0o644, b"", -1)
+            (e[6], e[1], e[4], e[5], e[3], str(out / e[0].replace("/", "_")), 0o644, b"", -1, e[0])
             for e in entries
         ]
         [blob] = core.extract([(str(wheel), tasks)], 0)
@@ -377,7 +376,9 @@ class TestExtractFailures:
             core.extract([(str(archive), [(*t[:5], tmp_path / "a", *t[6:])])], 1)
         assert list(tmp_path.iterdir()) == [archive]
         with pytest.raises(TypeError):
-            core.extract([(str(archive), [(*t[:7], "not bytes", -1)])], 1)
+            core.extract([(str(archive), [(*t[:7], "not bytes", -1, t[9])])], 1)
+        with pytest.raises(TypeError, match="member names must be str"):
+            core.extract([(str(archive), [(*t[:9], b"small")])], 1)
         with pytest.raises(ValueError):
             core.extract([(str(archive), [t])], -1)
 
@@ -441,7 +442,7 @@ class TestCentralDirectory:
         assert entries == core.read_central_directory(str(plain)) == entries_of(big)
         (tmp_path / "out").mkdir()
         tasks = [
-            (e[6], e[1], e[4], e[5], e[3], str(tmp_path / "out" / str(i)), 0o644, b"", -1)
+            (e[6], e[1], e[4], e[5], e[3], str(tmp_path / "out" / str(i)), 0o644, b"", -1, e[0])
             for i, e in enumerate(entries)
         ]
         assert digests(core.extract([(str(big), tasks)], 1)[0]) == [sha(m[1]) for m in members]
@@ -790,7 +791,7 @@ import resource
 from fastinst import _core
 e = _core.read_central_directory({str(archive)!r})[0]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-task = (e[6], e[1], e[4], e[5], e[3], {str(tmp_path / "out")!r}, 0o644, b"", -1)
+task = (e[6], e[1], e[4], e[5], e[3], {str(tmp_path / "out")!r}, 0o644, b"", -1, e[0])
 _core.extract([({str(archive)!r}, [task])], 1)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 """
@@ -840,7 +841,7 @@ def test_both_cores_agree_on_damaged_tasks(tmp_path_factory, member, deltas, met
         dest = base / f"out-{core.__name__}"
         old = _compiled._set_stream_threshold(0) if stream and core is _compiled else None
         try:
-            result = core.extract([(str(damaged), [(*task, str(dest), 0o644, b"", -1)])], 1)
+            result = core.extract([(str(damaged), [(*task, str(dest), 0o644, b"", -1, t[9])])], 1)
             outcomes.append(("ok", result, dest.read_bytes()))
             dest.unlink()
         except CoreFailure as f:
@@ -867,12 +868,34 @@ def _zstd_zip(path: Path, name: str, data: bytes, **params: int) -> Path:
     return _one_member_zip(path, name, data, packed, ZIP_ZSTANDARD)
 
 
-def _one_member_zip(path: Path, name: str, data: bytes, packed: bytes, method: int) -> Path:
+def _local(name: bytes, data: bytes, packed: bytes, method: int, extra: bytes = b"") -> bytes:
+    """A local header and the member's data."""
+    fields = (63, 0x800, method, 0, 0x5021, zlib.crc32(data), len(packed), len(data), len(name))
+    return struct.pack("<4s5HIIIHH", b"PK\x03\x04", *fields, len(extra)) + name + extra + packed
+
+
+def _layout(path: Path, body: bytes, central: list[tuple[bytes, bytes, int, int]]) -> Path:
+    """A zip of ``body`` (local headers and data, written by the caller) and a central
+    directory of ``(name, data, csize, offset)`` entries (stored)."""
+    cd = b""
+    for name, data, csize, offset in central:
+        fields = (63, 0x800, 0, 0, 0x5021, zlib.crc32(data), csize, len(data), len(name))
+        cd += struct.pack("<4s6HIIIHHHHHII", b"PK\x01\x02", 0x33F, *fields, 0, 0, 0, 0, 0, offset)
+        cd += name
+    n = len(central)
+    end = struct.pack("<4s4HIIH", b"PK\x05\x06", 0, 0, n, n, len(cd), len(body), 0)
+    path.write_bytes(body + cd + end)
+    return path
+
+
+def _one_member_zip(
+    path: Path, name: str, data: bytes, packed: bytes, method: int, local_name: str | None = None
+) -> Path:
     n = name.encode()
     fields = (63, 0x800, method, 0, 0x5021, zlib.crc32(data), len(packed), len(data), len(n))
-    local = struct.pack("<4s5HIIIHH", b"PK\x03\x04", *fields, 0) + n
+    body = _local(n if local_name is None else local_name.encode(), data, packed, method)
+    body += b"\0" * 16  # room for a shorter local name (the size of a data descriptor)
     central = struct.pack("<4s6HIIIHHHHHII", b"PK\x01\x02", 0x33F, *fields, 0, 0, 0, 0, 0, 0) + n
-    body = local + packed
     end = struct.pack("<4s4HIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(body), 0)
     path.write_bytes(body + central + end)
     return path
@@ -895,7 +918,7 @@ import resource
 from fastinst import {module} as core
 e = core.read_central_directory({str(archive)!r})[0]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-task = (e[6], e[1], e[4], e[5], e[3], {str(tmp_path / "out")!r}, 0o644, {digest!r}, -1)
+task = (e[6], e[1], e[4], e[5], e[3], {str(tmp_path / "out")!r}, 0o644, {digest!r}, -1, e[0])
 core.extract([({str(archive)!r}, [task])], 1)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 """
@@ -962,3 +985,116 @@ print("fastinst._core_py" in sys.modules, "fastinst._zstd" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+# --- local headers and overlapping members ---------------------------------------------
+
+
+def _packed(data: bytes, method: int) -> bytes:
+    if method == zipfile.ZIP_DEFLATED:
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush()
+    if method == ZIP_ZSTANDARD:
+        import zstandard
+
+        return zstandard.ZstdCompressor().compress(data)
+    return data
+
+
+class TestLocalHeaders:
+    @pytest.fixture
+    def core(self, xcore):
+        return xcore
+
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, ZIP_ZSTANDARD])
+    @pytest.mark.parametrize("local", ["pkg/evil.py", "pkg/b.py", "pkg/a.py\0", "", "P" * 1500])
+    def test_a_local_name_that_differs_is_refused(self, core, tmp_path, method, local):
+        """The local header must name the member the directory names (#10.6): a
+        scanner reading the stream would see another file."""
+        data = b"print('hello')\n" * 40
+        archive = _one_member_zip(
+            tmp_path / "n.whl", "pkg/a.py", data, _packed(data, method), method, local
+        )
+        (tmp_path / "out").mkdir()
+        f = failure(core, [(str(archive), tasks_for(archive, tmp_path / "out"))])
+        assert (f.kind, f.index) == ("name", 0)
+        assert list((tmp_path / "out").iterdir()) == []
+
+    @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, ZIP_ZSTANDARD])
+    def test_long_names_are_compared_whole(self, core, tmp_path, method):
+        data = b"x = 1\n" * 100
+        name = "d/" * 700 + "m.py"  # past the read-ahead of a local header
+        ok = _one_member_zip(tmp_path / "ok.whl", name, data, _packed(data, method), method)
+        bad = _one_member_zip(
+            tmp_path / "bad.whl", name, data, _packed(data, method), method, name[:-1] + "w"
+        )
+        (tmp_path / "out").mkdir()
+        assert core.extract([(str(ok), tasks_for(ok, tmp_path / "out"))], 1) == [sha(data)]
+        (tmp_path / "out" / "m.py").unlink()
+        assert failure(core, [(str(bad), tasks_for(bad, tmp_path / "out"))]).kind == "name"
+
+    def test_data_that_runs_over_the_next_header_is_refused(self, core, tmp_path):
+        """The directory's check assumes an empty extra field; a local header with a
+        long one moves the data over the next member's header: found at extraction."""
+        b_data = b"the second member\n" * 10
+        b_local = _local(b"b", b_data, b_data, 0)
+        a_extra = b"\0" * 100
+        d = 30 + 1 + len(a_extra)  # where a's data starts
+        b_offset = d + 50
+        a_data = b"f" * 50 + b_local[:30]  # a's 80 bytes run 30 bytes into b's header
+        body = _local(b"a", a_data, a_data, 0, a_extra)[:d] + b"f" * 50 + b_local
+        assert body[d : d + 80] == a_data
+        archive = _layout(
+            tmp_path / "o.whl", body, [(b"a", a_data, 80, 0), (b"b", b_data, len(b_data), b_offset)]
+        )
+        (tmp_path / "out").mkdir()
+        f = failure(core, [(str(archive), tasks_for(archive, tmp_path / "out"))])
+        assert (f.kind, f.index) == ("overlap", 0)
+        assert not (tmp_path / "out" / "a").exists()
+
+    def test_the_same_member_twice_is_not_an_overlap(self, core, tmp_path):
+        data = b"twice\n" * 50
+        archive = write_zip(tmp_path / "t.whl", [Member("a", data), Member("b", b"after")])
+        t = tasks_for(archive, tmp_path)[0]
+        tasks = [t, (*t[:5], str(tmp_path / "a2"), *t[6:])]
+        assert core.extract([(str(archive), tasks)], 2) == [sha(data) * 2]
+
+
+class TestOverlappingEntries:
+    def test_entries_sharing_one_local_header(self, core, tmp_path):
+        """The classic zip bomb: many directory entries, one piece of data."""
+        data = b"\0" * 1000
+        body = _local(b"kernel", data, data, 0)
+        central = [(b"kernel", data, len(data), 0)] + [
+            (b"copy%d" % i, data, len(data), 0) for i in range(5)
+        ]
+        archive = _layout(tmp_path / "bomb.zip", body, central)
+        with pytest.raises(CorruptArchive) as info:
+            core.read_central_directory(str(archive))
+        assert (info.value.member, info.value.wheel) == ("kernel", str(archive))
+        assert "overlaps member 'copy0'" in info.value.reason
+
+    def test_data_that_covers_the_next_member(self, core, tmp_path):
+        a, b = b"first" * 20, b"second" * 20
+        body = _local(b"a", a, a, 0) + _local(b"b", b, b, 0)
+        ok = [(b"a", a, len(a), 0), (b"b", b, len(b), 31 + len(a))]
+        assert len(core.read_central_directory(str(_layout(tmp_path / "ok.zip", body, ok)))) == 2
+        bad = [(b"a", a, len(a) + 1, 0), ok[1]]  # one byte into b's header
+        with pytest.raises(CorruptArchive, match="overlaps member 'b'") as info:
+            core.read_central_directory(str(_layout(tmp_path / "bad.zip", body, bad)))
+        assert info.value.member == "a"
+
+    def test_out_of_order_directory(self, core, tmp_path):
+        """Directory order need not be file order: sorted once, then compared."""
+        parts = [b"m%d" % i * (i + 3) for i in range(6)]
+        body, offsets = b"", []
+        for i, p in enumerate(parts):
+            offsets.append(len(body))
+            body += _local(b"%d" % i, p, p, 0)
+        central = [(b"%d" % i, parts[i], len(parts[i]), offsets[i]) for i in (3, 0, 5, 1, 4, 2)]
+        entries = core.read_central_directory(str(_layout(tmp_path / "o.zip", body, central)))
+        assert [e[0] for e in entries] == ["3", "0", "5", "1", "4", "2"]
+        central[2] = (b"5", parts[5], len(parts[5]), offsets[4])  # 5 now starts where 4 does
+        with pytest.raises(CorruptArchive, match="overlaps") as info:
+            core.read_central_directory(str(_layout(tmp_path / "bad.zip", body, central)))
+        assert info.value.member == "5"

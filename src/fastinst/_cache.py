@@ -234,7 +234,7 @@ class WheelCache:
 
 def _tasks(
     wheel: Wheel, tree: str, dirs: set[str]
-) -> list[tuple[int, int, int, int, int, str, int, bytes, int]]:
+) -> list[tuple[int, int, int, int, int, str, int, bytes, int, str]]:
     """Core tasks unpacking every member of ``wheel`` below ``tree`` (adds their dirs)."""
     from ._wheel import CRC, CSIZE, METHOD, OFFSET
 
@@ -251,7 +251,9 @@ def _tasks(
             sha = _digest32(wheel, row)
             size = int(row.size) if row.size else -1
         mode = MODE_EXEC if _is_exec(e) else MODE_FILE
-        tasks.append((e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, sha, size))
+        tasks.append(
+            (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, sha, size, e[NAME])
+        )
     return tasks
 
 

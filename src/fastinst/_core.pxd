@@ -94,7 +94,10 @@ cdef struct Task:
     int has_sha             # 0: no expected digest, 1: compare, 2: wrong length (never matches)
     int state               # big members: 0 new, 1 put aside once, 2 memory budget taken
     int64_t need            # bytes of whole-member buffers (input + output)
+    int64_t limit           # the member's data must end here (the next member's header)
     const char* dest
+    const char* name        # the member's name in the central directory (UTF-8)
+    Py_ssize_t name_len
     unsigned char* digest   # where the SHA-256 goes (inside the job's result bytes)
     unsigned char expected[32]
 

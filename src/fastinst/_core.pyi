@@ -6,8 +6,8 @@ from typing import Final
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
-#  expected_sha256, expected_size)
-Task = tuple[int, int, int, int, int, str, int, bytes, int]
+#  expected_sha256, expected_size, name)
+Task = tuple[int, int, int, int, int, str, int, bytes, int, str]
 
 LINK_CLONE: Final[int]
 LINK_HARDLINK: Final[int]

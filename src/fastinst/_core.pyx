@@ -15,11 +15,11 @@ kinds) and includes one file per job: ``_core_zip.pxi`` (the central directory),
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
 from libc.errno cimport (
     EEXIST, EINTR, EINVAL, EIO, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
 )
-from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
@@ -46,7 +46,7 @@ INFLATER = FI_INFLATER.decode()
 if not fi_sha256_setup():
     raise ImportError("libcrypto has no SHA-256")
 
-# Failure kinds, in the order of the checks made on each task.
+# Failure kinds; _KIND_NAMES has their names, as CoreFailure.kind gives them.
 cdef enum:
     K_OK = 0
     K_METHOD
@@ -57,9 +57,12 @@ cdef enum:
     K_RECORD_SIZE
     K_SHA256
     K_IO
+    K_NAME
+    K_OVERLAP
     K_PUT_ASIDE = 100   # not a failure: the task waits for memory (see _next_task)
 
-_KIND_NAMES = ("", "method", "header", "inflate", "size", "crc", "record-size", "sha256", "io")
+_KIND_NAMES = ("", "method", "header", "inflate", "size", "crc", "record-size", "sha256", "io",
+               "name", "overlap")
 
 cdef enum:
     CHUNK = 1 << 20

@@ -58,20 +58,46 @@ cdef bint _crc_sha256(EVP_MD_CTX* md, const unsigned char* p, size_t n, uint32_t
     return EVP_DigestFinal_ex(md, digest, &dlen) == 1
 
 
-cdef int _data_start(int fd, int64_t offset, int64_t csize, int64_t archive_size,
-                     int64_t* start) noexcept nogil:
-    """Where a member's data starts (``*start``), after checking its local header:
-    K_OK, K_HEADER, or -K_IO (errno) when the archive cannot be read."""
-    cdef unsigned char head[30]
-    cdef int64_t got = _pread_full(fd, head, 30, offset)
-    if got < 0:
-        return -K_IO
-    if got != 30 or memcmp(head, b"PK\x03\x04", 4) != 0:
-        return K_HEADER
-    start[0] = offset + 30 + fi_le16(head + 26) + fi_le16(head + 28)
-    if start[0] > archive_size or csize > archive_size - start[0]:
-        return K_HEADER
+cdef int _check_local(const Task* t, const unsigned char* head, int64_t start) noexcept nogil:
+    """The checks of a local header that only the task can make (its name bytes are at
+    ``head + 30``, its data at ``start``): the name is the directory's (a scanner reading
+    the stream must see the file that is installed), and the data ends before the next
+    member's header (the directory's check could not know the header's extra field)."""
+    if fi_le16(head + 26) != t.name_len or memcmp(head + 30, t.name, <size_t>t.name_len) != 0:
+        return K_NAME
+    if t.csize > t.limit - start:
+        return K_OVERLAP
     return K_OK
+
+
+cdef int _data_start(const Task* t, int64_t* start) noexcept nogil:
+    """Where a member's data starts (``*start``), after checking its local header:
+    K_OK, a failure kind, or -K_IO (errno) when the archive cannot be read."""
+    cdef unsigned char small[30 + 1024]
+    cdef unsigned char* head = small
+    cdef int64_t want = 30 + t.name_len, got
+    cdef int r
+    if t.name_len > 1024:
+        head = <unsigned char*>malloc(<size_t>want)
+        if head == NULL:
+            fi_set_errno(ENOMEM)
+            return K_IO
+    got = _pread_full(t.fd, head, want, t.offset)
+    if got < 0:
+        r = -K_IO
+    elif got < 30 or memcmp(head, b"PK\x03\x04", 4) != 0:
+        r = K_HEADER
+    else:
+        start[0] = t.offset + 30 + fi_le16(head + 26) + fi_le16(head + 28)
+        if start[0] > t.archive_size or t.csize > t.archive_size - start[0]:
+            r = K_HEADER
+        elif got < want:  # the name is longer than the space left: not ours
+            r = K_NAME
+        else:
+            r = _check_local(t, head, start[0])
+    if head != small:
+        free(head)
+    return r
 
 
 cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
@@ -85,6 +111,8 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     cdef unsigned char* bout = NULL
     cdef size_t bin_cap = 0, bout_cap = 0
     cdef int r, err
+    if t.method == 93:
+        return K_OK  # zstd: done by _zstd after the pool
     if t.method != 0 and t.method != 8:
         return K_METHOD
     if t.offset < 0 or t.csize < 0 or t.usize < 0:
@@ -92,7 +120,7 @@ cdef int _extract_one(Worker* w, Task* t) noexcept nogil:
     need = t.usize + (t.csize if t.method == 8 else 0)
     if need <= SMALL_MEMBER and t.csize <= SMALL_MEMBER:
         return _extract_small(w, t)
-    r = _data_start(t.fd, t.offset, t.csize, t.archive_size, &start)
+    r = _data_start(t, &start)
     if r != K_OK:
         if t.state == 2:  # the memory taken for it when it was picked up again
             fi_budget_give(&w.sh.budget, t.need)
@@ -188,6 +216,9 @@ cdef int _extract_small(Worker* w, Task* t) noexcept nogil:
             return -K_IO
         if got != hl + t.csize:
             return K_HEADER
+    r = _check_local(t, p, t.offset + hl)
+    if r != K_OK:
+        return r
     if t.method == 0:
         if t.csize != t.usize:
             return K_SIZE
@@ -418,6 +449,40 @@ cdef void* _extract_worker(void* arg) noexcept nogil:
     return NULL
 
 
+cdef int _cmp_offsets(const void* a, const void* b) noexcept nogil:
+    cdef const Task* x = (<Task**>a)[0]
+    cdef const Task* y = (<Task**>b)[0]
+    return -1 if x.offset < y.offset else (1 if x.offset > y.offset else 0)
+
+
+cdef int _set_limits(Task* arr, Py_ssize_t n) except -1:
+    """Set each task's limit: the offset of the next member of its archive among the
+    tasks (a task twice is one member), or no limit. ``arr`` is in job order."""
+    cdef Task** order = <Task**>malloc(<size_t>(n if n else 1) * sizeof(Task*))
+    cdef Py_ssize_t lo = 0, hi, k
+    cdef int64_t nxt
+    if order == NULL:
+        raise MemoryError()
+    with nogil:
+        for k in range(n):
+            order[k] = &arr[k]
+        while lo < n:
+            hi = lo
+            while hi < n and arr[hi].job == arr[lo].job:
+                hi += 1
+            qsort(order + lo, <size_t>(hi - lo), sizeof(Task*), _cmp_offsets)
+            nxt = INT64_MAX
+            k = hi - 1
+            while k >= lo:
+                if k + 1 < hi and order[k + 1].offset > order[k].offset:
+                    nxt = order[k + 1].offset
+                order[k].limit = nxt
+                k -= 1
+            lo = hi
+    free(order)
+    return 0
+
+
 cdef int _cmp_tasks(const void* a, const void* b) noexcept nogil:
     cdef const Task* x = <const Task*>a
     cdef const Task* y = <const Task*>b
@@ -431,7 +496,8 @@ cdef int _cmp_tasks(const void* a, const void* b) noexcept nogil:
 def extract(jobs, int threads):
     """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
 
-    >>> extract([("demo.whl", [(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1)])], 0)
+    >>> task = (0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")
+    >>> extract([("demo.whl", [task])], 0)
     [b'...32 bytes...']
     """
     cdef list job_list = list(jobs)
@@ -451,7 +517,6 @@ def extract(jobs, int threads):
 
     cdef list results = []
     cdef list keep = []       # the encoded destinations, alive while C points into them
-    cdef list zstd = []       # (job, index, task) for the Python pass after the pool
     cdef list fds = [-1] * njobs
     cdef list sizes = [0] * njobs
     cdef Task* arr = <Task*>malloc(<size_t>(total if total else 1) * sizeof(Task))
@@ -462,9 +527,8 @@ def extract(jobs, int threads):
     cdef Task** deferred = NULL
     cdef Py_ssize_t n = 0
     cdef int nthreads, fd, r
-    cdef int64_t start, z_offset, z_csize, z_usize, z_size
-    cdef uint32_t z_crc
-    cdef int z_mode
+    cdef int64_t start
+    cdef Py_ssize_t k
     cdef Task* t
     cdef bytes result, dest_b
     cdef struct_stat st
@@ -474,17 +538,12 @@ def extract(jobs, int threads):
             result = PyBytes_FromStringAndSize(NULL, 32 * len(tasks))
             results.append(result)
             for i in range(len(tasks)):
-                offset, method, csize, usize, crc, dest, mode, sha, expected_size = tasks[i]
+                offset, method, csize, usize, crc, dest, mode, sha, expected_size, name = tasks[i]
                 dest_b = _fs(dest)
                 if not isinstance(sha, bytes):
                     raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
-                if method == 93:
-                    # the C types check the numbers as for the other members
-                    z_offset, z_csize, z_usize, z_crc = offset, csize, usize, crc
-                    z_mode, z_size = mode, expected_size
-                    zstd.append((j, i, (z_offset, 93, z_csize, z_usize, z_crc, dest, z_mode, sha,
-                                        z_size)))
-                    continue
+                if not isinstance(name, str):
+                    raise TypeError(f"member names must be str, not {type(name).__name__}")
                 keep.append(dest_b)
                 t = &arr[n]
                 n += 1
@@ -505,6 +564,9 @@ def extract(jobs, int threads):
                 t.job = <int>j
                 t.index = <int>i
                 t.digest = <unsigned char*>PyBytes_AS_STRING(result) + 32 * i
+                # UTF-8 of the name, kept by the str itself (alive in task_lists)
+                t.name = PyUnicode_AsUTF8AndSize(name, &t.name_len)
+        _set_limits(arr, n)
 
         # every argument is checked before any archive is opened (as in the twin)
         nthreads = _n_threads(threads, <size_t>n)
@@ -546,21 +608,30 @@ def extract(jobs, int threads):
             detail = archives[j] if sh.fail_on_source else task_lists[j][i][5]
             raise CoreFailure(_KIND_NAMES[sh.fail_kind], j, i, sh.fail_errno, detail)
 
-        # zstd members (rare) are streamed by _zstd, as in the twin: same checks and errors
-        zstd.sort(key=lambda jit: -jit[2][3])
-        for j, i, task in zstd:
-            if task[0] < 0 or task[2] < 0 or task[3] < 0:
+        # zstd members (rare) are streamed by _zstd, as in the twin: same checks and
+        # errors; arr is in the order of the pool's work, the biggest first
+        for k in range(n):
+            t = &arr[k]
+            if t.method != 93:
+                continue
+            j = t.job
+            i = t.index
+            task = task_lists[j][i]
+            if t.offset < 0 or t.csize < 0 or t.usize < 0:
                 raise CoreFailure("header", j, i, 0, task[5])
-            r = _data_start(fds[j], task[0], task[2], sizes[j], &start)
+            r = _data_start(t, &start)
             if r != K_OK:
                 raise CoreFailure(_KIND_NAMES[-r if r < 0 else r], j, i,
-                                  errno if r == -K_IO else 0, archives[j] if r < 0 else task[5])
+                                  errno if r == -K_IO or r == K_IO else 0,
+                                  archives[j] if r < 0 else task[5])
+            checked = (t.offset, 93, t.csize, t.usize, t.crc, task[5], t.mode, task[7],
+                       t.expected_size, task[9])
             try:
-                digest = _zstd.extract(fds[j], start, task)
+                digest = _zstd.extract(fds[j], start, checked)
             except MemberFailure as f:
                 detail = archives[j] if f.on_archive else task[5]
                 raise CoreFailure(f.kind, j, i, f.errno, detail) from None
-            memcpy(PyBytes_AS_STRING(results[j]) + 32 * i, PyBytes_AS_STRING(digest), 32)
+            memcpy(t.digest, PyBytes_AS_STRING(digest), 32)
         return results
     finally:
         free(arr)

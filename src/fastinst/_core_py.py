@@ -24,8 +24,8 @@ from ._errors import CoreFailure, CorruptArchive, MemberFailure
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
-#  expected_sha256, expected_size)
-Task = tuple[int, int, int, int, int, str, int, bytes, int]
+#  expected_sha256, expected_size, name)
+Task = tuple[int, int, int, int, int, str, int, bytes, int, str]
 
 LINK_CLONE, LINK_HARDLINK, LINK_COPY = 0, 1, 2
 
@@ -108,6 +108,7 @@ def _read_central_directory(fd: int, path: str) -> list[Entry]:
         raise bad("archive changed while being read")
 
     entries: list[Entry] = []
+    extents: list[tuple[int, int]] = []
     pos = 0
     for _ in range(n_total):
         if pos + 46 > cd_size:
@@ -128,13 +129,29 @@ def _read_central_directory(fd: int, path: str) -> list[Entry]:
             usize, csize, offset = _zip64_extra(
                 cd[pos + 46 + n : pos + 46 + n + e], usize, csize, offset, bad
             )
-        if offset + 30 + csize > cd_offset:
+        if offset + 30 + n + csize > cd_offset:
             raise bad("entry offset out of range")
         entries.append((name, method, flags, crc, csize, usize, offset, attr))
+        extents.append((offset, offset + 30 + n + csize))
         pos = end
     if pos != cd_size:
         raise bad("entry count mismatch")
+    _check_extents(extents, entries, path)
     return entries
+
+
+def _check_extents(extents: list[tuple[int, int]], entries: list[Entry], path: str) -> None:
+    """Refuse members whose bytes overlap: local header (with the directory's name)
+    and data of two members may not share a byte. That is the layout of the classic
+    zip bomb, many directory entries sharing one piece of data; no writer makes it."""
+    order = sorted(range(len(extents)), key=lambda i: (extents[i][0], i))
+    for prev, k in zip(order, order[1:]):
+        if extents[k][0] < extents[prev][1]:
+            raise CorruptArchive(
+                wheel=path,
+                reason=f"its data overlaps member {entries[k][0]!r} (the layout of a zip bomb)",
+                member=entries[prev][0],
+            )
 
 
 def _zip64_extra(
@@ -177,32 +194,56 @@ def _threads(threads: int, work: int) -> int:
 
 def _check_task(task: Sequence[Any]) -> Task:
     """``task`` with its types checked as the compiled core checks them."""
-    offset, method, csize, usize, crc, dest, mode, sha, size = task
+    offset, method, csize, usize, crc, dest, mode, sha, size, name = task
     if not isinstance(dest, str):
         raise TypeError(f"paths must be str, not {type(dest).__name__}")
     if "\0" in dest:
         raise ValueError("embedded null byte")
     if not isinstance(sha, bytes):
         raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
+    if not isinstance(name, str):
+        raise TypeError(f"member names must be str, not {type(name).__name__}")
+    name.encode("utf-8")  # the compiled core needs its UTF-8 (surrogates fail here)
     i = operator.index
-    return (i(offset), i(method), i(csize), i(usize), i(crc), dest, i(mode), sha, i(size))
+    return (i(offset), i(method), i(csize), i(usize), i(crc), dest, i(mode), sha, i(size), name)
 
 
-def _data_start(fd: int, archive_size: int, task: Task) -> int:
-    """Where the data of ``task``'s member starts, after checking its local header."""
-    offset, csize, usize = task[0], task[2], task[3]
+def _limits(tasks: list[Task]) -> list[int]:
+    """Where each task's data must end: the offset of the next member of its archive
+    among the tasks (a task twice is one member), or no limit (-1)."""
+    order = sorted(range(len(tasks)), key=lambda i: tasks[i][0])
+    limits = [-1] * len(tasks)
+    nxt = -1
+    for k in range(len(order) - 1, -1, -1):
+        if k + 1 < len(order) and tasks[order[k + 1]][0] > tasks[order[k]][0]:
+            nxt = tasks[order[k + 1]][0]
+        limits[order[k]] = nxt
+    return limits
+
+
+def _data_start(fd: int, archive_size: int, task: Task, limit: int) -> int:
+    """Where the data of ``task``'s member starts, after checking its local header:
+    its name is the directory's (a scanner reading the stream must see the file that
+    is installed), and its data ends by ``limit`` (the next member's header; -1: no
+    limit), which the directory's check could not know (the header's extra field)."""
+    offset, csize, usize, name = task[0], task[2], task[3], task[9]
     if offset < 0 or csize < 0 or usize < 0:
         raise MemberFailure("header")
+    encoded = name.encode("utf-8")
     try:
-        head = _pread_exact(fd, 30, offset)
+        head = _pread_exact(fd, 30 + len(encoded), offset)
     except OSError as exc:
         raise MemberFailure("io", exc.errno or 0, on_archive=True) from None
-    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
         raise MemberFailure("header")
     n, e = struct.unpack_from("<HH", head, 26)
     start: int = offset + 30 + n + e
     if start + csize > archive_size:
         raise MemberFailure("header")
+    if head[30 : 30 + n] != encoded or n != len(encoded):
+        raise MemberFailure("name")
+    if limit != -1 and start + csize > limit:
+        raise MemberFailure("overlap")
     return start
 
 
@@ -228,12 +269,12 @@ def _inflate(data: bytes, usize: int) -> bytes:
     return out
 
 
-def _do_task(fd: int, archive_size: int, task: Task) -> bytes:
+def _do_task(fd: int, archive_size: int, task: Task, limit: int) -> bytes:
     """Extract one member; return its SHA-256 or raise `MemberFailure`."""
-    _, method, _, usize, crc, dest, mode, expected_sha, expected_size = task
+    _, method, _, usize, crc, dest, mode, expected_sha, expected_size, _ = task
     if method not in (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD):
         raise MemberFailure("method")
-    start = _data_start(fd, archive_size, task)
+    start = _data_start(fd, archive_size, task, limit)
     if method == METHOD_ZSTD:
         return _zstd.extract(fd, start, task)  # streamed, with the same checks
     raw = _read_data(fd, start, task[2])
@@ -269,7 +310,8 @@ def _do_task(fd: int, archive_size: int, task: Task) -> bytes:
 def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[bytes]:
     """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
 
-    >>> extract([("demo.whl", [(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1)])], 0)
+    >>> task = (0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")
+    >>> extract([("demo.whl", [task])], 0)
     [b'...32 bytes...']
     """
     checked = []
@@ -305,6 +347,7 @@ def _extract(
     work = [(j, i) for j, (_, tasks) in enumerate(jobs) for i in range(len(tasks))]
     work.sort(key=lambda ji: -jobs[ji[0]][1][ji[1]][3])  # largest first, stable
     digests: list[list[bytes]] = [[b""] * len(tasks) for _, tasks in jobs]
+    limits = [_limits(tasks) for _, tasks in jobs]
     lock = threading.Lock()
     failure: list[CoreFailure] = []
 
@@ -314,7 +357,7 @@ def _extract(
         j, i = ji
         task = jobs[j][1][i]
         try:
-            digests[j][i] = _do_task(fds[j], sizes[j], task)
+            digests[j][i] = _do_task(fds[j], sizes[j], task, limits[j][i])
         except MemberFailure as f:
             with lock:
                 if not failure:

@@ -91,6 +91,23 @@ cdef list _read_central_directory(int fd, str path):
                           cd_offset, path)
 
 
+# Where a member's bytes lie at least (local header with the directory's name, then its
+# data): two members' extents may not overlap. That is the layout of the classic zip
+# bomb, many directory entries sharing one piece of data; no writer makes it.
+cdef struct Extent:
+    uint64_t start
+    uint64_t end
+    size_t index
+
+
+cdef int _cmp_extents(const void* a, const void* b) noexcept nogil:
+    cdef const Extent* x = <const Extent*>a
+    cdef const Extent* y = <const Extent*>b
+    if x.start != y.start:
+        return -1 if x.start < y.start else 1
+    return -1 if x.index < y.index else (1 if x.index > y.index else 0)
+
+
 cdef list _parse_entries(const unsigned char* cd, uint64_t cd_size, uint64_t n_total,
                          uint64_t cd_offset, str path):
     cdef list entries = []
@@ -99,38 +116,71 @@ cdef list _parse_entries(const unsigned char* cd, uint64_t cd_size, uint64_t n_t
     cdef unsigned int n, e, c
     cdef const unsigned char* h
     cdef str name
-    i = 0
-    while i < n_total:
-        i += 1
-        if cd_size - pos < 46:
+    # every entry takes 46 bytes of the directory at least: no more than that many
+    cdef size_t cap = <size_t>(n_total if n_total < cd_size // 46 else cd_size // 46)
+    cdef Extent* ext = <Extent*>malloc((cap if cap else 1) * sizeof(Extent))
+    if ext == NULL:
+        raise MemoryError()
+    try:
+        i = 0
+        while i < n_total:
+            if cd_size - pos < 46:
+                raise CorruptArchive(wheel=path, reason="entry count mismatch")
+            h = cd + pos
+            if memcmp(h, b"PK\x01\x02", 4) != 0:
+                raise CorruptArchive(wheel=path, reason="bad central directory entry signature")
+            n = fi_le16(h + 28)
+            e = fi_le16(h + 30)
+            c = fi_le16(h + 32)
+            end = pos + 46 + n + e + c
+            if end > cd_size:
+                raise CorruptArchive(wheel=path, reason="central directory is truncated")
+            try:
+                name = PyUnicode_DecodeUTF8(<char*>h + 46, n, NULL)
+            except UnicodeDecodeError:
+                raise CorruptArchive(wheel=path, reason="member name is not valid UTF-8") from None
+            csize = fi_le32(h + 20)
+            usize = fi_le32(h + 24)
+            offset = fi_le32(h + 42)
+            if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
+                if not _zip64_extra(h + 46 + n, e, &usize, &csize, &offset):
+                    raise CorruptArchive(wheel=path, reason="bad zip64 extra field")
+            if (offset > cd_offset or cd_offset - offset < 30 + n
+                    or cd_offset - offset - 30 - n < csize):
+                raise CorruptArchive(wheel=path, reason="entry offset out of range")
+            entries.append((name, fi_le16(h + 10), fi_le16(h + 8), fi_le32(h + 16), csize, usize,
+                            offset, fi_le32(h + 38)))
+            ext[i].start = offset
+            ext[i].end = offset + 30 + n + csize
+            ext[i].index = <size_t>i
+            pos = end
+            i += 1
+        if pos != cd_size:
             raise CorruptArchive(wheel=path, reason="entry count mismatch")
-        h = cd + pos
-        if memcmp(h, b"PK\x01\x02", 4) != 0:
-            raise CorruptArchive(wheel=path, reason="bad central directory entry signature")
-        n = fi_le16(h + 28)
-        e = fi_le16(h + 30)
-        c = fi_le16(h + 32)
-        end = pos + 46 + n + e + c
-        if end > cd_size:
-            raise CorruptArchive(wheel=path, reason="central directory is truncated")
-        try:
-            name = PyUnicode_DecodeUTF8(<char*>h + 46, n, NULL)
-        except UnicodeDecodeError:
-            raise CorruptArchive(wheel=path, reason="member name is not valid UTF-8") from None
-        csize = fi_le32(h + 20)
-        usize = fi_le32(h + 24)
-        offset = fi_le32(h + 42)
-        if usize == 0xFFFFFFFF or csize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
-            if not _zip64_extra(h + 46 + n, e, &usize, &csize, &offset):
-                raise CorruptArchive(wheel=path, reason="bad zip64 extra field")
-        if offset > cd_offset or cd_offset - offset < 30 or cd_offset - offset - 30 < csize:
-            raise CorruptArchive(wheel=path, reason="entry offset out of range")
-        entries.append((name, fi_le16(h + 10), fi_le16(h + 8), fi_le32(h + 16), csize, usize,
-                        offset, fi_le32(h + 38)))
-        pos = end
-    if pos != cd_size:
-        raise CorruptArchive(wheel=path, reason="entry count mismatch")
+        _check_extents(ext, <size_t>n_total, entries, path)
+    finally:
+        free(ext)
     return entries
+
+
+cdef _check_extents(Extent* ext, size_t n, list entries, str path):
+    """Refuse members whose bytes overlap (sorted by offset once, if not in order yet)."""
+    cdef size_t k
+    cdef bint ordered = True
+    for k in range(1, n):
+        if ext[k].start < ext[k - 1].start:
+            ordered = False
+            break
+    if not ordered:
+        qsort(ext, n, sizeof(Extent), _cmp_extents)
+    for k in range(1, n):
+        if ext[k].start < ext[k - 1].end:
+            raise CorruptArchive(
+                wheel=path,
+                reason=f"its data overlaps member {entries[ext[k].index][0]!r} "
+                       "(the layout of a zip bomb)",
+                member=entries[ext[k - 1].index][0],
+            )
 
 
 cdef bint _zip64_extra(const unsigned char* extra, unsigned int n, uint64_t* usize,

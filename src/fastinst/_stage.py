@@ -158,7 +158,18 @@ def _extract_all(
                 sha = _expected_sha256(plan, action)
                 size = int(exp.size) if exp.size else -1
             tasks.append(
-                (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, action.mode, sha, size)
+                (
+                    e[OFFSET],
+                    e[METHOD],
+                    e[CSIZE],
+                    e[USIZE],
+                    e[CRC],
+                    dest,
+                    action.mode,
+                    sha,
+                    size,
+                    e[NAME],
+                )
             )
             dirs.add(dest.rpartition("/")[0])
         core_jobs.append((plan.wheel.path, tasks))
@@ -309,7 +320,7 @@ def core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exce
     if kind in ("sha256", "record-size"):
         what = "sha256" if kind == "sha256" else "size"
         return RecordMismatch(wheel, f"{what} differs from RECORD", member)
-    if kind in ("crc", "size", "inflate", "header", "method", "window"):
+    if kind in ("crc", "size", "inflate", "header", "method", "window", "name", "overlap"):
         reason = {
             "crc": "CRC-32 mismatch",
             "size": "size differs from the zip directory",
@@ -317,6 +328,8 @@ def core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exce
             "header": "bad local file header",
             "method": "unsupported compression method",
             "window": "zstd window over 8 MiB (the most RFC 8878 asks decoders to support)",
+            "name": "the local file header names another file",
+            "overlap": "its data overlaps the next member (the layout of a zip bomb)",
         }[kind]
         return CorruptArchive(wheel, reason, member)
     return os_error(OSError(failure.errno, os.strerror(failure.errno), failure.detail or dest))

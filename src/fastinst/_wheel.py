@@ -135,7 +135,9 @@ def read_member(path: str, entry: Entry) -> bytes:
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise CorruptArchive(path, "bad local file header", name)
         name_len, extra_len = struct.unpack("<HH", header[26:30])
-        f.seek(entry[OFFSET] + 30 + name_len + extra_len)
+        if f.read(name_len) != name.encode("utf-8"):
+            raise CorruptArchive(path, "the local file header names another file", name)
+        f.seek(extra_len, os.SEEK_CUR)
         raw = f.read(entry[CSIZE])
     if len(raw) != entry[CSIZE]:
         raise CorruptArchive(path, "member data is truncated", name)

@@ -80,7 +80,7 @@ def extract(fd: int, start: int, task: Task) -> bytes:
 def _stream(fd: int, start: int, task: Task, out: int) -> bytes:
     import zstandard
 
-    _, _, csize, usize, crc, _, _, expected_sha, expected_size = task
+    _, _, csize, usize, crc, _, _, expected_sha, expected_size, _ = task
     sha = hashlib.sha256()
     total, actual_crc = 0, 0
     dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
