@@ -33,14 +33,9 @@ from ._errors import (
 if TYPE_CHECKING:
     from ._backend import HAS_EXTENSION
     from ._install import DEFAULT_CACHE, InstallResult, install
-    from ._installed import (
-        InstalledDistribution,
-        UninstallResult,
-        find_installed,
-        list_installed,
-        uninstall,
-    )
+    from ._installed import InstalledDistribution, find_installed, list_installed
     from ._lock import install_lock
+    from ._remove import UninstallResult, uninstall
     from ._scheme import Scheme, choose_install_scheme, get_scheme
     from ._verify import FileIssue, VerifyResult, verify
 
@@ -52,10 +47,10 @@ _LAZY = {
     "InstallResult": "._install",
     "install": "._install",
     "InstalledDistribution": "._installed",
-    "UninstallResult": "._installed",
+    "UninstallResult": "._remove",
     "find_installed": "._installed",
     "list_installed": "._installed",
-    "uninstall": "._installed",
+    "uninstall": "._remove",
     "install_lock": "._lock",
     "Scheme": "._scheme",
     "choose_install_scheme": "._scheme",

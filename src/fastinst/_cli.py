@@ -286,8 +286,8 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
     p = command(
         "uninstall",
         "remove installed distributions",
-        "Remove installed distributions by their RECORD.\n\n"
-        "Every name is checked first: if one is not installed, nothing is removed.",
+        "Remove installed distributions by their RECORD, all of them or none.\n\n"
+        "A name that is not installed is skipped with a warning, as pip and uv do.",
     )
     if p is not None:
         p.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
@@ -295,6 +295,11 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             "-y", "--yes", action="store_true", help="accepted for pip's sake: fastinst never asks"
         )
         _add_scheme_options(p)
+        p.add_argument_group("how").add_argument(
+            "--break-system-packages",
+            action="store_true",
+            help="uninstall from an externally managed (PEP 668) interpreter anyway",
+        )
         _add_output_options(p)
 
     p = command(
@@ -735,17 +740,15 @@ class _ProgressBar:
 
 
 def _uninstall(args: argparse.Namespace) -> int:
-    from ._errors import NotInstalled
-    from ._installed import find_installed, plan_removal, remove
+    from ._remove import uninstall
+    from ._scheme import check_externally_managed
 
     scheme = _resolve(args, install=False)
-    plans = []
-    for name in args.names:  # every name first, so that nothing goes when one is missing
-        found = find_installed(name, scheme)
-        if not found:
-            raise NotInstalled(name, scheme.library_dirs())
-        plans.append(plan_removal(found[0]))
-    results = [remove(plan) for plan in plans]
+    if not args.break_system_packages:
+        check_externally_managed(
+            args.python, prefix=args.prefix, home=args.home, root=args.root, target=args.target
+        )
+    results = uninstall(args.names, scheme, missing_ok=True)
     if args.json:
         print(
             _dumps(
@@ -755,7 +758,8 @@ def _uninstall(args: argparse.Namespace) -> int:
                             "name": r.name,
                             "version": r.version,
                             "dist_info": r.dist_info,
-                            "files": len(r.files),
+                            "files": list(r.files),
+                            "kept": list(r.kept),
                         }
                         for r in results
                     ]

@@ -41,6 +41,7 @@ from ._wheel import (
 
 if TYPE_CHECKING:
     from ._cache import WheelCache
+    from ._remove import RemovalPlan
 
 logger = logging.getLogger("fastinst")
 
@@ -214,7 +215,7 @@ def _install_locked(
     results = []
     for plan, rows in zip(plans, written):
         files = tuple(_absolute(plan, path) for path, _h, _s in rows)
-        replaced, old_files = old.get(plan.wheel.name, (None, []))
+        replaced, old_files, _r = old.get(plan.wheel.name, (None, [], []))
         new = set(files)
         results.append(
             InstallResult(
@@ -250,7 +251,7 @@ def _dry_run(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[I
             files.append(info + "/REQUESTED")
         if plan.wheel.path in options.direct_urls:
             files.append(info + "/direct_url.json")
-        replaced, old_files = old[plan.wheel.name]
+        replaced, old_files, _r = old[plan.wheel.name]
         new = set(files)
         results.append(
             InstallResult(
@@ -376,56 +377,28 @@ def _absolute(plan: WheelPlan, record_path: str) -> str:
 
 def _old_versions(
     plans: list[WheelPlan], scheme: Scheme
-) -> dict[str, tuple[str | None, list[str]]]:
-    """For each plan's distribution: the installed version, and its files (dist-info last).
+) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
+    """For each plan's distribution: the installed version, its files (dist-info
+    last), and the plans that remove it (`_remove`, shared with uninstall)."""
+    from ._remove import replaced_versions
 
-    Only copies in this scheme's own library directories count: a copy in the
-    user site or a system directory belongs to another environment (pip leaves
-    those alone too). One scan of the library directories for all plans.
-    """
-    from ._installed import find_installed_many, installed_files
-
-    own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
-    found = find_installed_many([p.wheel.name for p in plans], scheme)
-    old: dict[str, tuple[str | None, list[str]]] = {}
-    for plan in plans:
-        version = None
-        files: list[str] = []
-        for dist in found[canonicalize_name(plan.wheel.name)]:
-            if os.path.normpath(dist.location) not in own:
-                continue
-            version = dist.version
-            files += [p for p in installed_files(dist, scheme) if not os.path.isdir(p)]
-            files.append(dist.dist_info)
-        old[plan.wheel.name] = (version, files)
+    old: dict[str, tuple[str | None, list[str], list[RemovalPlan]]] = {}
+    for name, removals in replaced_versions([p.wheel.name for p in plans], scheme).items():
+        files = [f for r in removals for f in (*r.files, r.dist_info)]
+        old[name] = (removals[0].dist.version if removals else None, files, removals)
     return old
 
 
 def _move_old_versions_aside(
     tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme
-) -> dict[str, tuple[str | None, list[str]]]:
-    """Move every file of an installed version out of the way (back on rollback).
+) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
+    """Move every file of an installed version out of the way (back on rollback);
+    after the commit they are gone, and so are the directories they left empty."""
+    from ._remove import move_out
 
-    Returns name -> (replaced version, its files). After the commit the files are
-    gone, and so are the directories they leave empty.
-    """
     old = _old_versions(plans, scheme)
-    for plan in plans:
-        # The .dist-info first: the old version stops being listed before any of its
-        # files goes, so a process killed here never shows it half there.
-        paths = old[plan.wheel.name][1]
-        for path in sorted(paths, key=lambda p: not p.endswith(".dist-info")):
-            if os.path.lexists(path):
-                tx.move_aside(path, _root_of(path, scheme) or plan.lib_root)
+    move_out(tx, [r for _v, _f, removals in old.values() for r in removals])
     return old
-
-
-def _root_of(path: str, scheme: Scheme) -> str | None:
-    """The deepest scheme directory that contains ``path``."""
-    from ._paths import is_inside
-
-    inside = [r for r in _roots(scheme) if is_inside(path, r)]
-    return max(inside, key=len) if inside else None
 
 
 def _publish(tx: _transaction.Transaction, plans: list[WheelPlan]) -> None:

@@ -205,15 +205,8 @@ def choose_install_scheme(
     _check_options(bool(user), prefix, home, root, target)
     facts = interpreter_facts(python)
     prefix, home, root, target = _abs(prefix), _abs(home), _abs(root), _abs(target)
-
-    # pip's rule (install.py): --root, --target and --prefix skip the check,
-    # since the marker cannot be located for them; fastinst's --home is one of
-    # those too. --user does not skip it.
-    own_environment = root is None and target is None and prefix is None and home is None
-    if own_environment and not break_system_packages and not facts["in_venv"]:
-        marker = facts["externally_managed"]
-        if os.path.isfile(marker):
-            raise ExternallyManaged(_marker_message(marker, facts["prefix"]), marker)
+    if not break_system_packages:
+        _refuse_externally_managed(facts, prefix=prefix, home=home, root=root, target=target)
 
     notice = None
     if user:
@@ -253,6 +246,34 @@ def choose_install_scheme(
         dist_name=dist_name,
     )
     return scheme, notice
+
+
+def check_externally_managed(
+    python: str | os.PathLike[str] | None = None,
+    *,
+    prefix: str | os.PathLike[str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+    target: str | os.PathLike[str] | None = None,
+) -> None:
+    """Raise `ExternallyManaged` when changing ``python``'s environment with these
+    options is what PEP 668 forbids (uninstall asks this; installs ask it through
+    `choose_install_scheme`)."""
+    where = {
+        k: _abs(v) for k, v in dict(prefix=prefix, home=home, root=root, target=target).items()
+    }
+    _refuse_externally_managed(interpreter_facts(python), **where)
+
+
+def _refuse_externally_managed(facts: Facts, **where: str | None) -> None:
+    # pip's rule (install.py): --root, --target and --prefix skip the check,
+    # since the marker cannot be located for them; fastinst's --home is one of
+    # those too. --user does not skip it.
+    if any(v is not None for v in where.values()) or facts["in_venv"]:
+        return
+    marker = facts["externally_managed"]
+    if os.path.isfile(marker):
+        raise ExternallyManaged(_marker_message(marker, facts["prefix"]), marker)
 
 
 def _check_options(

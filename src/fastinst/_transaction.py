@@ -400,13 +400,16 @@ class Transaction:
             os.makedirs(backup, exist_ok=True)
         return os.path.join(backup, str(self._backup_count))
 
-    def move_aside(self, path: str, root: str) -> None:
+    def move_aside(self, path: str, root: str, *, prune: bool = True) -> None:
         """Move an existing file or directory out of the way (restored on rollback).
 
-        Its directory is pruned after the commit if that leaves it empty.
+        With ``prune``, its directory (and the parents up to ``root``) are removed
+        after the commit if that leaves them empty; `_remove` removes its own
+        directories, only those it empties.
         """
         self._record(path, self.backup_path(path, root))
-        self.emptied[os.path.dirname(path)] = root
+        if prune:
+            self.emptied[os.path.dirname(path)] = root
 
     def publish_all(self, last: set[tuple[str, str]]) -> None:
         """Rename every staged file into place; the top-level entries in ``last``
