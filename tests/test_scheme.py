@@ -186,7 +186,7 @@ class TestProbeCache:
         monkeypatch.setenv("FASTINST_CACHE_DIR", str(tmp_path / "cache"))
         python = INTERPRETERS[-1].path if INTERPRETERS[-1].exists else sys.executable
         first = get_scheme(python)
-        [cache_file] = (tmp_path / "cache" / "probe-v1").glob("*.json")
+        [cache_file] = (tmp_path / "cache" / "probe-v2").glob("facts-*.json")
         assert not list(cache_file.parent.glob(".tmp-*"))  # written by rename
         # Doctor the cached answer: if a second call ran the probe again it
         # could not return this.
@@ -204,12 +204,12 @@ class TestProbeCache:
             pytest.skip("needs two interpreters")
         a, b = (get_scheme(p) for p in existing)
         assert a.purelib != b.purelib
-        assert len(list((tmp_path / "cache" / "probe-v1").glob("*.json"))) == 2
+        assert len(list((tmp_path / "cache" / "probe-v2").glob("facts-*.json"))) == 2
 
     def test_broken_cache_file_is_probed_again(self, tmp_path, monkeypatch):
         monkeypatch.setenv("FASTINST_CACHE_DIR", str(tmp_path / "cache"))
         expected = get_scheme(sys.executable)
-        [cache_file] = (tmp_path / "cache" / "probe-v1").glob("*.json")
+        [cache_file] = (tmp_path / "cache" / "probe-v2").glob("facts-*.json")
         cache_file.write_text("{not json")
         assert get_scheme(sys.executable) == expected
         assert json.loads(cache_file.read_text())["probe_version"] == _probe.PROBE_VERSION
@@ -218,7 +218,7 @@ class TestProbeCache:
         blocker = tmp_path / "a-file"
         blocker.write_text("")
         monkeypatch.setenv("FASTINST_CACHE_DIR", str(blocker / "below"))
-        assert probe_cache_dir() == str(blocker / "below" / "probe-v1")
+        assert probe_cache_dir() == str(blocker / "below" / "probe-v2")
         assert get_scheme(sys.executable) == get_scheme(None)
 
     def test_scripts_are_not_cached(self, tmp_path, monkeypatch):
@@ -228,7 +228,7 @@ class TestProbeCache:
         wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
         wrapper.chmod(0o755)
         scheme = get_scheme(str(wrapper))
-        assert not list((tmp_path / "cache").glob("probe-v1/*.json"))
+        assert not list((tmp_path / "cache").glob("probe-v2/*.json"))
         assert scheme.python == sys.executable  # what the wrapper runs
         assert scheme == get_scheme(sys.executable)
 
@@ -236,7 +236,7 @@ class TestProbeCache:
         fake = tmp_path / "python"
         fake.write_text("#!/bin/sh\nexit 3\n")
         fake.chmod(0o755)
-        with pytest.raises(SchemeError, match="cannot probe"):
+        with pytest.raises(SchemeError, match="is not a Python interpreter"):
             get_scheme(str(fake))
         with pytest.raises(SchemeError, match="does not exist"):
             get_scheme(str(tmp_path / "missing"))

@@ -6,6 +6,7 @@ Layout under the cache directory::
     wheels-v1/<sha256>/manifest.json what a warm install needs without the zip
     index-v1/<sha256 of the path>    (size, mtime, inode) of a wheel file -> its sha256
     tmp/                             entries being built; renamed into place when whole
+    probe-v2/                        interpreter answers (see _probe_cache)
 
 An entry is trusted only once its directory has its final name, and it gets that
 name by one ``rename`` after everything in it was written and verified: a killed
@@ -25,6 +26,7 @@ from typing import NamedTuple
 
 from . import _backend
 from ._errors import FastinstError, RecordMismatch
+from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
 from ._records import RecordEntry, encode_hash
 from ._wheel import ATTR, NAME, USIZE, Entry, EntryPoint, Wheel
 
@@ -39,16 +41,6 @@ TREE = "tree"
 # fails instead of silently changing the cache for every environment.
 MODE_FILE = 0o444
 MODE_EXEC = 0o555
-
-
-def default_cache_dir() -> str:
-    """``$FASTINST_CACHE_DIR``, else the platform's user cache directory."""
-    env = os.environ.get("FASTINST_CACHE_DIR")
-    if env:
-        return env
-    import platformdirs
-
-    return platformdirs.user_cache_dir("fastinst")
 
 
 class CacheEntry(NamedTuple):

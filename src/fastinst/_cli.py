@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from ._install import InstallResult
     from ._installed import InstalledDistribution
+    from ._probe_cache import _Default
     from ._scheme import Scheme
     from ._verify import FileIssue, VerifyResult
 
@@ -79,7 +80,8 @@ def _add_scheme_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--python",
         metavar="PY",
-        help="the target interpreter, a path or a name on PATH (default: the running one)",
+        help="the target interpreter: a path, a name on PATH or a venv's directory "
+        "(default: the running one)",
     )
     where = g.add_mutually_exclusive_group()
     where.add_argument(
@@ -127,14 +129,15 @@ def _add_install_options(p: argparse.ArgumentParser) -> None:
     cache.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help="the cache of unpacked wheels (default: $FASTINST_CACHE_DIR or the user cache)",
+        help="the cache of unpacked wheels and interpreter answers "
+        "(default: $FASTINST_CACHE_DIR or the user cache)",
     )
     cache.add_argument(
         "--no-cache",
         "--no-cache-dir",
         dest="no_cache",
         action="store_true",
-        help="extract straight from the archives, without the cache",
+        help="extract straight from the archives, and read or keep nothing in the cache",
     )
     g.add_argument(
         "--link-mode",
@@ -474,6 +477,7 @@ def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
         args.python,
         user=args.user or None,
         break_system_packages=args.break_system_packages,
+        cache_dir=_cache_dir(args),
         **where,
     )
     if notice:
@@ -483,11 +487,18 @@ def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
     return scheme
 
 
+def _cache_dir(args: argparse.Namespace) -> str | _Default | None:
+    """The cache an install uses, for wheels and interpreter answers alike."""
+    from ._probe_cache import DEFAULT_CACHE
+
+    return None if args.no_cache else (args.cache_dir or DEFAULT_CACHE)
+
+
 # --- install -----------------------------------------------------------------------------
 
 
 def _install(args: argparse.Namespace) -> int:
-    from ._install import DEFAULT_CACHE, install
+    from ._install import install
     from ._requirements import collect, select
     from ._tags import TargetInterpreter
 
@@ -498,7 +509,7 @@ def _install(args: argparse.Namespace) -> int:
     scheme = _resolve(args, install=True)
     if lock is not None:
         return _install_lock(args, lock, scheme, start)
-    target = TargetInterpreter(args.python)
+    target = TargetInterpreter(args.python, cache_dir=_cache_dir(args))
     selected = select(collect(args.wheels, args.requirement, args.find_links), target)
     if not selected:
         if args.json:
@@ -517,7 +528,7 @@ def _install(args: argparse.Namespace) -> int:
             scheme,
             verify_record=args.verify_record,
             jobs=args.jobs,
-            cache_dir=None if args.no_cache else (args.cache_dir or DEFAULT_CACHE),
+            cache_dir=_cache_dir(args),
             link_mode=args.link_mode,
             requested=True,
             direct_url=direct_url,
@@ -549,7 +560,6 @@ def _lock_file(args: argparse.Namespace) -> str | None:
 
 
 def _install_lock(args: argparse.Namespace, lock: str, scheme: Scheme, start: float) -> int:
-    from ._install import DEFAULT_CACHE
     from ._lock import install_lock
 
     bar = _ProgressBar(start, 0) if _wants_progress(args) else None
@@ -562,7 +572,7 @@ def _install_lock(args: argparse.Namespace, lock: str, scheme: Scheme, start: fl
             groups=args.groups,
             verify_record=args.verify_record,
             jobs=args.jobs,
-            cache_dir=None if args.no_cache else (args.cache_dir or DEFAULT_CACHE),
+            cache_dir=_cache_dir(args),
             link_mode=args.link_mode,
             compile_bytecode=args.compile,
             progress=bar,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -16,6 +15,8 @@ from ._errors import (
 )
 from ._names import canonical_name as canonicalize_name
 from ._plan import WheelPlan, plan_wheel
+from ._probe_cache import DEFAULT_CACHE as DEFAULT_CACHE  # one sentinel for both caches
+from ._probe_cache import _Default as _Default
 from ._scheme import Scheme
 from ._stage import (
     DamagedCacheEntry,
@@ -66,15 +67,6 @@ class InstallResult(NamedTuple):
     replaced: str | None = None
     removed: tuple[str, ...] = ()
     from_cache: bool = False
-
-
-class _Default(enum.Enum):
-    """Sentinel type: the user's cache directory (``$FASTINST_CACHE_DIR`` or platformdirs')."""
-
-    CACHE = "default"
-
-
-DEFAULT_CACHE = _Default.CACHE
 
 
 def install(

@@ -484,7 +484,7 @@ def install_lock(
 
     path = os.path.abspath(os.fspath(lock))
     resolved = _resolve_scheme(scheme)
-    target = TargetInterpreter(resolved.python)
+    target = TargetInterpreter(resolved.python, cache_dir=cache_dir)
     wheels = select(read_lock(path), path, target, extras=extras, groups=groups)
     if not wheels:
         return []

@@ -31,7 +31,7 @@ import sys
 import sysconfig
 from typing import Any
 
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 
 # Placeholders substituted by the caller. They look like absolute paths so that
 # sysconfig's normpath leaves the rest of each path alone.
@@ -215,6 +215,197 @@ def _distutils_scheme(mode: str, user_site: str | None) -> dict[str, Any]:
     return {"name": name, "paths": {k: paths[k] for k in SCHEME_KEYS}}
 
 
+# --- wheel tags and markers -----------------------------------------------------------
+# Facts only: fastinst turns them into tags with its own ``packaging`` (see _tags.py),
+# so this runs on any target whatever packaging version fastinst has.
+
+
+def _glibc_version() -> str | None:
+    """As packaging's ``_glibc_version_string``: confstr, else ctypes."""
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION")
+        if found:
+            return found.rsplit()[1]
+    except (AttributeError, OSError, ValueError, IndexError):
+        pass
+    try:
+        import ctypes
+
+        version = ctypes.CDLL(None).gnu_get_libc_version
+        version.restype = ctypes.c_char_p
+        raw = version()
+        return raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+    except (ImportError, OSError, AttributeError, UnicodeDecodeError):
+        return None
+
+
+def _elf_header(path: str) -> dict[str, Any] | None:
+    """The ELF facts packaging reads from ``sys.executable``: class, data encoding,
+    machine, flags and program interpreter (``None``: not an ELF file)."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(16)
+            if len(ident) != 16 or ident[:4] != b"\x7fELF" or ident[4] not in (1, 2):
+                return None
+            order = "<" if ident[5] == 1 else ">"
+            if ident[4] == 1:
+                head, phdr = order + "HHIIIIIHHHHHH", order + "IIIIIIII"
+            else:
+                head, phdr = order + "HHIQQQIHHHHHH", order + "IIQQQQQQ"
+            fields = struct.unpack(head, f.read(struct.calcsize(head)))
+            machine, phoff, flags, phentsize, phnum = (
+                fields[1], fields[4], fields[6], fields[8], fields[9]
+            )  # fmt: skip
+            interpreter = None
+            for i in range(min(phnum, 64)):
+                f.seek(phoff + phentsize * i)
+                entry = struct.unpack(phdr, f.read(struct.calcsize(phdr)))
+                if entry[0] == 3:  # PT_INTERP
+                    offset, size = (entry[1], entry[4]) if ident[4] == 1 else (entry[2], entry[5])
+                    f.seek(offset)
+                    interpreter = f.read(min(size, 4096)).rstrip(b"\0").decode("utf-8", "replace")
+                    break
+    except (OSError, struct.error):
+        return None
+    return {
+        "class": ident[4],
+        "data": ident[5],
+        "machine": machine,
+        "flags": flags,
+        "interpreter": interpreter,
+    }
+
+
+def _musl_version(loader: str | None) -> list[int] | None:
+    """musl's version, from its dynamic loader's usage text (as packaging does)."""
+    if not loader or "musl" not in loader:
+        return None
+    import re
+    import subprocess
+
+    try:
+        proc = subprocess.run([loader], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, timeout=10)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = [n.strip() for n in proc.stderr.decode("utf-8", "replace").splitlines() if n.strip()]
+    if len(lines) < 2 or lines[0][:4] != "musl":
+        return None
+    match = re.match(r"Version (\d+)\.(\d+)", lines[1])
+    return [int(match.group(1)), int(match.group(2))] if match else None
+
+
+def _manylinux_module(glibc: str | None) -> dict[str, Any] | None:
+    """What a distributor's ``_manylinux`` module says (PEP 600), for every glibc
+    version up to this one and every Linux architecture name a tag may use."""
+    try:
+        module = __import__("_manylinux")
+    except ImportError:
+        return None
+    import re
+
+    match = re.match(r"([0-9]+)\.([0-9]+)", glibc or "")
+    answers: dict[str, Any] = {}
+    if match and hasattr(module, "manylinux_compatible"):
+        arch = sysconfig.get_platform().split("-", 1)[-1].replace(".", "_").replace("-", "_")
+        major, minor = int(match.group(1)), int(match.group(2))
+        for a in sorted({arch, "i686", "armv7l", "armv8l"}):
+            for m in range(minor + 1):
+                answers[f"{major}_{m}_{a}"] = module.manylinux_compatible(major, m, a)
+    legacy = {}
+    for name in ("manylinux1", "manylinux2010", "manylinux2014"):
+        value = getattr(module, name + "_compatible", None)
+        if value is not None:
+            legacy[name] = bool(value)
+    return {"compatible": answers, "has_function": hasattr(module, "manylinux_compatible"),
+            "legacy": legacy}  # fmt: skip
+
+
+def _mac_version() -> tuple[list[int], str]:
+    import platform
+    import subprocess
+
+    version, _, arch = platform.mac_ver()
+    parts = [int(p) for p in version.split(".")[:2]]
+    if parts == [10, 16]:
+        # Built against an old SDK: the real version is hidden (as packaging does).
+        try:
+            out = subprocess.run(
+                [sys.executable, "-sS", "-c", "import platform; print(platform.mac_ver()[0])"],
+                check=True, env={"SYSTEM_VERSION_COMPAT": "0"}, stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL, timeout=10,
+            ).stdout.decode()  # fmt: skip
+            parts = [int(p) for p in out.split(".")[:2]]
+        except (OSError, ValueError, subprocess.SubprocessError):
+            pass
+    return parts, arch
+
+
+def tag_facts() -> dict[str, Any]:
+    """What packaging.tags.sys_tags() reads about this interpreter and its platform."""
+    import platform
+    import struct
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    config = sysconfig.get_config_var
+    facts: dict[str, Any] = {
+        "interpreter": sys.implementation.name,
+        "version": list(sys.version_info[:2]),
+        "py_version_nodot": config("py_version_nodot"),
+        "py_debug": config("Py_DEBUG"),
+        "gil_disabled": config("Py_GIL_DISABLED"),
+        "has_refcount": hasattr(sys, "gettotalrefcount"),
+        "extension_suffixes": list(EXTENSION_SUFFIXES),
+        "ext_suffix": config("EXT_SUFFIX"),
+        "platform": sysconfig.get_platform(),
+        "system": platform.system(),
+        "is_32bit": struct.calcsize("P") == 4,
+        "emscripten_version": config("PYEMSCRIPTEN_PLATFORM_VERSION"),
+    }
+    system = facts["system"]
+    if system == "Linux":
+        elf = _elf_header(sys.executable)
+        glibc = _glibc_version()
+        facts["glibc"] = glibc
+        facts["elf"] = elf
+        facts["musl"] = _musl_version(elf["interpreter"] if elf else None)
+        facts["manylinux_module"] = _manylinux_module(glibc)
+    elif system == "Darwin":
+        facts["mac_version"], facts["mac_arch"] = _mac_version()
+    elif system == "iOS":
+        release = platform.ios_ver()[1]  # type: ignore[attr-defined, unused-ignore]
+        facts["ios_version"] = [int(p) for p in release.split(".")[:2]]
+        facts["multiarch"] = getattr(sys.implementation, "_multiarch", "")
+    elif system == "Android":
+        facts["android_api_level"] = platform.android_ver().api_level  # type: ignore[attr-defined, unused-ignore]
+    return facts
+
+
+def marker_environment() -> dict[str, str]:
+    """PEP 508's environment markers, computed as ``packaging.markers.default_environment``."""
+    import platform
+
+    info = sys.implementation.version
+    iver = f"{info.major}.{info.minor}.{info.micro}"
+    if info.releaselevel != "final":
+        iver += info.releaselevel[0] + str(info.serial)
+    return {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": iver,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
 # --- the probe ---------------------------------------------------------------------
 
 
@@ -237,8 +428,10 @@ def _site_packages() -> list[list[str]]:
     return pairs
 
 
-def probe() -> dict[str, Any]:
-    """Everything fastinst needs to know about the running interpreter's locations."""
+def probe(*, tags: bool = False) -> dict[str, Any]:
+    """Everything fastinst needs to know about the running interpreter's locations;
+    with ``tags``, also its wheel tag facts and marker environment (the script
+    always sends them; in-process, fastinst asks ``packaging`` directly)."""
     # Old virtualenv's own site.py lacks these.
     user_base = getattr(site, "getuserbase", lambda: None)()
     user_site = getattr(site, "getusersitepackages", lambda: None)()
@@ -258,7 +451,7 @@ def probe() -> dict[str, Any]:
                 schemes[mode] = _sysconfig_scheme(mode)
 
     stdlib = sysconfig.get_path("stdlib")
-    return {
+    answer = {
         "probe_version": PROBE_VERSION,
         "executable": sys.executable,
         "version": "{}.{}".format(*sys.version_info[:2]),
@@ -282,8 +475,12 @@ def probe() -> dict[str, Any]:
         "site_packages": _site_packages(),
         "externally_managed": os.path.join(stdlib, "EXTERNALLY-MANAGED"),
     }
+    if tags:
+        answer["tags"] = tag_facts()
+        answer["markers"] = marker_environment()
+    return answer
 
 
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(probe()))
+    sys.stdout.write(json.dumps(probe(tags=True)))
     sys.stdout.write("\n")

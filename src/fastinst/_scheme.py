@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -14,6 +12,18 @@ from typing import Any
 
 from . import _probe
 from ._errors import ExternallyManaged, SchemeError
+from ._probe_cache import (
+    DEFAULT_CACHE,
+    CacheDir,
+    cache_key,
+    check_answer,
+    find_interpreter,
+    interpreter_binary,
+    probe_dir,
+    read_answer,
+    run_probe,
+    write_answer,
+)
 
 logger = logging.getLogger("fastinst")
 
@@ -151,21 +161,24 @@ def get_scheme(
     root: str | os.PathLike[str] | None = None,
     target: str | os.PathLike[str] | None = None,
     dist_name: str | None = None,
+    cache_dir: CacheDir = DEFAULT_CACHE,
 ) -> Scheme:
     """The scheme an install into ``python`` would use, resolved as pip resolves it.
 
-    ``python`` is an interpreter's path (``None``: the running one); it is asked
-    once through a small probe script and the answer is cached on disk. The
-    options mirror pip's ``--user``, ``--prefix``, ``--home``, ``--root`` and
-    ``--target``; ``dist_name`` only shapes ``headers``. Directories that do not
-    exist yet are fine: nothing is created here.
+    ``python`` is an interpreter's path, a name on ``PATH`` or a virtual
+    environment's directory (``None``: the running interpreter). Another
+    interpreter is asked once through a small probe script, and its answer is
+    kept in ``cache_dir``'s ``probe-v2`` directory (``None``: not kept, asked
+    every time). The options mirror pip's ``--user``, ``--prefix``, ``--home``,
+    ``--root`` and ``--target``; ``dist_name`` only shapes ``headers``.
+    Directories that do not exist yet are fine: nothing is created here.
 
     >>> s = get_scheme(target="/tmp/t")
     >>> (s.purelib, s.scripts, s.kind)
     ('/tmp/t', '/tmp/t/bin', 'target')
     """
     _check_options(user, prefix, home, root, target)
-    facts = interpreter_facts(python)
+    facts = interpreter_facts(python, cache_dir=cache_dir)
     return _scheme_from_facts(
         facts,
         user=user,
@@ -187,6 +200,7 @@ def choose_install_scheme(
     target: str | os.PathLike[str] | None = None,
     break_system_packages: bool = False,
     dist_name: str | None = None,
+    cache_dir: CacheDir = DEFAULT_CACHE,
 ) -> tuple[Scheme, str | None]:
     """Where an install goes when the caller did not say, by pip's rules.
 
@@ -196,14 +210,14 @@ def choose_install_scheme(
     where the user site is invisible (a venv without system site-packages) or
     disabled raises `SchemeError`. An install into an interpreter marked
     ``EXTERNALLY-MANAGED`` (PEP 668) raises `ExternallyManaged` unless
-    ``break_system_packages``.
+    ``break_system_packages``. ``python`` and ``cache_dir`` are as for `get_scheme`.
 
     >>> scheme, notice = choose_install_scheme(target="/tmp/t")
     >>> (scheme.kind, notice)
     ('target', None)
     """
     _check_options(bool(user), prefix, home, root, target)
-    facts = interpreter_facts(python)
+    facts = interpreter_facts(python, cache_dir=cache_dir)
     prefix, home, root, target = _abs(prefix), _abs(home), _abs(root), _abs(target)
     if not break_system_packages:
         _refuse_externally_managed(facts, prefix=prefix, home=home, root=root, target=target)
@@ -486,65 +500,37 @@ def _marker_message(marker: str, prefix: str) -> str:
     )
 
 
-# --- the probe, its subprocess and its cache -----------------------------------------
+# --- the probe and its cache ------------------------------------------------------------
 
 
-def interpreter_facts(python: str | os.PathLike[str] | None = None) -> Facts:
-    """The probe's facts for ``python``: in-process for ``None``, else cached on disk."""
+def interpreter_facts(
+    python: str | os.PathLike[str] | None = None, *, cache_dir: CacheDir = DEFAULT_CACHE
+) -> Facts:
+    """The probe's facts for ``python``: in-process for ``None``, else asked once and
+    kept in ``cache_dir`` (see `_probe_cache`; ``None``: asked every time)."""
     if python is None:
         return _probe.probe()
-    path = _find_interpreter(os.fspath(python))
+    shown = os.fspath(python)
+    path = find_interpreter(shown)
     key = _cache_key(path)
-    cache_file = os.path.join(probe_cache_dir(), key + ".json") if key else None
-    if cache_file is not None:
-        cached = _read_cached(cache_file)
-        if cached is not None:
+    name = f"facts-{key}.json" if key is not None else None
+    if name is not None:
+        cached = read_answer(cache_dir, name)
+        if (
+            cached is not None
+            and cached.get("probe_version") == _probe.PROBE_VERSION
+            and check_answer(cached) is None
+        ):
             return cached
-    facts = _run_probe(path)
-    if cache_file is not None:
-        _write_cached(cache_file, facts)
+    facts = run_probe(path, shown)
+    if name is not None:
+        write_answer(cache_dir, name, facts)
     return facts
 
 
-def probe_cache_dir() -> str:
-    """``$FASTINST_CACHE_DIR/probe-v1``, else ``probe-v1`` in the user cache directory."""
-    env = os.environ.get("FASTINST_CACHE_DIR")
-    if env:
-        return os.path.join(env, "probe-v1")
-    import platformdirs
-
-    return os.path.join(platformdirs.user_cache_dir("fastinst"), "probe-v1")
-
-
-def _find_interpreter(python: str) -> str:
-    if os.sep not in python:
-        import shutil
-
-        found = shutil.which(python)
-        if found is None:
-            raise SchemeError(f"interpreter {python!r} not found on PATH")
-        python = found
-    path = os.path.abspath(python)
-    if not os.path.isfile(path):
-        raise SchemeError(f"interpreter {path} does not exist")
-    return path
-
-
-def interpreter_binary(path: str) -> tuple[str, os.stat_result] | None:
-    """The real file behind an interpreter path and its stat, for cache keys.
-
-    ``None`` for a script (a pyenv shim, a wrapper): what it runs can change
-    without it changing, so answers about it are not cached.
-    """
-    try:
-        real = os.path.realpath(path)
-        st = os.stat(real)
-        with open(real, "rb") as f:
-            if f.read(2) == b"#!":
-                return None
-    except OSError:
-        return None
-    return real, st
+def probe_cache_dir(cache_dir: CacheDir = DEFAULT_CACHE) -> str | None:
+    """Where interpreter answers are kept for ``cache_dir`` (``None``: nowhere)."""
+    return probe_dir(cache_dir)
 
 
 def _cache_key(path: str) -> str | None:
@@ -572,78 +558,21 @@ def _cache_key(path: str) -> str | None:
         except OSError:
             continue
         cfgs.append([cfg, content.decode("utf-8", "replace")])
-    material = [
-        # The probe's own text: another fastinst version may answer differently.
-        hashlib.sha256(_probe_source().encode()).hexdigest(),
-        path,
-        real,
-        st.st_mtime_ns,
-        st.st_size,
-        cfgs,
-        [os.environ.get(k) for k in _KEY_ENV],
-    ]
-    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
-
-
-def _read_cached(cache_file: str) -> Facts | None:
-    try:
-        with open(cache_file, encoding="utf-8") as f:
-            facts = json.load(f)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(facts, dict) or facts.get("probe_version") != _probe.PROBE_VERSION:
-        return None
-    return facts
-
-
-def _write_cached(cache_file: str, facts: Facts) -> None:
-    """Write atomically (a reader sees the old file or the new one); never fail."""
-    directory = os.path.dirname(cache_file)
-    tmp = None
-    try:
-        os.makedirs(directory, exist_ok=True)
-        import tempfile  # lazily: only when the probe actually ran
-
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(facts, f)
-        os.replace(tmp, cache_file)
-        tmp = None
-    except OSError as exc:
-        logger.debug("probe cache not written (%s)", exc)
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    return cache_key(
+        [
+            # The probe's own text: another fastinst version may answer differently.
+            hashlib.sha256(_probe_source().encode()).hexdigest(),
+            path,
+            real,
+            st.st_mtime_ns,
+            st.st_size,
+            cfgs,
+            [os.environ.get(k) for k in _KEY_ENV],
+        ]
+    )
 
 
 @functools.cache
 def _probe_source() -> str:
     with open(_probe.__file__, encoding="utf-8") as f:
         return f.read()
-
-
-def _run_probe(path: str) -> Facts:
-    import subprocess  # lazily: a cached answer runs no subprocess
-
-    source = _probe_source()
-    try:
-        proc = subprocess.run(
-            [path, "-I", "-c", source],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=120,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SchemeError(f"cannot run {path}: {exc}") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        why = lines[-1] if lines else f"exit status {proc.returncode}"
-        raise SchemeError(f"cannot probe {path} (it needs Python 3.8 or later): {why}")
-    try:
-        facts = json.loads(proc.stdout)
-    except ValueError:
-        raise SchemeError(f"cannot probe {path}: its answer is not JSON") from None
-    if not isinstance(facts, dict) or facts.get("probe_version") != _probe.PROBE_VERSION:
-        raise SchemeError(f"cannot probe {path}: unexpected answer")
-    return facts

@@ -1,12 +1,13 @@
 """Wheel tag compatibility: which wheels a target interpreter can use, and which it prefers.
 
-The running interpreter's tags come from ``packaging.tags.sys_tags()`` in-process.
-For another interpreter (``--python``), the same function is run *inside* that
-interpreter, through a small probe that puts our copy of ``packaging`` first on
-its path: the platform, ABI and glibc facts that tags need are only true there.
-Its answer is cached in ``probe-v1/tags/``, keyed by the resolved binary
-(so all venvs of one interpreter share it), this module's probe text and
-``packaging``'s version. A target that is the running interpreter's own binary
+The running interpreter's tags come from ``packaging.tags.sys_tags()`` in-process
+(kept in the probe cache, since importing ``packaging.tags`` costs milliseconds).
+For another interpreter (``--python``), the facts that tags depend on (its
+version, ABI flags, extension suffixes, platform, glibc or musl version, ELF
+header, macOS version...) are gathered by the scheme probe with the standard
+library alone, so that it runs on every target from 3.8 on, and the tags are
+computed here from those facts with ``packaging``'s own public functions
+(`tags_from_facts`). A target that is the running interpreter's own binary
 (a venv made from it, say) needs no probe at all.
 
 Most wheels are pure (``py3-none-any``): those are accepted from the
@@ -16,49 +17,45 @@ warm install is measured in tens of milliseconds.
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any, Union
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
 from ._errors import IncompatibleWheel, InvalidWheel, SchemeError
+from ._probe_cache import DEFAULT_CACHE, CacheDir
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-TAGS_PROBE_VERSION = 1
-
-# Run as ``python -I -c <this> <dir holding our packaging>``; stdlib + packaging only.
-_TAGS_PROBE = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from packaging import markers, tags
-json.dump({
-    "tags_probe_version": VERSION,
-    "tags": [str(t) for t in tags.sys_tags()],
-    "markers": markers.default_environment(),
-}, sys.stdout)
-""".replace("VERSION", str(TAGS_PROBE_VERSION))
-
-_SHORT_NAMES = {"cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}
+# packaging.tags.INTERPRETER_SHORT_NAMES (not imported: pure wheels never need packaging.tags).
+_SHORT_NAMES = {"python": "py", "cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}
 
 
 class TargetInterpreter:
     """The tags and marker environment of one interpreter, computed when first needed.
+
+    ``python`` is as for `fastinst.get_scheme` (``None``: the running
+    interpreter); ``cache_dir`` says where probe answers are kept.
 
     >>> t = TargetInterpreter(None)
     >>> t.rank("demo-1.0-py3-none-any.whl") is not None
     True
     """
 
-    def __init__(self, python: PathLike | None = None) -> None:
+    def __init__(
+        self, python: PathLike | None = None, *, cache_dir: CacheDir = DEFAULT_CACHE
+    ) -> None:
         self.python = None if python is None else os.fspath(python)
+        self.cache_dir = cache_dir
         # The same binary as ours (our own path, or a venv made from it) has our
         # tags and markers: no probe needed.
         self._in_process = self.python is None or _same_binary(self.python)
-        self._answer: dict[str, Any] | None = None
+        self._tags: list[str] | None = None
         self._ranks: dict[str, int] | None = None
-        self._version: tuple[str, int, int] | None = None
 
     @property
     def description(self) -> str:
@@ -66,35 +63,45 @@ class TargetInterpreter:
 
     # --- facts -------------------------------------------------------------------------
 
+    def _facts(self) -> dict[str, Any]:
+        """The scheme probe's answer (asked once, kept in the probe cache)."""
+        from ._scheme import interpreter_facts
+
+        assert self.python is not None
+        return interpreter_facts(self.python, cache_dir=self.cache_dir)
+
+    def version_info(self) -> tuple[int, int, int]:
+        """The interpreter's ``sys.version_info[:3]`` (what Requires-Python is checked against)."""
+        if self._in_process:
+            major, minor, micro = sys.version_info[:3]
+        else:
+            major, minor, micro = (int(v) for v in self._facts()["version_info"][:3])
+        return major, minor, micro
+
     def _implementation_and_version(self) -> tuple[str, int, int]:
-        """(implementation name, major, minor): from the scheme probe, which is cached."""
-        if self._version is None:
-            if self.python is None or self._in_process:
-                impl, (major, minor) = sys.implementation.name, sys.version_info[:2]
-            else:
-                from ._scheme import interpreter_facts
-
-                facts = interpreter_facts(self.python)
-                impl = str(facts["implementation"])
-                major, minor = (int(v) for v in facts["version_info"][:2])
-            self._version = (impl, major, minor)
-        return self._version
-
-    def _probe(self) -> dict[str, Any]:
-        if self._answer is None:
-            if self.python is None or self._in_process:
-                self._answer = _probe_running()
-            else:
-                self._answer = _probe_other(self.python)
-        return self._answer
+        """(implementation name, major, minor)."""
+        if self._in_process:
+            return sys.implementation.name, sys.version_info[0], sys.version_info[1]
+        facts = self._facts()
+        major, minor = (int(v) for v in facts["version_info"][:2])
+        return str(facts["implementation"]), major, minor
 
     def supported(self) -> list[str]:
         """Every tag the interpreter accepts, best first (``cp311-cp311-manylinux_2_36_x86_64``)."""
-        return list(self._probe()["tags"])
+        if self._tags is None:
+            if self._in_process:
+                self._tags = _running_tags(self.cache_dir)
+            else:
+                self._tags = _other_tags(self._facts(), self.cache_dir)
+        return list(self._tags)
 
     def marker_environment(self) -> dict[str, str]:
         """PEP 508 marker variables of the interpreter, for ``; python_version < "3.12"``."""
-        return dict(self._probe()["markers"])
+        if self._in_process:
+            from ._probe import marker_environment
+
+            return marker_environment()
+        return dict(self._facts()["markers"])
 
     # --- ranking -----------------------------------------------------------------------
 
@@ -102,14 +109,22 @@ class TargetInterpreter:
         """True when one of ``tags`` is a ``-none-any`` tag this interpreter accepts.
 
         The rule of ``packaging.tags.compatible_tags``: ``pyX``, ``pyXY`` for any
-        minor up to ours, and our own interpreter tag, with ``none-any``.
+        minor up to ours, and ``cpXY`` (CPython) or ``pp3`` (PyPy), with
+        ``none-any``. ``py3-none-any``, the common case, needs no facts at all:
+        every target is a Python 3.
         """
+        tags = [t for t in tags if t.endswith("-none-any")]
+        if "py3-none-any" in tags:
+            return True
+        if not tags:
+            return False
         impl, major, minor = self._implementation_and_version()
         ours = {f"py{major}", *(f"py{major}{m}" for m in range(minor + 1))}
-        short = _SHORT_NAMES.get(impl)
-        if short is not None:
-            ours.add(f"{short}{major}{minor}")
-        return any(t.endswith("-none-any") and t.split("-", 1)[0] in ours for t in tags)
+        if impl == "cpython":
+            ours.add(f"cp{major}{minor}")
+        elif impl == "pypy":
+            ours.add(f"pp{major}")
+        return any(t.split("-", 1)[0] in ours for t in tags)
 
     def rank(self, wheel: PathLike) -> int | None:
         """How well the interpreter likes ``wheel`` by its file name: 0 is best,
@@ -201,16 +216,16 @@ def best_wheel(candidates: Sequence[PathLike], target: TargetInterpreter) -> str
     return chosen
 
 
-# --- the probe inside another interpreter ------------------------------------------------
+# --- the running interpreter's tags -------------------------------------------------------
 
 
 def _same_binary(python: str) -> bool:
     if os.path.abspath(python) == sys.executable:
         return True
     try:
-        from ._scheme import _find_interpreter
+        from ._probe_cache import find_interpreter
 
-        return os.path.realpath(_find_interpreter(python)) == os.path.realpath(sys.executable)
+        return os.path.realpath(find_interpreter(python)) == os.path.realpath(sys.executable)
     except (OSError, SchemeError):
         return False  # reported when the interpreter is asked
 
@@ -219,106 +234,268 @@ def _same_binary(python: str) -> bool:
 _KEY_ENV = ("_PYTHON_HOST_PLATFORM", "_PYTHON_SYSCONFIGDATA_NAME", "MACOSX_DEPLOYMENT_TARGET")
 
 
-def _cache_key(path: str) -> str | None:
-    """The resolved interpreter binary (its path, mtime and size), this probe's text,
-    packaging's version and a few variables. Not the venv: tags belong to the
-    binary, so every venv of one interpreter shares one answer (a fresh venv
-    costs no probe). ``None`` for a script (a pyenv shim): not cached."""
+def _running_tags(cache_dir: CacheDir) -> list[str]:
+    """The running interpreter's ``sys_tags()``, kept in the probe cache by binary."""
+    from ._probe_cache import interpreter_binary
+
+    binary = interpreter_binary(sys.executable)
+    material = None
+    if binary is not None:
+        real, st = binary
+        material = [real, st.st_mtime_ns, st.st_size, [os.environ.get(k) for k in _KEY_ENV]]
+
+    def compute() -> list[str]:
+        from packaging import tags
+
+        return [str(t) for t in tags.sys_tags()]
+
+    return _kept_tags(cache_dir, material, compute)
+
+
+def _other_tags(facts: dict[str, Any], cache_dir: CacheDir) -> list[str]:
+    """Another interpreter's tags, computed from its facts, kept in the probe cache by
+    those facts (all venvs of one interpreter share them)."""
+    return _kept_tags(
+        cache_dir,
+        [facts["tags"]],
+        lambda: tags_from_facts(facts["tags"], str(facts["executable"])),
+    )
+
+
+def _kept_tags(
+    cache_dir: CacheDir, material: list[Any] | None, compute: Callable[[], list[str]]
+) -> list[str]:
+    """``compute()``, or what it gave before for the same ``material`` and the same
+    ``packaging`` version: importing ``packaging.tags`` alone costs milliseconds,
+    reading the kept list well under one."""
+    if material is None:
+        return compute()
     import packaging
 
-    from ._scheme import interpreter_binary
+    from ._probe_cache import cache_key, read_answer, write_answer
 
-    binary = interpreter_binary(path)
-    if binary is None:
-        return None
-    real, st = binary
-    material = [
-        real,
-        st.st_mtime_ns,
-        st.st_size,
-        _TAGS_PROBE,
-        packaging.__version__,
-        [os.environ.get(k) for k in _KEY_ENV],
-    ]
-    import hashlib
-
-    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+    name = "tags-" + cache_key([*material, packaging.__version__]) + ".json"
+    cached = read_answer(cache_dir, name)
+    if cached is not None and _is_tag_list(cached.get("tags")):
+        return list(cached["tags"])
+    found = compute()
+    write_answer(cache_dir, name, {"tags": found})
+    return found
 
 
-def _cache_file(path: str) -> str | None:
-    from ._scheme import probe_cache_dir
-
-    key = _cache_key(path)
-    # A directory of its own, so that the scheme probe's directory holds only its answers.
-    return None if key is None else os.path.join(probe_cache_dir(), "tags", f"{key}.json")
+def _is_tag_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(t, str) for t in value)
 
 
-def _read_cached(cache_file: str | None) -> dict[str, Any] | None:
-    if cache_file is None:
-        return None
+# --- another interpreter's tags, from its facts ---------------------------------------------
+
+
+def tags_from_facts(facts: dict[str, Any], shown: str = "the interpreter") -> list[str]:
+    """The tags ``packaging.tags.sys_tags()`` gives inside the interpreter whose
+    tag facts (``_probe.tag_facts``) are ``facts``, best first.
+
+    The interpreter, ABI and platform lists are derived from the facts as
+    ``packaging`` derives them from the running interpreter, then handed to its
+    public ``cpython_tags``/``generic_tags``, ``compatible_tags`` and
+    ``mac_platforms``/``ios_platforms``/``android_platforms``; Linux's
+    manylinux and musllinux lists are built here (``packaging`` only builds
+    them for the running process).
+    """
+    from packaging import tags
+
     try:
-        with open(cache_file, encoding="utf-8") as f:
-            cached = json.load(f)
-    except (OSError, ValueError):
-        return None
-    if isinstance(cached, dict) and cached.get("tags_probe_version") == TAGS_PROBE_VERSION:
-        return cached
-    return None
+        return [str(t) for t in _sys_tags(tags, facts)]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise SchemeError(
+            f"cannot compute the wheel tags of {shown}: its probe answer is malformed ({exc!r})"
+        ) from None
 
 
-def _probe_running() -> dict[str, Any]:
-    """The running interpreter's answer: computed in-process once, then read from
-    the cache (``sys_tags()`` takes milliseconds, ``packaging.markers`` tens of
-    them to import; reading the cached answer well under one)."""
-    from ._scheme import _write_cached
-
-    cache_file = _cache_file(sys.executable)
-    cached = _read_cached(cache_file)
-    if cached is not None:
-        return cached
-    from packaging import markers, tags
-
-    answer = {
-        "tags_probe_version": TAGS_PROBE_VERSION,
-        "tags": [str(t) for t in tags.sys_tags()],
-        "markers": dict(markers.default_environment()),
-    }
-    if cache_file is not None:
-        _write_cached(cache_file, answer)
-    return answer
+def _sys_tags(tags: ModuleType, f: dict[str, Any]) -> Iterator[Any]:
+    """``packaging.tags.sys_tags`` for the facts ``f``."""
+    major, minor = (int(v) for v in f["version"])
+    name = _SHORT_NAMES.get(f["interpreter"]) or f["interpreter"]
+    nodot = str(f.get("py_version_nodot") or f"{major}{minor}")
+    platforms = list(_platforms(tags, f))
+    if name == "cp":
+        yield from tags.cpython_tags((major, minor), _cpython_abis(f, major, minor), platforms)
+    else:
+        yield from tags.generic_tags(f"{name}{nodot}", _generic_abis(f), platforms)
+    interpreter = "pp3" if name == "pp" else f"cp{nodot}" if name == "cp" else None
+    yield from tags.compatible_tags((major, minor), interpreter, platforms)
 
 
-def _probe_other(python: str) -> dict[str, Any]:
-    """Run the tags probe in ``python``; cached in probe-v1/tags/."""
+def _cpython_abis(f: dict[str, Any], major: int, minor: int) -> list[str]:
+    """packaging's ``_cpython_abis`` (3.8 and later: no ``m`` or ``u`` flags)."""
+    version = f"{major}{minor}"
+    debug = threading = ""
+    py_debug = f.get("py_debug")
+    has_ext = "_d.pyd" in f.get("extension_suffixes", [])
+    if py_debug or (py_debug is None and (f.get("has_refcount") or has_ext)):
+        debug = "d"
+    if (major, minor) >= (3, 13) and f.get("gil_disabled"):
+        threading = "t"
+    abis = [f"cp{version}{threading}{debug}"]
+    if debug:
+        abis.append(f"cp{version}{threading}")  # debug builds load normal extensions too
+    return abis
+
+
+def _generic_abis(f: dict[str, Any]) -> list[str]:
+    """packaging's ``_generic_abi``: the ABI part of ``EXT_SUFFIX``."""
+    ext_suffix = f.get("ext_suffix")
+    if not isinstance(ext_suffix, str) or not ext_suffix.startswith("."):
+        raise ValueError("invalid EXT_SUFFIX")
+    parts = ext_suffix.split(".")
+    if len(parts) < 3:
+        major, minor = (int(v) for v in f["version"])
+        return _cpython_abis(f, major, minor)
+    soabi = parts[1]
+    if soabi.startswith("cpython"):
+        abi = "cp" + soabi.split("-")[1]
+    elif soabi.startswith("cp"):
+        abi = soabi.split("-")[0]
+    elif soabi.startswith("pypy"):
+        abi = "-".join(soabi.split("-")[:2])
+    elif soabi.startswith("graalpy"):
+        abi = "-".join(soabi.split("-")[:3])
+    elif soabi:
+        abi = soabi
+    else:
+        return []
+    return [_normalize(abi)]
+
+
+def _normalize(text: str) -> str:
+    return text.replace(".", "_").replace("-", "_").replace(" ", "_")
+
+
+def _platforms(tags: ModuleType, f: dict[str, Any]) -> Iterator[str]:
+    """packaging's ``platform_tags``."""
+    system = f.get("system")
+    if system == "Darwin":
+        version = tuple(int(v) for v in f["mac_version"][:2])
+        arch = f["mac_arch"]
+        if f.get("is_32bit"):  # packaging's _mac_arch
+            arch = "ppc" if arch.startswith("ppc") else "i386"
+        yield from tags.mac_platforms(version, arch)
+    elif system == "iOS" and hasattr(tags, "ios_platforms"):
+        yield from tags.ios_platforms(tuple(f["ios_version"][:2]), f["multiarch"])
+    elif system == "Android" and hasattr(tags, "android_platforms"):
+        abi = f["platform"].split("-")[-1]
+        yield from tags.android_platforms(int(f["android_api_level"]), abi)
+    elif system == "Linux":
+        yield from _linux_platforms(tags, f)
+    else:
+        if system == "Emscripten" and f.get("emscripten_version"):
+            yield f"pyemscripten_{f['emscripten_version']}_wasm32"
+        yield _normalize(f["platform"])
+
+
+def _linux_first(tags: ModuleType) -> bool:
+    """packaging 26.3 put ``linux_*`` before ``manylinux``/``musllinux`` tags."""
     import packaging
 
-    from ._scheme import _find_interpreter, _write_cached
+    match = re.match(r"(\d+)\.(\d+)", packaging.__version__)
+    return match is not None and (int(match[1]), int(match[2])) >= (26, 3)
 
-    path = _find_interpreter(python)
-    cache_file = _cache_file(path)
-    cached = _read_cached(cache_file)
-    if cached is not None:
-        return cached
-    import subprocess
 
-    packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
-    try:
-        proc = subprocess.run(
-            [path, "-I", "-c", _TAGS_PROBE, packaging_parent],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=120,
+def _linux_platforms(tags: ModuleType, f: dict[str, Any]) -> Iterator[str]:
+    """packaging's ``_linux_platforms`` for the facts ``f``."""
+    linux = _normalize(f["platform"])
+    if not linux.startswith("linux_"):
+        yield linux
+        return
+    if f.get("is_32bit"):
+        linux = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}.get(linux, linux)
+    arch = linux.split("_", 1)[1]
+    archs = {"armv8l": ["armv8l", "armv7l"]}.get(arch, [arch])
+    plain = [f"linux_{a}" for a in archs]
+    if _linux_first(tags):
+        yield from plain
+    yield from _manylinux(f, archs)
+    yield from _musllinux(f, archs)
+    if not _linux_first(tags):
+        yield from plain
+
+
+# packaging's _manylinux: architectures without an ELF check, the last minor
+# version assumed for an older glibc major, and the legacy names.
+_MANYLINUX_ARCHS = {"x86_64", "aarch64", "ppc64", "ppc64le", "s390x", "loongarch64", "riscv64"}
+_LAST_GLIBC_MINOR = 50
+_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+# ELF constants for the 32-bit ARM hard-float and i686 checks.
+_EM_386, _EM_ARM = 3, 40
+_EF_ARM_ABIMASK, _EF_ARM_ABI_VER5, _EF_ARM_ABI_FLOAT_HARD = 0xFF000000, 0x05000000, 0x00000400
+
+
+def _glibc(f: dict[str, Any]) -> tuple[int, int]:
+    match = re.match(r"(?P<major>[0-9]+)\.(?P<minor>[0-9]+)", f.get("glibc") or "")
+    return (int(match["major"]), int(match["minor"])) if match else (-1, -1)
+
+
+def _elf_is(f: dict[str, Any], machine: int) -> bool:
+    elf = f.get("elf")
+    if not isinstance(elf, dict) or (elf.get("class"), elf.get("data")) != (1, 1):
+        return False  # 32-bit little-endian only
+    if elf.get("machine") != machine:
+        return False
+    if machine == _EM_ARM:
+        flags = int(elf.get("flags") or 0)
+        return (
+            flags & _EF_ARM_ABIMASK == _EF_ARM_ABI_VER5
+            and flags & _EF_ARM_ABI_FLOAT_HARD == _EF_ARM_ABI_FLOAT_HARD
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SchemeError(f"cannot run {path}: {exc}") from None
-    try:
-        answer = json.loads(proc.stdout) if proc.returncode == 0 else None
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("tags"), list):
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        why = lines[-1] if lines else f"exit status {proc.returncode}"
-        raise SchemeError(f"cannot read the wheel tags of {path}: {why}")
-    if cache_file is not None:
-        _write_cached(cache_file, answer)
-    return answer
+    return True
+
+
+def _manylinux_compatible(f: dict[str, Any], arch: str, version: tuple[int, int]) -> bool:
+    """packaging's ``_is_compatible``, with the distributor's ``_manylinux`` answers
+    that the probe gathered."""
+    if _glibc(f) < version:
+        return False
+    module = f.get("manylinux_module")
+    if not isinstance(module, dict):
+        return True
+    if module.get("has_function"):
+        result = module.get("compatible", {}).get("{}_{}_{}".format(*version, arch))
+        return True if result is None else bool(result)
+    legacy = _LEGACY_MANYLINUX.get(version)
+    if legacy is not None and legacy in module.get("legacy", {}):
+        return bool(module["legacy"][legacy])
+    return True
+
+
+def _manylinux(f: dict[str, Any], archs: list[str]) -> Iterator[str]:
+    """packaging's ``_manylinux.platform_tags`` for the facts ``f``."""
+    if "armv7l" in archs:
+        if not _elf_is(f, _EM_ARM):
+            return
+    elif "i686" in archs:
+        if not _elf_is(f, _EM_386):
+            return
+    elif not any(a in _MANYLINUX_ARCHS for a in archs):
+        return
+    too_old = (2, 4) if set(archs) & {"x86_64", "i686"} else (2, 16)
+    current = _glibc(f)
+    maxima = [current] + [(major, _LAST_GLIBC_MINOR) for major in range(current[0] - 1, 1, -1)]
+    for arch in archs:
+        for major, top in maxima:
+            lowest = too_old[1] if major == too_old[0] else -1
+            for minor in range(top, lowest, -1):
+                if _manylinux_compatible(f, arch, (major, minor)):
+                    yield f"manylinux_{major}_{minor}_{arch}"
+                    legacy = _LEGACY_MANYLINUX.get((major, minor))
+                    if legacy is not None:
+                        yield f"{legacy}_{arch}"
+
+
+def _musllinux(f: dict[str, Any], archs: list[str]) -> Iterator[str]:
+    """packaging's ``_musllinux.platform_tags`` for the facts ``f``."""
+    musl = f.get("musl")
+    if not musl:
+        return
+    major, minor = int(musl[0]), int(musl[1])
+    for arch in archs:
+        for m in range(minor, -1, -1):
+            yield f"musllinux_{major}_{m}_{arch}"

@@ -1,0 +1,422 @@
+"""Ask an interpreter about itself, and keep its answers where no one else can change them.
+
+Three jobs, shared by the scheme (``_scheme``) and the wheel tags (``_tags``):
+
+* find the interpreter a ``--python`` names: a path, a name on ``PATH``, or a
+  virtual environment's directory (as pip and uv accept);
+* run the probe (``_probe.py``) inside it, bounded in time and output, and say
+  in one line what is wrong when the answer is not a probe's answer;
+* keep answers in ``<cache>/probe-v2/``, one JSON file each. An answer decides
+  where an install writes, so it is trusted only when that directory is owned
+  by the current user and writable by no one else (as pip requires of its
+  cache); otherwise fastinst warns once and goes without it. Files are opened
+  relative to the checked directory, without following symbolic links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import json
+import logging
+import os
+from typing import Any, Union
+
+from ._errors import SchemeError
+
+logger = logging.getLogger("fastinst")
+
+
+class _Default(enum.Enum):
+    """Sentinel type: the user's cache directory (``$FASTINST_CACHE_DIR`` or platformdirs')."""
+
+    CACHE = "default"
+
+
+DEFAULT_CACHE = _Default.CACHE
+# A cache directory as the API takes it: a path, DEFAULT_CACHE, or None for no cache.
+CacheDir = Union[str, "os.PathLike[str]", None, _Default]
+
+PROBE_DIR = "probe-v2"
+# A probe answers in tens of milliseconds; a slow disk or a loaded machine may
+# take a few seconds. Anything beyond this is not a working Python.
+PROBE_TIMEOUT = 20.0
+# A probe answer is a few kilobytes.
+MAX_ANSWER = 1 << 20
+
+# Runs first in the target: refuses old Pythons in words, then runs the probe file.
+# Python 2 syntax too, so that a Python 2 says what it is.
+_BOOTSTRAP = (
+    "import sys\n"
+    "if sys.version_info[:2] < (3, 8):\n"
+    '    sys.stdout.write(\'\\n{"fastinst_too_old": "%d.%d"}\\n\' % sys.version_info[:2])\n'
+    "else:\n"
+    "    exec(compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec'))\n"
+)
+
+
+# --- finding the interpreter ------------------------------------------------------------
+
+
+def find_interpreter(python: str) -> str:
+    """The absolute path of the interpreter ``python`` names.
+
+    ``python`` is a path, a command name looked up on ``PATH``, or the
+    directory of a virtual environment (its ``bin/python``).
+    """
+    if os.sep not in python and not os.path.isdir(python):
+        import shutil
+
+        found = shutil.which(python)
+        if found is None:
+            raise SchemeError(f"interpreter {python!r} not found on PATH")
+        python = found
+    path = os.path.abspath(python)
+    if os.path.isdir(path):
+        for name in ("python3", "python"):
+            candidate = os.path.join(path, "bin", name)
+            if os.path.isfile(candidate):
+                return candidate
+        raise SchemeError(f"{path} is a directory without bin/python: not a virtual environment")
+    if not os.path.isfile(path):
+        if os.path.lexists(path):
+            raise SchemeError(f"interpreter {path} is not a file")
+        raise SchemeError(f"interpreter {path} does not exist")
+    return path
+
+
+def interpreter_binary(path: str) -> tuple[str, os.stat_result] | None:
+    """The real file behind an interpreter path and its stat, for cache keys.
+
+    ``None`` for a script (a pyenv shim, a wrapper): what it runs can change
+    without it changing, so answers about it are not cached.
+    """
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+        with open(real, "rb") as f:
+            if f.read(2) == b"#!":
+                return None
+    except OSError:
+        return None
+    return real, st
+
+
+def cache_key(material: list[Any]) -> str:
+    """A file name for an answer that depends on ``material`` (JSON-able)."""
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+
+
+# --- the cache directory and its trust rule -----------------------------------------------
+
+
+def default_cache_dir() -> str:
+    """``$FASTINST_CACHE_DIR``, else the platform's user cache directory."""
+    env = os.environ.get("FASTINST_CACHE_DIR")
+    if env:
+        return env
+    import platformdirs
+
+    return platformdirs.user_cache_dir("fastinst")
+
+
+def probe_dir(cache_dir: CacheDir = DEFAULT_CACHE) -> str | None:
+    """``<cache>/probe-v2`` for ``cache_dir`` (``None``: answers are not kept)."""
+    if cache_dir is None:
+        return None
+    if isinstance(cache_dir, _Default):
+        return os.path.join(default_cache_dir(), PROBE_DIR)
+    return os.path.join(os.fspath(cache_dir), PROBE_DIR)
+
+
+_warned: set[str] = set()
+
+
+def _open_trusted_dir(directory: str) -> int | None:
+    """An open descriptor of ``directory`` if it is ours and only ours, else ``None``.
+
+    Checked on the open directory itself (fstat), and every file is then opened
+    relative to it: replacing the directory after the check changes nothing.
+    """
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    why = None
+    if st.st_uid != os.geteuid():
+        why = f"it is owned by another user (uid {st.st_uid})"
+    elif st.st_mode & 0o022:
+        why = "other users can write to it"
+    if why is None:
+        return fd
+    os.close(fd)
+    if directory not in _warned:
+        _warned.add(directory)
+        logger.warning("interpreter answers in %s are not used: %s", directory, why)
+    return None
+
+
+def read_answer(cache_dir: CacheDir, name: str) -> dict[str, Any] | None:
+    """The answer kept as ``name`` (``None``: none, unreadable, or not trusted)."""
+    directory = probe_dir(cache_dir)
+    if directory is None:
+        return None
+    dir_fd = _open_trusted_dir(directory)
+    if dir_fd is None:
+        return None
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    finally:
+        os.close(dir_fd)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        # A file someone else put there before the directory was ours is not ours.
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022 or st.st_size > MAX_ANSWER:
+            return None
+        try:
+            answer = json.loads(f.read(MAX_ANSWER))
+        except (OSError, ValueError):
+            return None
+    return answer if isinstance(answer, dict) else None
+
+
+def write_answer(cache_dir: CacheDir, name: str, answer: dict[str, Any]) -> None:
+    """Keep ``answer`` as ``name``, atomically; never fail (a cache is optional)."""
+    directory = probe_dir(cache_dir)
+    if directory is None:
+        return
+    try:
+        # 0o755 whatever the umask adds: a directory others can write is not trusted.
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+    except OSError as exc:
+        logger.debug("interpreter answer not kept (%s)", exc)
+        return
+    dir_fd = _open_trusted_dir(directory)
+    if dir_fd is None:
+        return
+    tmp = f".tmp-{os.getpid()}-{name}"
+    try:
+        fd = os.open(
+            tmp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o644,
+            dir_fd=dir_fd,
+        )
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(answer, f)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except OSError as exc:
+        logger.debug("interpreter answer not kept (%s)", exc)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+# --- running the probe ------------------------------------------------------------------
+
+
+def run_probe(path: str, shown: str | None = None) -> dict[str, Any]:
+    """Run ``_probe.py`` inside the interpreter ``path``; its answer as a dict.
+
+    Bounded: `PROBE_TIMEOUT` seconds and `MAX_ANSWER` bytes of output. Raises
+    `SchemeError` with one line that says what ``path`` (shown as ``shown``) is
+    when it does not answer as a Python 3.8+ does.
+    """
+    from . import _probe
+
+    shown = shown or path
+    probe_file = _probe.__file__
+    code, out, err, problem = _run_bounded(
+        [path, "-I", "-c", _BOOTSTRAP, probe_file], PROBE_TIMEOUT, MAX_ANSWER
+    )
+    if problem == "timeout":
+        raise SchemeError(
+            f"{shown} did not answer fastinst's interpreter probe within "
+            f"{PROBE_TIMEOUT:g} s: is it a Python interpreter?"
+        )
+    if problem == "flood":
+        raise SchemeError(
+            f"{shown} is not a Python interpreter: it printed over {MAX_ANSWER >> 20} MB "
+            "in answer to fastinst's interpreter probe"
+        )
+    if problem is not None:  # could not start it
+        raise SchemeError(f"cannot run {shown}: {problem}")
+    answer = _last_json_line(out)
+    if isinstance(answer, dict) and "fastinst_too_old" in answer:
+        raise SchemeError(
+            f"{shown} is Python {str(answer['fastinst_too_old'])[:10]}: "
+            "fastinst installs for Python 3.8 or later"
+        )
+    if isinstance(answer, dict) and answer.get("probe_version") == _probe.PROBE_VERSION:
+        missing = check_answer(answer)
+        if missing is not None:
+            raise SchemeError(
+                f"{shown} gave an incomplete answer to fastinst's interpreter probe "
+                f"({missing}): is it a Python interpreter?"
+            )
+        return answer
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    if lines and lines[0].startswith("Unknown option: -I"):
+        raise SchemeError(f"{shown} is not Python 3: fastinst installs for Python 3.8 or later")
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        # A Python whose start-up (a sitecustomize, say) or our probe failed.
+        raise SchemeError(f"fastinst's interpreter probe failed in {shown}: {_one_line(lines[-1])}")
+    status = f"exit status {code}" if code else "no answer"
+    raise SchemeError(
+        f"{shown} is not a Python interpreter (it did not answer fastinst's probe: {status})"
+    )
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    return printable if len(printable) <= limit else printable[:limit] + "..."
+
+
+def _last_json_line(out: bytes) -> Any:
+    """The probe writes its answer as the last line (start-up code may print before)."""
+    for line in reversed(out.splitlines()):
+        if line.strip():
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def _run_bounded(
+    cmd: list[str], timeout: float, limit: int
+) -> tuple[int | None, bytes, bytes, str | None]:
+    """Run ``cmd``; return (exit code, stdout, the tail of stderr, problem).
+
+    ``problem`` is ``"timeout"``, ``"flood"`` (over ``limit`` bytes on stdout), an
+    error text when the program cannot start, or ``None``. The program runs in
+    a session of its own, killed whole on a problem, so that nothing it started
+    keeps running.
+    """
+    import selectors
+    import signal
+    import subprocess
+    import time
+
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd="/",  # nothing of the caller's directory on the probe's path
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return None, b"", b"", exc.strerror or str(exc)
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = bytearray(), bytearray()
+    problem = None
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ, out)
+        selector.register(proc.stderr, selectors.EVENT_READ, err)
+        try:
+            while selector.get_map() and problem is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    problem = "timeout"
+                    break
+                for key, _events in selector.select(remaining):
+                    chunk = os.read(key.fd, 1 << 16)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                        continue
+                    buffer: bytearray = key.data
+                    buffer += chunk
+                    if len(out) > limit:
+                        problem = "flood"
+                        break
+                    if len(err) > 2 * 65536:
+                        del err[:-65536]  # only its end is ever shown
+            if problem is None:
+                try:
+                    proc.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    problem = "timeout"
+        finally:
+            if problem is not None or proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+    return proc.returncode, bytes(out), bytes(err), problem
+
+
+# --- what an answer must hold ---------------------------------------------------------------
+
+_ANSWER_TYPES: dict[str, type | tuple[type, ...]] = {
+    "executable": str,
+    "version": str,
+    "version_info": list,
+    "implementation": str,
+    "os_name": str,
+    "platform": str,
+    "prefix": str,
+    "base_prefix": str,
+    "platlibdir": str,
+    "framework": str,
+    "in_venv": bool,
+    "venv_no_global": bool,
+    "use_sysconfig": bool,
+    "schemes": dict,
+    "user_site_template": (str, type(None)),
+    "isolated": bool,
+    "enable_user_site": bool,
+    "site_packages": list,
+    "externally_managed": str,
+    "tags": dict,
+    "markers": dict,
+}
+_SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
+
+
+def check_answer(answer: dict[str, Any]) -> str | None:
+    """What is missing or malformed in a probe's answer (``None``: nothing).
+
+    Checked for every answer, fresh or kept: an answer is used without further
+    checks, and a bad one must be a clear error, not a ``KeyError`` later.
+    """
+    for key, kind in _ANSWER_TYPES.items():
+        if not isinstance(answer.get(key), kind):
+            return f"{key!r} missing or malformed"
+    info = answer["version_info"]
+    if len(info) < 3 or not all(isinstance(v, int) for v in info):
+        return "'version_info' malformed"
+    for mode in ("default", "user", "prefix", "home"):
+        scheme = answer["schemes"].get(mode)
+        paths = scheme.get("paths") if isinstance(scheme, dict) else None
+        if not isinstance(paths, dict) or not all(
+            isinstance(paths.get(k), str) for k in _SCHEME_KEYS
+        ):
+            return f"scheme {mode!r} missing or malformed"
+        if not isinstance(scheme.get("name"), str):
+            return f"scheme {mode!r} has no name"
+    for pair in answer["site_packages"]:
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
+            return "'site_packages' malformed"
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in answer["markers"].items()):
+        return "'markers' malformed"
+    tags = answer["tags"]
+    if not isinstance(tags.get("interpreter"), str) or not isinstance(tags.get("platform"), str):
+        return "'tags' malformed"
+    version = tags.get("version")
+    if not (
+        isinstance(version, list) and len(version) == 2 and all(isinstance(v, int) for v in version)
+    ):
+        return "'tags' malformed"
+    return None
