@@ -6,8 +6,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
+# Each run gets a temporary directory of its own, removed at the end: pytest's shared
+# /tmp/pytest-of-$USER would have this run clean up after other runs on the machine
+# (and their trees may be too deep for pytest's recursive removal).
+tmp=$(mktemp -d -t fastinst-tests.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+runs=0
+
 run_pytest() {
-    .venv/bin/python -m pytest "$@"
+    runs=$((runs + 1))
+    .venv/bin/python -m pytest --basetemp "$tmp/run$runs" "$@"
     local rc=$?
     if [ $rc -eq 5 ]; then
         echo "test: pytest collected no tests for: $*" >&2
