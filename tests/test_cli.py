@@ -163,11 +163,17 @@ class TestInstall:
 
     def test_quiet_verbose_json(self, env, house):
         assert ok(run_cli("install", "-q", "--python", py(env), demo1(house))).stdout == ""
-        verbose = ok(run_cli("install", "-v", "--python", py(env), demo1(house))).stdout
+        verbose = ok(
+            run_cli("install", "-v", "--reinstall", "--python", py(env), demo1(house))
+        ).stdout
         assert (
             "  demo 1.0: 10 files" in verbose and str(site(env) / "demo-1.0.dist-info") in verbose
         )
-        out = json.loads(ok(run_cli("install", "--json", "--python", py(env), demo1(house))).stdout)
+        out = json.loads(
+            ok(
+                run_cli("install", "--json", "--reinstall", "--python", py(env), demo1(house))
+            ).stdout
+        )
         [r] = out["installed"]
         assert (r["name"], r["version"], r["replaced"], r["from_cache"]) == (
             "demo",

@@ -703,3 +703,67 @@ class TestCommandLine:
         )
         assert out.strip() == f"[Errno 13] cannot uninstall: Permission denied: '{scheme.purelib}'"
         assert env_snapshot(env) == before
+
+
+# --- #11: the version that is already there -----------------------------------------------
+
+
+def test_library_skip_installed_leaves_the_same_version_alone(tmp_path, wheel_dir):
+    env = tmp_path / "env"
+    scheme = scheme_in(env)
+    v1 = make_wheel(wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "1"})
+    other = make_wheel(wheel_dir, name="other", files={"other.py": ""})
+    fastinst.install([v1], scheme, cache_dir=None)
+    inode = (env / "lib/demo/__init__.py").stat().st_ino
+    before = env_snapshot(env)
+    results = fastinst.install([v1, other], scheme, cache_dir=None, skip_installed=True)
+    assert [(r.name, r.already_installed, len(r.files)) for r in results] == [
+        ("demo", True, 0),
+        ("other", False, 5),  # other.py, METADATA, WHEEL, INSTALLER, RECORD
+    ]
+    assert results[0].dist_info == str(env / "lib/demo-1.0.dist-info")
+    assert (env / "lib/demo/__init__.py").stat().st_ino == inode
+    [again] = fastinst.install([v1], scheme, cache_dir=None, skip_installed=True)
+    assert again.already_installed and leftovers(env) == []
+    assert {k: v for k, v in env_snapshot(env).items() if "other" not in k} == before
+    # The library's default replaces it, as an embedding tool that decided expects.
+    [replaced] = fastinst.install([v1], scheme, cache_dir=None)
+    assert (replaced.replaced, replaced.already_installed) == ("1.0", False)
+    assert (env / "lib/demo/__init__.py").stat().st_ino != inode
+
+
+def test_library_skip_installed_replaces_another_version(tmp_path, wheel_dir):
+    env = tmp_path / "env"
+    scheme = scheme_in(env)
+    v1 = make_wheel(wheel_dir, name="demo", version="1.0", files={"demo/__init__.py": "1"})
+    v2 = make_wheel(wheel_dir, name="demo", version="2.0", files={"demo/__init__.py": "2"})
+    fastinst.install([v1], scheme, cache_dir=None)
+    [r] = fastinst.install([v2], scheme, cache_dir=None, skip_installed=True)
+    assert (r.replaced, r.already_installed) == ("1.0", False)
+
+
+def test_cli_says_already_installed_like_pip(tmp_path, wheel_dir):
+    """pip: "demo is already installed with the same version as the provided wheel.
+    Use --force-reinstall ..."; uv: "Checked 1 package". Nothing changes."""
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin/python")
+    whl = str(make_wheel(wheel_dir, name="demo", files={"demo/__init__.py": ""}))
+    assert run_cli("install", "--no-cache", "--python", python, whl).returncode == 0
+    site = Path(get_scheme(python).purelib)
+    inode = (site / "demo/__init__.py").stat().st_ino
+    for flags in ([], ["-U"]):
+        proc = run_cli("install", "--no-cache", *flags, "--python", python, whl)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "demo 1.0 is already installed (--reinstall installs it again)\n"
+    out = json.loads(run_cli("install", "--no-cache", "--json", "--python", python, whl).stdout)
+    assert [(r["name"], r["already_installed"], r["files"]) for r in out["installed"]] == [
+        ("demo", True, [])
+    ]
+    assert (site / "demo/__init__.py").stat().st_ino == inode
+    for flag in ("--reinstall", "--force-reinstall"):
+        proc = run_cli("install", "--no-cache", flag, "--python", python, whl)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("installed demo 1.0 (replaced 1.0)")
+        assert (site / "demo/__init__.py").stat().st_ino != inode
+        inode = (site / "demo/__init__.py").stat().st_ino

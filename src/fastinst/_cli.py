@@ -279,10 +279,16 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         g.add_argument(
             "-U",
             "--upgrade",
-            "--force-reinstall",
-            dest="upgrade",
             action="store_true",
-            help="accepted for pip's sake: an installed version is always replaced",
+            help="accepted for pip's sake: another installed version is always replaced",
+        )
+        g.add_argument(
+            "--reinstall",
+            "--force-reinstall",
+            dest="reinstall",
+            action="store_true",
+            help="install a wheel again when its version is installed already "
+            "(default: leave it alone, as pip and uv do)",
         )
         _add_install_options(p)
 
@@ -535,6 +541,7 @@ def _install(args: argparse.Namespace) -> int:
             compile_bytecode=args.compile,
             progress=bar,
             dry_run=args.dry_run,
+            skip_installed=not args.reinstall,
         )
     finally:
         if bar is not None:
@@ -594,11 +601,16 @@ def _report_install(
         if not results:
             print("nothing to install (the lock lists nothing for this interpreter)")
             return
+        fresh = [r for r in results if not r.already_installed]
+        for r in results:
+            if r.already_installed:
+                print(f"{r.name} {r.version} is already installed (--reinstall installs it again)")
         if args.verbose or args.dry_run:
-            for r in results:
+            for r in fresh:
                 removed = f", {len(r.removed)} removed" if r.removed else ""
                 print(f"  {r.name} {r.version}: {len(r.files)} files{removed} in {r.dist_info}")
-        print(install_summary(results, elapsed, dry_run=args.dry_run))
+        if fresh:
+            print(install_summary(fresh, elapsed, dry_run=args.dry_run))
 
 
 def _usage(command: str, message: str) -> SystemExit:
@@ -660,6 +672,7 @@ def _install_json(
                 "dist_info": r.dist_info,
                 "replaced": r.replaced,
                 "from_cache": r.from_cache,
+                "already_installed": r.already_installed,
                 "files": list(r.files),
                 "removed": list(r.removed),
             }

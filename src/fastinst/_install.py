@@ -56,7 +56,9 @@ class InstallResult(NamedTuple):
     ``files`` are the absolute paths written (RECORD included); ``replaced`` is
     the version that was there before, if any, and ``removed`` the files of that
     version that are gone afterwards; ``from_cache`` says whether the wheel was
-    already unpacked in the cache.
+    already unpacked in the cache. ``already_installed``: with
+    ``skip_installed``, the same version was there and nothing was written
+    (``dist_info`` is the installed one).
     """
 
     name: str
@@ -67,6 +69,7 @@ class InstallResult(NamedTuple):
     replaced: str | None = None
     removed: tuple[str, ...] = ()
     from_cache: bool = False
+    already_installed: bool = False
 
 
 def install(
@@ -85,6 +88,7 @@ def install(
     invalidation_mode: str | None = None,
     progress: ProgressCallback | None = None,
     dry_run: bool = False,
+    skip_installed: bool = False,
 ) -> list[InstallResult]:
     """Install ``wheels`` into ``scheme``, all of them or none.
 
@@ -106,6 +110,10 @@ def install(
       py_compile's default); the ``.pyc`` files go into RECORD.
     - ``progress``: called as ``progress(event, wheel, done, total)``.
     - ``dry_run``: touch nothing; return what would be written, replaced, removed.
+    - ``skip_installed``: leave a wheel alone when its distribution is installed at
+      that version already (as pip and uv do without ``--force-reinstall``); its
+      result says ``already_installed``. By default an installed version is
+      always replaced.
 
     Raises a `FastinstError` subclass on any failure, after rolling back.
 
@@ -118,7 +126,9 @@ def install(
     if link_mode not in LINK_MODES:
         raise ValueError(f"link_mode must be one of {', '.join(LINK_MODES)}, not {link_mode!r}")
     resolved = _resolve_scheme(scheme)
-    paths = [os.path.abspath(os.fspath(w)) for w in wheels]
+    order = [os.path.abspath(os.fspath(w)) for w in wheels]
+    present = _already_installed(order, resolved) if skip_installed else {}
+    paths = [p for p in order if p not in present]
     options = Options(
         jobs=jobs,
         link_mode=link_mode,
@@ -135,7 +145,9 @@ def install(
         _check_distinct(opened)
         plans = [plan_wheel(w, resolved) for w in opened]
         _check_no_overlap(plans)
-        return _dry_run(plans, resolved, options)
+        return _in_order(order, _dry_run(plans, resolved, options), present)
+    if not paths:
+        return _in_order(order, [], present)
     cache = _open_cache(cache_dir)
     for attempt in (1, 2):
         opened = _open_all(paths, cache, verify_record, jobs)
@@ -143,7 +155,7 @@ def install(
         plans = [plan_wheel(w, resolved) for w in opened]
         _check_no_overlap(plans)
         try:
-            return _transact(plans, resolved, options)
+            return _in_order(order, _transact(plans, resolved, options), present)
         except DamagedCacheEntry as damaged:
             # A file vanished from a cache entry: drop the entry, unpack the wheel
             # again, and start over (nothing was published).
@@ -332,6 +344,53 @@ def _requested_set(paths: list[str], requested: bool | Iterable[PathLike]) -> se
     if requested is False:
         return set()
     return {os.path.abspath(os.fspath(p)) for p in requested}
+
+
+def _already_installed(paths: list[str], scheme: Scheme) -> dict[str, InstallResult]:
+    """The wheels among ``paths`` whose name and version (from the file name) are
+    installed in the scheme's own library directories, with their results."""
+    from ._installed import find_installed_many
+    from ._wheel import _parse_filename
+
+    named = {p: _parse_filename(p) for p in paths}
+    found = find_installed_many([name for name, _v in named.values()], scheme)
+    own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
+    present = {}
+    for path, (name, version) in named.items():
+        for dist in found[name]:
+            if os.path.normpath(dist.location) in own and _same_version(dist.version, version):
+                logger.info(
+                    "%s %s is already installed; %s left alone", dist.name, dist.version, path
+                )
+                present[path] = InstallResult(
+                    name=dist.name,
+                    version=dist.version,
+                    dist_info=dist.dist_info,
+                    files=(),
+                    wheel=path,
+                    already_installed=True,
+                )
+                break
+    return present
+
+
+def _same_version(installed: str, version: object) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(installed) == version
+    except InvalidVersion:
+        return installed == str(version)
+
+
+def _in_order(
+    order: list[str], results: list[InstallResult], present: dict[str, InstallResult]
+) -> list[InstallResult]:
+    """``results`` and the already installed ``present`` ones, in the order asked."""
+    if not present:
+        return results
+    done = {r.wheel: r for r in results}
+    return [present.get(p) or done[p] for p in order]
 
 
 def _check_distinct(wheels: list[Wheel]) -> None:
