@@ -118,6 +118,10 @@ def tree_snapshot(
 
 
 def run_cli(*args: str, env: dict | None = None, python: str = sys.executable):
+    if env is None:
+        # An activated venv or conda environment is the CLI's default target (as
+        # uv's): the tests say where they install, whatever shell runs them.
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
     return subprocess.run(
         [python, "-m", "fastinst", *args], capture_output=True, text=True, env=env
     )

@@ -163,12 +163,10 @@ class TestInstall:
 
     def test_quiet_verbose_json(self, env, house):
         assert ok(run_cli("install", "-q", "--python", py(env), demo1(house))).stdout == ""
-        verbose = ok(
-            run_cli("install", "-v", "--reinstall", "--python", py(env), demo1(house))
-        ).stdout
-        assert (
-            "  demo 1.0: 10 files" in verbose and str(site(env) / "demo-1.0.dist-info") in verbose
-        )
+        verbose = ok(run_cli("install", "-v", "--reinstall", "--python", py(env), demo1(house)))
+        assert verbose.stdout.startswith("installed demo 1.0 (replaced 1.0) in ")
+        assert "  demo 1.0: 10 files" in verbose.stderr  # step by step: stderr, as documented
+        assert str(site(env) / "demo-1.0.dist-info") in verbose.stderr
         out = json.loads(
             ok(
                 run_cli("install", "--json", "--reinstall", "--python", py(env), demo1(house))
@@ -203,7 +201,7 @@ class TestInstall:
         proc = ok(
             run_cli("install", "--dry-run", "--python", py(env), "-f", str(house), "demo==2.0")
         )
-        assert "would install demo 2.0 (replaced 1.0)" in proc.stdout
+        assert "would install demo 2.0 (would replace 1.0)" in proc.stdout
         assert "nothing was changed" in proc.stdout
         assert tree_snapshot(env) == before
         out = json.loads(
@@ -271,9 +269,8 @@ class TestRequirements:
             'never==9.9 ; python_version < "3"\n'
         )
         ok(run_cli("install", "--python", py(env), "-r", str(reqs)))
-        names = [
-            d["name"] for d in json.loads(ok(run_cli("list", "--json", "--python", py(env))).stdout)
-        ]
+        out = json.loads(ok(run_cli("list", "--json", "--python", py(env))).stdout)
+        names = [d["name"] for d in out["distributions"]]
         assert names == ["demo", "tool"]
 
     def test_nothing_applies(self, env, tmp_path):
@@ -382,9 +379,13 @@ class TestList:
     def test_freeze_and_json(self, installed):
         freeze = ok(run_cli("list", "--format", "freeze", "--python", py(installed))).stdout
         assert freeze.splitlines() == ["demo==1.0", "tool==2.0"]
-        for args in (["--json"], ["--format", "json"]):
-            rows = json.loads(ok(run_cli("list", *args, "--python", py(installed))).stdout)
-            assert rows[0] == {"name": "demo", "version": "1.0", "location": str(site(installed))}
+        out = json.loads(ok(run_cli("list", "--json", "--python", py(installed))).stdout)
+        assert (out["json_version"], out["command"]) == (1, "list")
+        first = {"name": "demo", "version": "1.0", "location": str(site(installed))}
+        assert out["distributions"][0] == first
+        # --format json is pip's shape: the bare list
+        rows = json.loads(ok(run_cli("list", "--format", "json", "--python", py(installed))).stdout)
+        assert rows[0] == first
 
     def test_target(self, house, tmp_path):
         ok(run_cli("install", "-q", "--target", str(tmp_path / "t"), demo1(house)))
@@ -400,25 +401,28 @@ class TestShow:
             "Version: 1.0",
             "Summary: A demo distribution",
             f"Location: {site(installed)}",
+            "Requires: ",
+            "Required-by: ",
             "Installer: fastinst",
             "Requested: yes",
             f"Direct-URL: {Path(demo1(house)).as_uri()}",
-            "Files: 10",
             "Entry-points:",
             "  [console_scripts] demo = demo:main",
+            "Files: 10",
         ]
 
     def test_files_and_several_names(self, installed):
         out = ok(run_cli("show", "--files", "--python", py(installed), "demo", "tool")).stdout
         first, second = out.split("---\n")
-        assert f"  {installed / 'bin' / 'demo'}" in first.splitlines()
+        assert first.count("Files:") == 1
+        assert "  ../../../bin/demo" in first.splitlines()  # relative to Location, as pip
         assert second.startswith("Name: tool\n")
         assert "Direct-URL" not in second  # found with --find-links
 
     def test_json(self, installed):
         [info] = json.loads(
             ok(run_cli("show", "--json", "-f", "--python", py(installed), "demo")).stdout
-        )
+        )["distributions"]
         assert info["name"] == "demo" and info["requested"] is True
         assert info["entry_points"] == {"console_scripts": {"demo": "demo:main"}}
         assert info["files_count"] == len(info["files"]) == 10
@@ -454,15 +458,17 @@ class TestCache:
             )
         )
         assert json.loads(ok(run_cli("cache", "dir", "--json", "--cache-dir", cache)).stdout) == {
-            "path": cache
+            "json_version": 1,
+            "command": "cache dir",
+            "path": cache,
         }
         info = json.loads(ok(run_cli("cache", "info", "--json", "--cache-dir", cache)).stdout)
         assert info["entries"] == 1 and info["bytes"] > 0
         assert "1 wheel," in ok(run_cli("cache", "info", "--cache-dir", cache)).stdout
         verify = json.loads(ok(run_cli("cache", "verify", "--json", "--cache-dir", cache)).stdout)
-        assert verify == {"damaged": []}
+        assert verify["damaged"] == []
         prune = json.loads(ok(run_cli("cache", "prune", "--json", "--cache-dir", cache)).stdout)
-        assert prune == {"removed": []}
+        assert prune["removed"] == []
         assert ok(run_cli("cache", "clean", "-q", "--cache-dir", cache)).stdout == ""
         info = json.loads(ok(run_cli("cache", "info", "--json", "--cache-dir", cache)).stdout)
         assert info["entries"] == 0
@@ -504,7 +510,7 @@ class TestProgress:
             ["install", "--target", str(tmp_path / "t"), str(whl), demo1(house)], env
         )
         assert code == 0, out
-        assert "installing" in out and "wheels" in out  # rich drew the bar
+        assert "installing" in out and "━" in out  # the bar was drawn
         assert "installed big 1.0, demo 1.0" in out
 
     def test_no_bar_when_quiet_or_off(self, house, tmp_path):
@@ -517,23 +523,6 @@ class TestProgress:
             ["install", "--progress-bar", "off", "--target", str(tmp_path / "o"), demo1(house)], env
         )
         assert code == 0 and "installing" not in out
-
-    def test_callback_counts_bytes_per_wheel(self, monkeypatch):
-        from fastinst import _cli
-
-        monkeypatch.setenv("FASTINST_PROGRESS_DELAY", "0")
-        bar = _cli._ProgressBar(0.0, 2)
-        try:
-            bar("wheel-start", "/w/a.whl", 0, 100)
-            bar("bytes", "/w/a.whl", 100, 100)
-            bar("wheel-done", "/w/a.whl", 100, 100)
-            bar("wheel-start", "/w/b.whl", 0, 50)
-            task = bar.progress.tasks[0]
-            assert (task.completed, task.total) == (100, 150)
-            assert task.fields["count"] == "1/2 wheels"
-            assert task.fields["current"] == "b.whl"
-        finally:
-            bar.close()
 
 
 def test_interrupt_exits_130(monkeypatch, capsys, house, tmp_path):

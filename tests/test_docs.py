@@ -40,6 +40,52 @@ def test_site_builds_strictly(tmp_path):
                  "FastinstError", "get_scheme", "check_compatible"):  # fmt: skip
         assert text in api, text
     assert (tmp_path / "site" / "benchmarks" / "index.html").is_file()
+    for page in sorted((tmp_path / "site").glob("*/index.html")):
+        assert not rendering_defects(page.read_text()), page
+
+
+def rendering_defects(page: str) -> list[str]:
+    """What a reader would trip over in a built page, even when the build passes:
+    examples rendered as nested blockquotes, doctest directives shown, lists run
+    into their paragraph, signatures wider than the text column."""
+    import html
+
+    found = []
+    if "<blockquote>\n<blockquote>" in page:  # what ">>> " becomes outside a code block
+        found.append("an example rendered as nested blockquotes")
+    if "doctest:" in page:
+        found.append("a doctest directive shown")
+    for para in re.findall(r"<p>(.*?)</p>", page, re.S):
+        if re.search(r"\n\s*(?:[-*+]|\d+\.)\s", para):
+            found.append(f"a list run into its paragraph: {para[:80]!r}")
+    for sig in re.findall(r'<div class="doc-signature[^"]*">(.*?)</div>', page, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", "", sig))
+        if max(map(len, text.splitlines())) > 80:
+            found.append(f"a signature wider than 80 columns: {text[:60]!r}")
+    return found
+
+
+def test_rendering_defects_are_found():
+    """The checker finds each defect it looks for (else the test above proves nothing)."""
+    assert rendering_defects("<blockquote>\n<blockquote>\n<p>import x</p>")
+    assert rendering_defects("<pre><code>f()  # doctest: +SKIP</code></pre>")
+    assert rendering_defects("<p>It reads:\n- one;\n- two.</p>")
+    sig = '<div class="doc-signature highlight"><pre>' + "x" * 90 + "</pre></div>"
+    assert rendering_defects(sig)
+    assert not rendering_defects(
+        '<p>Fine.</p><pre><code class="language-pycon">&gt;&gt;&gt; 1</code></pre>'
+    )
+
+
+def test_example_fences():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        module = importlib.import_module("griffe_doctest_blocks")
+    except ImportError:
+        pytest.skip("griffe is not installed")
+    finally:
+        sys.path.pop(0)
+    assert doctest.testmod(module).failed == 0
 
 
 def embedding_example() -> str:
@@ -123,7 +169,9 @@ def test_cli_page_names_every_option():
     assert not missing, f"docs/cli.md does not mention: {missing}"
 
 
-@pytest.mark.parametrize("module", ["fastinst._cli", "fastinst._tags", "fastinst._requirements"])
+@pytest.mark.parametrize(
+    "module", ["fastinst._cli", "fastinst._output", "fastinst._tags", "fastinst._requirements"]
+)
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

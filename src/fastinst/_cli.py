@@ -19,6 +19,7 @@ when it runs, so that ``--help`` and a warm install stay fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from ._install import InstallResult
     from ._installed import InstalledDistribution
     from ._probe_cache import _Default
+    from ._progress import ProgressBar
     from ._scheme import Scheme
     from ._verify import FileIssue, VerifyResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
 
 EPILOG = """\
 exit codes:
@@ -40,6 +43,7 @@ exit codes:
   1    the operation failed: one line on stderr says why, and nothing was changed
   2    bad usage
   130  interrupted (an install in progress is rolled back)
+  143  terminated (SIGTERM; an install in progress is rolled back)
 """
 
 # A progress bar appears only for installs that last longer than this (seconds);
@@ -51,7 +55,33 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (the usage itself is in ``--help``)."""
 
     def error(self, message: str) -> NoReturn:
+        if "--json" in sys.argv[1:]:
+            from ._output import document, dumps
+
+            error = {"type": "UsageError", "message": message, "exit_code": EXIT_USAGE}
+            print(dumps(document(self.prog.partition(" ")[2], error=error)))
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _jobs(text: str) -> int:
+    """``-j``: a count of threads, 0 for one per CPU."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, not {value}")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -81,7 +111,7 @@ def _add_scheme_options(p: argparse.ArgumentParser) -> None:
         "--python",
         metavar="PY",
         help="the target interpreter: a path, a name on PATH or a venv's directory "
-        "(default: the running one)",
+        "(default: the active $VIRTUAL_ENV or $CONDA_PREFIX, else the one fastinst runs on)",
     )
     where = g.add_mutually_exclusive_group()
     where.add_argument(
@@ -106,7 +136,13 @@ def _add_output_options(
     if json:
         g.add_argument("--json", action="store_true", help="print the result as JSON, for tools")
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    g.add_argument("-v", "--verbose", action="store_true", help="say what happens, step by step")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say what happens, on stderr (-vv: in more detail)",
+    )
     return g
 
 
@@ -168,7 +204,7 @@ def _add_install_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "-j",
         "--jobs",
-        type=int,
+        type=_jobs,
         default=0,
         metavar="N",
         help="worker threads (default: one per CPU)",
@@ -214,6 +250,12 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     parser.add_argument("--version", action="version", version=f"fastinst {__version__}")
+    parser.add_argument(
+        "--python",
+        dest="global_python",
+        metavar="PY",
+        help="the target interpreter, for any command (as pip's global --python)",
+    )
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", title="commands", parser_class=_Parser
     )
@@ -352,7 +394,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument(
             "-j",
             "--jobs",
-            type=int,
+            type=_jobs,
             default=0,
             metavar="N",
             help="hashing threads (default: one per CPU)",
@@ -390,7 +432,7 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--days",
-            type=float,
+            type=_days,
             default=30.0,
             help="for prune: entries unused this long (default 30)",
         )
@@ -401,8 +443,12 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
 # --- main --------------------------------------------------------------------------------
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be so that everything rolls back the same way."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _sigterm_as_interrupt() -> None:
@@ -414,36 +460,114 @@ def _sigterm_as_interrupt() -> None:
     import threading
 
     if threading.current_thread() is threading.main_thread():  # signal() needs it
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command word, past the global options (``fastinst --python X list``)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _COMMANDS:
+            return arg
+        if arg == "--python":
+            i += 2
+            continue
+        if not arg.startswith("--python="):
+            return None
+        i += 1
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser(argv[0] if argv and argv[0] in _COMMANDS else None).parse_args(argv)
+    args = _parser(_command_of(argv)).parse_args(argv)
     _setup_logging(args.quiet, args.verbose)
     _sigterm_as_interrupt()
-    from ._errors import FastinstError
+    from ._errors import ExternallyManaged, FastinstError
 
+    json_errors = getattr(args, "json", False)
     try:
-        return int(_COMMANDS[args.command](args))
-    except FastinstError as exc:
-        _error(str(exc))
+        _choose_python(args)
+        code = int(_COMMANDS[args.command](args))
+        sys.stdout.flush()  # here, so that a closed pipe is caught below
+        return code
+    except BrokenPipeError:
+        # The reader went away (``fastinst list --json | head -1``): what it read
+        # is what it wanted. Nothing more can be written to it, not even at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_OK
+    except ExternallyManaged as exc:
+        if json_errors:
+            _json_error(args, exc, str(exc), EXIT_FAILED)
+        from ._output import externally_managed
+
+        verb = "uninstall from" if args.command == "uninstall" else "install into"
+        lines = externally_managed(_python_name(args), exc.marker, str(exc), verb)
+        print("\n".join(lines), file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        _error("interrupted; nothing was changed")
+    except (FastinstError, OSError) as exc:
+        message = _os_message(exc) + _permission_hint(args, exc)
+        if json_errors:
+            _json_error(args, exc, message, EXIT_FAILED)
+        _error(message)
+        return EXIT_FAILED
+    except _Terminated as exc:
+        _error(str(exc) or "terminated; nothing was changed")
+        return EXIT_TERMINATED
+    except KeyboardInterrupt as exc:
+        _error(str(exc) or "interrupted; nothing was changed")
         return EXIT_INTERRUPTED
-    except OSError as exc:
-        _error(str(exc))
-        return EXIT_FAILED
     except Exception as exc:
         # A bug, not bad input: still one line, with the traceback under -v.
         if args.verbose:
             import traceback
 
             traceback.print_exc()
+        if json_errors:
+            _json_error(args, exc, f"internal error: {exc}", EXIT_FAILED)
         print(f"fastinst: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _os_message(exc: BaseException) -> str:
+    """``path: what went wrong``, without Python's ``[Errno 13]``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{os.fsdecode(exc.filename)}: " if exc.filename else ""
+        return where + exc.strerror
+    return str(exc)
+
+
+def _permission_hint(args: argparse.Namespace, exc: BaseException) -> str:
+    """pip's advice for a target the user may not write: ``--user``, where it applies."""
+    import errno
+
+    if not isinstance(exc, PermissionError) or args.command not in ("install", "uninstall"):
+        return ""
+    if getattr(exc, "errno", None) == errno.EROFS:
+        return ""
+    chose = any(getattr(args, o, None) for o in ("user", "target", "prefix", "home", "root"))
+    if args.python:
+        in_venv = os.path.isfile(os.path.join(os.path.dirname(args.python), "..", "pyvenv.cfg"))
+    else:
+        in_venv = sys.prefix != sys.base_prefix
+    if chose or in_venv or args.command == "uninstall":
+        return "; check the permissions of the environment's directories"
+    return (
+        "; consider --user (the user site) or a virtual environment, "
+        "or check the permissions of the environment's directories"
+    )
+
+
+def _json_error(args: argparse.Namespace, exc: BaseException, message: str, code: int) -> None:
+    from ._output import dumps, error_json
+
+    command = args.command + (f" {args.action}" if args.command == "cache" else "")
+    with contextlib.suppress(BrokenPipeError):
+        print(dumps(error_json(command, exc, " ".join(message.split()), code)), flush=True)
 
 
 def _error(message: str) -> None:
@@ -451,7 +575,7 @@ def _error(message: str) -> None:
     print(f"fastinst: error: {' '.join(message.split())}", file=sys.stderr)
 
 
-def _setup_logging(quiet: bool, verbose: bool) -> None:
+def _setup_logging(quiet: bool, verbose: int) -> None:
     import logging
 
     log = logging.getLogger("fastinst")
@@ -461,20 +585,71 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     handler.setFormatter(logging.Formatter("fastinst: %(message)s"))
     handler.fastinst_cli = True  # type: ignore[attr-defined]
     log.addHandler(handler)
-    log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    log.setLevel(logging.ERROR if quiet else levels[min(verbose, 2)])
+
+
+def _choose_python(args: argparse.Namespace) -> None:
+    """Fill in ``args.python`` as uv does: ``--python``, else the active
+    ``$VIRTUAL_ENV``, else ``$CONDA_PREFIX`` (not conda's base environment), else
+    the interpreter fastinst runs on. ``args.environment`` names an environment
+    taken from the variables, for the summary (it is not the obvious one)."""
+    args.environment = None
+    if not hasattr(args, "python"):
+        return  # cache: no environment
+    args.python = args.python or args.global_python
+    if args.python is not None:
+        return
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        prefix = os.environ.get(var)
+        if not prefix or (var == "CONDA_PREFIX" and _conda_base()):
+            continue
+        if os.path.realpath(prefix) == os.path.realpath(sys.prefix):
+            return  # fastinst's own environment: the running interpreter is it
+        python = os.path.join(prefix, "bin", "python")
+        if not os.path.exists(python):
+            from ._errors import SchemeError
+
+            raise SchemeError(
+                f"${var} is {prefix}, which has no bin/python: deactivate it, or say "
+                "which interpreter with --python"
+            )
+        args.python, args.environment = python, prefix
+        return
+
+
+def _conda_base() -> bool:
+    """Conda's base environment is the system's, which uv leaves alone unless asked."""
+    return os.environ.get("CONDA_DEFAULT_ENV") in ("base", "root")
+
+
+def _python_name(args: argparse.Namespace) -> str:
+    return getattr(args, "python", None) or sys.executable
 
 
 def _dumps(value: object) -> str:
-    import json
+    from ._output import dumps
 
-    return json.dumps(value, indent=2)
+    return dumps(value)
+
+
+def _document(args: argparse.Namespace, **fields: object) -> str:
+    """The ``--json`` document of ``args``' command (docs/cli.md, "JSON output")."""
+    from ._output import document
+
+    command = args.command + (f" {args.action}" if args.command == "cache" else "")
+    return _dumps(document(command, **fields))
 
 
 def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
     """The scheme the options describe; for installs, with pip's user-site fallback."""
+    import logging
+
     from ._scheme import choose_install_scheme, get_scheme
 
     where = dict(prefix=args.prefix, home=args.home, root=args.root, target=args.target)
+    if args.environment:
+        logging.getLogger("fastinst").info("the active environment: %s", args.environment)
     if not install:
         return get_scheme(args.python, user=args.user, **where)
     # user=None, not False, when --user is absent: False would be an explicit
@@ -487,9 +662,8 @@ def _resolve(args: argparse.Namespace, *, install: bool) -> Scheme:
         **where,
     )
     if notice:
-        import logging
-
         logging.getLogger("fastinst").warning("%s", notice)
+    logging.getLogger("fastinst").debug("scheme (%s): %s", scheme.kind, scheme.as_dict())
     return scheme
 
 
@@ -512,6 +686,8 @@ def _install(args: argparse.Namespace) -> int:
     if not args.wheels and not args.requirement:
         raise _usage("install", "give at least one wheel, pin or -r FILE")
     lock = _lock_file(args)
+    for text in args.wheels:
+        _check_not_an_archive(text)
     scheme = _resolve(args, install=True)
     if lock is not None:
         return _install_lock(args, lock, scheme, start)
@@ -519,7 +695,7 @@ def _install(args: argparse.Namespace) -> int:
     selected = select(collect(args.wheels, args.requirement, args.find_links), target)
     if not selected:
         if args.json:
-            print(_dumps({"installed": [], "dry_run": args.dry_run}))
+            print(_dumps(_install_json([], scheme, 0.0, dry_run=args.dry_run)))
         elif not args.quiet:
             print("nothing to install (no requirement applies to this interpreter)")
         return EXIT_OK
@@ -527,22 +703,29 @@ def _install(args: argparse.Namespace) -> int:
     direct_url: dict[str | os.PathLike[str], Mapping[str, object]] = {
         s.path: _direct_url(s.path) for s in selected if s.direct
     }
-    bar = _ProgressBar(start, len(wheels)) if _wants_progress(args) else None
+    bar = _progress_bar(wheels, start) if _wants_progress(args) else None
+    if bar is not None:
+        bar.open()
+    interrupts = _Interrupts(bar)
+    published = _dist_infos(wheels, scheme)  # those there already (a reinstall)
     try:
-        results = install(
-            wheels,
-            scheme,
-            verify_record=args.verify_record,
-            jobs=args.jobs,
-            cache_dir=_cache_dir(args),
-            link_mode=args.link_mode,
-            requested=True,
-            direct_url=direct_url,
-            compile_bytecode=args.compile,
-            progress=bar,
-            dry_run=args.dry_run,
-            skip_installed=not args.reinstall,
-        )
+        with interrupts:
+            results = install(
+                wheels,
+                scheme,
+                verify_record=args.verify_record,
+                jobs=args.jobs,
+                cache_dir=_cache_dir(args),
+                link_mode=args.link_mode,
+                requested=True,
+                direct_url=direct_url,
+                compile_bytecode=args.compile,
+                progress=bar,
+                dry_run=args.dry_run,
+                skip_installed=not args.reinstall,
+            )
+    except KeyboardInterrupt as exc:
+        raise type(exc)(_after_interrupt(scheme, exc, wheels, published)) from None
     finally:
         if bar is not None:
             bar.close()
@@ -569,22 +752,25 @@ def _lock_file(args: argparse.Namespace) -> str | None:
 def _install_lock(args: argparse.Namespace, lock: str, scheme: Scheme, start: float) -> int:
     from ._lock import install_lock
 
-    bar = _ProgressBar(start, 0) if _wants_progress(args) else None
+    bar = _progress_bar([], start) if _wants_progress(args) else None
+    if bar is not None:
+        bar.open()
     try:
-        results = install_lock(
-            lock,
-            scheme,
-            find_links=args.find_links,
-            extras=args.extras,
-            groups=args.groups,
-            verify_record=args.verify_record,
-            jobs=args.jobs,
-            cache_dir=_cache_dir(args),
-            link_mode=args.link_mode,
-            compile_bytecode=args.compile,
-            progress=bar,
-            dry_run=args.dry_run,
-        )
+        with _Interrupts(bar):
+            results = install_lock(
+                lock,
+                scheme,
+                find_links=args.find_links,
+                extras=args.extras,
+                groups=args.groups,
+                verify_record=args.verify_record,
+                jobs=args.jobs,
+                cache_dir=_cache_dir(args),
+                link_mode=args.link_mode,
+                compile_bytecode=args.compile,
+                progress=bar,
+                dry_run=args.dry_run,
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -606,11 +792,33 @@ def _report_install(
             if r.already_installed:
                 print(f"{r.name} {r.version} is already installed (--reinstall installs it again)")
         if args.verbose or args.dry_run:
+            # What happens step by step goes to stderr (the summary is the result).
             for r in fresh:
                 removed = f", {len(r.removed)} removed" if r.removed else ""
-                print(f"  {r.name} {r.version}: {len(r.files)} files{removed} in {r.dist_info}")
+                print(
+                    f"  {r.name} {r.version}: {len(r.files)} files{removed} in {r.dist_info}",
+                    file=sys.stderr,
+                )
+                if args.verbose > 1:  # -vv: every file
+                    for path in (*r.files, *(f"{p} (removed)" for p in r.removed)):
+                        print(f"    {path}", file=sys.stderr)
         if fresh:
-            print(install_summary(fresh, elapsed, dry_run=args.dry_run))
+            from ._output import install_summary
+
+            lines = install_summary(
+                fresh, elapsed, dry_run=args.dry_run, environment=args.environment
+            )
+            print("\n".join(lines))
+
+
+def _check_not_an_archive(text: str) -> None:
+    """A command-line argument that is a file or directory but not a wheel: say so
+    before anything else is looked at."""
+    from ._requirements import RequirementError, not_a_wheel
+
+    reason = not_a_wheel(text, os.getcwd())
+    if reason is not None:
+        raise RequirementError(text, "", reason)
 
 
 def _usage(command: str, message: str) -> SystemExit:
@@ -622,6 +830,105 @@ def _wants_progress(args: argparse.Namespace) -> bool:
     return args.progress_bar == "on" and not args.quiet and not args.json and sys.stderr.isatty()
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM while an install runs: the first says at once that the
+    rollback started (it can take a while on a slow disk) and stops the install;
+    a second Ctrl-C is held, since the rollback is what keeps the environment
+    whole; a third stops the rollback too (the next run finishes it)."""
+
+    def __init__(self, bar: ProgressBar | None) -> None:
+        self.bar = bar
+        self.count = 0
+        self.saved: list[tuple[int, Any]] = []
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.saved.append((signum, signal.signal(signum, self.handle)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for signum, handler in self.saved:
+            # Once interrupted, what is left is saying so and exiting: a late Ctrl-C
+            # must not turn that into a traceback or a death by signal.
+            signal.signal(signum, signal.SIG_IGN if self.count else handler)
+
+    def handle(self, signum: int, frame: object) -> None:
+        import signal
+
+        self.count += 1
+        if self.bar is not None:
+            self.bar.close(wait=False)
+        terminated = signum == signal.SIGTERM
+        if self.count == 1:
+            what = "terminated" if terminated else "interrupted"
+            # On a terminal, off the line the echoed ^C is on.
+            newline = "\n" if sys.stderr.isatty() and not self.bar else ""
+            print(f"{newline}fastinst: {what}; rolling back...", file=sys.stderr, flush=True)
+        elif self.count == 2 and not terminated:
+            print(
+                "fastinst: still rolling back (Ctrl-C again stops it, and the next "
+                "fastinst run in this environment finishes it)",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        raise _Terminated if terminated else KeyboardInterrupt
+
+
+def _dist_infos(wheels: list[str], scheme: Scheme) -> set[str]:
+    """The ``.dist-info`` directories of ``wheels`` (named as their files are) that
+    exist in the scheme's library directories."""
+    found = set()
+    for wheel in wheels:
+        name, version = os.path.basename(wheel).split("-")[:2]
+        for lib in {scheme.purelib, scheme.platlib}:
+            path = os.path.join(lib, f"{name}-{version}.dist-info")
+            if os.path.isdir(path):
+                found.add(path)
+    return found
+
+
+def _after_interrupt(
+    scheme: Scheme, exc: BaseException, wheels: list[str], published: set[str]
+) -> str:
+    """What an interrupted install left: nothing, a rollback for the next run, or
+    (interrupted while it tidied up after its commit point) the install itself."""
+    from ._transaction import JOURNAL_PREFIX, STAGE_PREFIX
+
+    what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+    now = _dist_infos(wheels, scheme)
+    if now - published and len(now) >= len(wheels):
+        return f"{what} after the install was complete: it stands, nothing was rolled back"
+    mine = f"{os.getpid()}-"
+    roots = {scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data}
+    for root in roots:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        if any(n.startswith((JOURNAL_PREFIX + mine, STAGE_PREFIX + mine)) for n in names):
+            return (
+                f"{what} during the rollback; the next fastinst run in {scheme.purelib} finishes it"
+            )
+    return f"{what}; nothing was changed"
+
+
+def _progress_bar(wheels: list[str], start: float) -> ProgressBar:
+    from ._progress import ProgressBar
+
+    try:
+        delay = float(os.environ.get("FASTINST_PROGRESS_DELAY", PROGRESS_DELAY))
+    except ValueError:
+        delay = PROGRESS_DELAY
+    return ProgressBar(wheels, sys.stderr, delay=delay, start=start)
+
+
 def _direct_url(path: str) -> dict[str, object]:
     """PEP 610 for a wheel named by its path, as pip writes it."""
     from pathlib import Path
@@ -629,134 +936,19 @@ def _direct_url(path: str) -> dict[str, object]:
     return {"url": Path(path).resolve().as_uri(), "archive_info": {}}
 
 
-def install_summary(
-    results: Sequence[InstallResult], elapsed: float, *, dry_run: bool = False
-) -> str:
-    """One line: what was installed, replaced and removed, what came from the cache, how long.
-
-    >>> from fastinst._install import InstallResult
-    >>> r = InstallResult("demo", "2", "/x/demo-2.dist-info", ("a", "b"), "demo.whl",
-    ...                   replaced="1", from_cache=True, removed=("old",))
-    >>> install_summary([r], 0.0123)
-    'installed demo 2 (replaced 1) in 12ms: 2 files written, 1 removed, 1 of 1 wheel from the cache'
-    """
-    names = ", ".join(
-        f"{r.name} {r.version}" + (f" (replaced {r.replaced})" if r.replaced else "")
-        for r in results
-    )
-    files = sum(len(r.files) for r in results)
-    removed = sum(len(r.removed) for r in results)
-    took = f"{elapsed * 1000:.0f}ms" if elapsed < 1 else f"{elapsed:.2f}s"
-    if dry_run:
-        return (
-            f"would install {names} (checked in {took}): {files} files to write, "
-            f"{removed} to remove; nothing was changed"
-        )
-    cached = sum(1 for r in results if r.from_cache)
-    wheels = _plural(len(results), "wheel")
-    return (
-        f"installed {names} in {took}: {files} files written, {removed} removed, "
-        f"{cached} of {len(results)} {wheels} from the cache"
-    )
-
-
 def _install_json(
     results: Sequence[InstallResult], scheme: Scheme, elapsed: float, *, dry_run: bool
 ) -> dict[str, object]:
-    return {
-        "installed": [
-            {
-                "name": r.name,
-                "version": r.version,
-                "wheel": r.wheel,
-                "dist_info": r.dist_info,
-                "replaced": r.replaced,
-                "from_cache": r.from_cache,
-                "already_installed": r.already_installed,
-                "files": list(r.files),
-                "removed": list(r.removed),
-            }
-            for r in results
-        ],
-        "dry_run": dry_run,
-        "scheme": scheme.as_dict(),
-        "seconds": round(elapsed, 6),
-    }
+    from ._output import document, result_json
 
-
-class _ProgressBar:
-    """The ``progress=`` callback of `fastinst.install`, drawn with rich on stderr.
-
-    Nothing is drawn (and rich is not imported) until the install has lasted
-    `PROGRESS_DELAY`; the bar is transient, so only the summary line stays.
-    Every event's ``done`` and ``total`` count the bytes of ``wheel``'s files.
-    """
-
-    def __init__(self, start: float, wheels: int) -> None:
-        try:
-            self.delay = float(os.environ.get("FASTINST_PROGRESS_DELAY", PROGRESS_DELAY))
-        except ValueError:
-            self.delay = PROGRESS_DELAY
-        self.start = start
-        self.wheels = wheels
-        self.progress: Any = None
-        self.task: Any = None
-        self.bytes: dict[str, tuple[int, int]] = {}
-        self.finished: set[str] = set()
-        self.current = ""
-
-    def __call__(self, event: str, wheel: str, done: int, total: int) -> None:
-        self.bytes[wheel] = (done, total)
-        if event == "wheel-done":
-            self.finished.add(wheel)
-        elif event == "wheel-start":
-            self.current = os.path.basename(wheel)
-        if self.progress is None:
-            if time.perf_counter() - self.start < self.delay:
-                return
-            self._open()
-        else:
-            self._draw()
-
-    def _open(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]installing[/] {task.fields[count]}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        # The task first, so that the first frame drawn already has its fields.
-        self.task = self.progress.add_task("install", total=None, count="", current="")
-        self._draw()
-        self.progress.start()
-
-    def _draw(self) -> None:
-        done = sum(d for d, _t in self.bytes.values())
-        total = sum(t for _d, t in self.bytes.values())
-        self.progress.update(
-            self.task,
-            completed=done,
-            # Wheels not started yet are not counted: the total grows as they start.
-            total=total or None,
-            count=f"{len(self.finished)}/{self.wheels} wheels",
-            current=self.current,
-        )
-
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+    return document(
+        "install",
+        installed=[result_json(r) for r in results],
+        dry_run=dry_run,
+        python=scheme.python,
+        scheme=scheme.as_dict(),
+        seconds=round(elapsed, 6),
+    )
 
 
 # --- uninstall, list, show, scheme --------------------------------------------------------
@@ -773,22 +965,17 @@ def _uninstall(args: argparse.Namespace) -> int:
         )
     results = uninstall(args.names, scheme, missing_ok=True)
     if args.json:
-        print(
-            _dumps(
-                {
-                    "uninstalled": [
-                        {
-                            "name": r.name,
-                            "version": r.version,
-                            "dist_info": r.dist_info,
-                            "files": list(r.files),
-                            "kept": list(r.kept),
-                        }
-                        for r in results
-                    ]
-                }
-            )
-        )
+        uninstalled = [
+            {
+                "name": r.name,
+                "version": r.version,
+                "dist_info": r.dist_info,
+                "files": list(r.files),
+                "kept": list(r.kept),
+            }
+            for r in results
+        ]
+        print(_document(args, uninstalled=uninstalled))
     elif not args.quiet:
         for r in results:
             print(
@@ -800,10 +987,13 @@ def _uninstall(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from ._installed import list_installed
 
-    dists = list_installed(_resolve(args, install=False))
-    if args.json or args.format == "json":
-        rows = [{"name": d.name, "version": d.version, "location": d.location} for d in dists]
-        print(_dumps(rows))
+    scheme = _resolve(args, install=False)
+    dists = _visible(list_installed(scheme), scheme)
+    rows = [{"name": d.name, "version": d.version, "location": d.location} for d in dists]
+    if args.json:
+        print(_document(args, distributions=rows))
+    elif args.format == "json":
+        print(_dumps(rows))  # pip's shape, for tools that read pip's
     elif args.format == "freeze":
         for d in dists:
             print(f"{d.name}=={d.version}")
@@ -817,6 +1007,29 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _visible(dists: list[InstalledDistribution], scheme: Scheme) -> list[InstalledDistribution]:
+    """Each name once, as pip lists it: the copy the interpreter imports (the first
+    library directory; there, a ``.dist-info`` before a Debian ``.egg-info`` of the
+    same distribution)."""
+    from ._names import canonical_name
+
+    order = {d: i for i, d in enumerate(scheme.library_dirs())}
+    best: dict[str, InstalledDistribution] = {}
+    for d in dists:
+        key = canonical_name(d.name)
+        rank = (
+            order.get(os.path.normpath(d.location), len(order)),
+            not d.dist_info.endswith(".dist-info"),
+        )
+        other = best.get(key)
+        if other is None or rank < (
+            order.get(os.path.normpath(other.location), len(order)),
+            not other.dist_info.endswith(".dist-info"),
+        ):
+            best[key] = d
+    return [d for d in dists if best[canonical_name(d.name)] is d]
+
+
 def _show(args: argparse.Namespace) -> int:
     from ._errors import NotInstalled
     from ._installed import find_installed
@@ -828,8 +1041,9 @@ def _show(args: argparse.Namespace) -> int:
         if not found:
             raise NotInstalled(name, scheme.library_dirs())
         shown.append(describe(found[0], with_files=args.files))
+    _add_requirements(shown, scheme, args.python)
     if args.json:
-        print(_dumps(shown))
+        print(_document(args, distributions=shown))
         return EXIT_OK
     if args.quiet:
         return EXIT_OK
@@ -841,23 +1055,118 @@ def _show(args: argparse.Namespace) -> int:
         if info["summary"]:
             print(f"Summary: {info['summary']}")
         print(f"Location: {info['location']}")
+        print(f"Requires: {', '.join(info['requires'])}")
+        print(f"Required-by: {', '.join(info['required_by'])}")
         print(f"Installer: {info['installer'] or ''}")
         print(f"Requested: {'yes' if info['requested'] else 'no'}")
         if info["direct_url"]:
             print(f"Direct-URL: {info['direct_url']}")
-        count = info["files_count"]
-        print(f"Files: {count if count is not None else 'unknown (no RECORD)'}")
         eps = info["entry_points"]
         if eps:
             print("Entry-points:")
             for group, entries in eps.items():
                 for ep_name, value in entries.items():
                     print(f"  [{group}] {ep_name} = {value}")
-        if args.files and info["files"] is not None:
+        count = info["files_count"]
+        if count is None:
+            print("Files: unknown (no RECORD)")
+        elif not args.files:
+            print(f"Files: {count}")
+        else:  # as pip lists them: relative to the location
             print("Files:")
             for path in info["files"]:
-                print(f"  {path}")
+                print(f"  {os.path.relpath(path, info['location'])}")
     return EXIT_OK
+
+
+def _add_requirements(shown: list[dict[str, Any]], scheme: Scheme, python: str | None) -> None:
+    """``requires`` and ``required_by`` of each shown distribution, as pip's show
+    gives them: names whose markers hold for the target interpreter (no extras),
+    sorted case-insensitively, each once."""
+    from ._installed import list_installed
+    from ._names import canonical_name
+    from ._tags import TargetInterpreter
+
+    environment = {**TargetInterpreter(python).marker_environment(), "extra": ""}
+    wanted = {canonical_name(info["name"]): info for info in shown}
+    for info in shown:
+        info["required_by"] = []
+    for dist in _visible(list_installed(scheme), scheme):
+        names = _requirement_names(dist, environment)
+        if dist.dist_info in {info["dist_info"] for info in shown}:
+            for info in shown:
+                if info["dist_info"] == dist.dist_info:
+                    info["requires"] = sorted(names.values(), key=str.lower)
+        for key in names.keys() & wanted.keys():
+            wanted[key]["required_by"].append(dist.name)
+    for info in shown:
+        info.setdefault("requires", [])
+        info["required_by"] = sorted(set(info["required_by"]), key=str.lower)
+
+
+def _requirement_names(dist: InstalledDistribution, environment: dict[str, str]) -> dict[str, str]:
+    """The distributions ``dist`` needs in ``environment``: normalised name -> name
+    as written. From METADATA's ``Requires-Dist``, or an ``.egg-info``'s
+    ``requires.txt``."""
+    from packaging.markers import InvalidMarker, UndefinedComparison
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from ._installed import metadata_path
+    from ._names import canonical_name
+
+    lines = _metadata_values(metadata_path(dist), "requires-dist")
+    if not lines and dist.dist_info.endswith(".egg-info"):
+        lines = _egg_requires(os.path.join(dist.dist_info, "requires.txt"))
+    names: dict[str, str] = {}
+    for line in lines:
+        try:
+            req = Requirement(line)
+            if req.marker is not None and not req.marker.evaluate(environment):
+                continue
+        except (InvalidRequirement, InvalidMarker, UndefinedComparison):
+            continue  # pip skips what it cannot read too
+        names.setdefault(canonical_name(req.name), req.name)
+    return names
+
+
+def _metadata_values(path: str, key: str) -> list[str]:
+    """Every value of the header ``key`` (lower-case) in a METADATA header block."""
+    values = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                name, sep, value = line.partition(":")
+                if sep and name.strip().lower() == key:
+                    values.append(value.strip())
+    except OSError:
+        pass
+    return values
+
+
+def _egg_requires(path: str) -> list[str]:
+    """``requires.txt`` as requirement lines: unconditional ones, and ``[:marker]``
+    sections as markers (``[extra]`` sections need an extra, so they are left out)."""
+    out = []
+    marker: str | None = ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for raw in f:
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if line.startswith("["):
+                    section = line.strip("[]")
+                    extra, _, cond = section.partition(":")
+                    marker = None if extra else cond
+                    continue
+                if marker is None:
+                    continue
+                out.append(f"{line} ; {marker}" if marker else line)
+    except OSError:
+        pass
+    return out
 
 
 def describe(dist: InstalledDistribution, *, with_files: bool = False) -> dict[str, Any]:
@@ -924,7 +1233,7 @@ def _verify(args: argparse.Namespace) -> int:
     results = verify(args.names or None, _resolve(args, install=False), jobs=args.jobs)
     failed = [r for r in results if not r.ok]
     if args.json:
-        print(_dumps(verify_json(results)))
+        print(_document(args, **verify_json(results)))
     elif not args.quiet:
         for r in results:
             shown = r.differences + (r.notes if args.verbose else ())
@@ -999,11 +1308,16 @@ def verify_json(results: Sequence[VerifyResult]) -> dict[str, object]:
 def _scheme(args: argparse.Namespace) -> int:
     scheme = _resolve(args, install=False)
     paths = scheme.as_dict()
+    # Outside a venv, pip puts headers in a directory named for the distribution;
+    # asked without one, the scheme says "UNKNOWN", which is no place anything goes.
+    per_dist = paths["headers"].endswith("/UNKNOWN")
+    if per_dist:
+        paths["headers"] = paths["headers"][: -len("/UNKNOWN")]
     if args.json:
-        print(_dumps({**paths, "python": scheme.python, "kind": scheme.kind}))
+        print(_document(args, **paths, python=scheme.python, kind=scheme.kind))
     elif not args.quiet:
         for key, value in paths.items():
-            print(f"{key}: {value}")
+            print(f"{key}: {value}" + ("/<distribution>" if key == "headers" and per_dist else ""))
     return EXIT_OK
 
 
@@ -1016,11 +1330,11 @@ def _cache(args: argparse.Namespace) -> int:
     cache = WheelCache(args.cache_dir or default_cache_dir())
     say = (lambda _line: None) if args.quiet else print
     if args.action == "dir":
-        print(_dumps({"path": cache.root}) if args.json else cache.root)
+        print(_document(args, path=cache.root) if args.json else cache.root)
     elif args.action == "info":
         info = cache.info()
         if args.json:
-            print(_dumps(info))
+            print(_document(args, **info))
         else:
             size = int(info["bytes"])  # type: ignore[call-overload]
             say(
@@ -1030,7 +1344,7 @@ def _cache(args: argparse.Namespace) -> int:
     elif args.action == "verify":
         bad = cache.verify()
         if args.json:
-            print(_dumps({"damaged": bad}))
+            print(_document(args, damaged=bad))
         else:
             for line in bad:
                 say(f"removed damaged entry {line}")
@@ -1039,7 +1353,7 @@ def _cache(args: argparse.Namespace) -> int:
     elif args.action == "prune":
         removed = cache.prune(args.days)
         if args.json:
-            print(_dumps({"removed": removed}))
+            print(_document(args, removed=removed))
         else:
             say(
                 f"removed {len(removed)} {_plural(len(removed), 'entry', 'entries')} "
@@ -1048,7 +1362,7 @@ def _cache(args: argparse.Namespace) -> int:
     elif args.action == "clean":
         cache.clean()
         if args.json:
-            print(_dumps({"cleaned": cache.root}))
+            print(_document(args, cleaned=cache.root))
         else:
             say(f"removed everything in {cache.root}")
     return EXIT_OK

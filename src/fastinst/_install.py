@@ -173,8 +173,9 @@ def _transact(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[
         tx.make_root(scheme.purelib)
         with _transaction.environment_lock(scheme.purelib):
             try:
-                for line in _transaction.recover(_roots(scheme), scheme.purelib):
-                    logger.info("%s", line)
+                cleaned = _transaction.recover(_roots(scheme), scheme.purelib)
+                if cleaned:  # one line: the slow start has a reason
+                    logger.warning("finished an interrupted install first (%s)", "; ".join(cleaned))
                 results = _install_locked(tx, plans, scheme, options)
                 tx.commit()
             except BaseException:

@@ -22,18 +22,40 @@ logger = logging.getLogger("fastinst")
 LINK_MODES = ("auto", "clone", "hardlink", "copy")
 _CORE_MODE = {"clone": 0, "hardlink": 1, "copy": 2}
 _FALLBACK = {"clone": "hardlink", "hardlink": "copy"}
+_warned: set[str] = set()  # explicit modes whose fallback was reported already
 
 
 def choose_mode(requested: str, sample: str, stage_dir: str) -> str:
     """The link mode to use from the cache file ``sample`` into ``stage_dir``.
 
-    ``auto`` tries clone, then hardlink, then copy; an explicit mode is used as
-    asked (its failures are then real errors).
+    ``auto`` tries clone, then hardlink, then copy. An explicit ``clone`` that the
+    filesystem cannot do is an error that says so; an explicit ``hardlink`` that
+    cannot be done falls back to copies with a warning (once per process).
     """
     if requested != "auto":
         if requested not in _CORE_MODE:
             raise ValueError(f"link_mode must be one of {', '.join(LINK_MODES)}, not {requested!r}")
-        return requested
+        reason = None if requested == "copy" else _try(requested, sample, stage_dir)
+        if reason is None:
+            return requested
+        target = os.path.dirname(stage_dir)
+        if requested == "clone":
+            from ._errors import InstallIOError
+
+            raise InstallIOError(
+                errno.EOPNOTSUPP,
+                f"link mode 'clone': the filesystem of {target} does not support clones "
+                f"(reflinks) from the cache ({reason}); use another link mode (auto picks "
+                "the fastest that works)",
+            )
+        if requested not in _warned:
+            _warned.add(requested)
+            logger.warning(
+                "link mode 'hardlink': cannot hardlink from the cache into %s (%s); copying",
+                target,
+                reason,
+            )
+        return "copy"
     mode = "clone"
     reasons = []
     while mode != "copy":

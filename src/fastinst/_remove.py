@@ -111,8 +111,9 @@ def uninstall(
                     exc.errno, f"cannot uninstall: {exc.strerror}", home
                 ) from None
             locked.add(home)
-            for line in _transaction.recover(roots, home):
-                logger.info("%s", line)
+            cleaned = _transaction.recover(roots, home)
+            if cleaned:  # one line, as an install says it (#11)
+                logger.warning("finished an interrupted install first (%s)", "; ".join(cleaned))
 
         # Under the lock, after undoing what a killed install left: never alongside
         # an install, never on a half-published tree. (Where we may not write, no

@@ -91,6 +91,38 @@ def looks_like_wheel_path(text: str) -> bool:
     return text.endswith(".whl") or text.startswith("file:")
 
 
+# Archives that are not wheels, as pip and uv name source distributions.
+_SDIST_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
+
+
+def not_a_wheel(text: str, base: str) -> str | None:
+    """Why ``text`` (relative to ``base``) is a file or directory that is not a
+    wheel, or None: so that ``setup.py`` or an sdist is not called a bad pin.
+
+    >>> not_a_wheel("demo-1.0.tar.gz", "/")
+    'not a wheel: a source distribution needs a build backend to become one, ...'
+    >>> not_a_wheel("demo==1.0", "/") is None
+    True
+    """
+    if text.endswith(".whl") or text.startswith("file:") or "==" in text:
+        return None
+    if text.endswith(_SDIST_SUFFIXES):
+        return (
+            "not a wheel: a source distribution needs a build backend to become one, "
+            "and fastinst runs none; build the wheel first (pip wheel --no-deps, uv build)"
+        )
+    path = os.path.join(base, text)
+    if os.path.isdir(path):
+        return (
+            "a directory, not a wheel: fastinst installs built wheels and runs no build "
+            "backend (build one with pip wheel --no-deps or uv build); for a directory "
+            "of wheels, give it with -f and name pins (name==version)"
+        )
+    if os.path.isfile(path):
+        return "not a wheel: fastinst installs wheel files (.whl) and exact pins (name==version)"
+    return None
+
+
 # --- reading ---------------------------------------------------------------------------
 
 
@@ -279,6 +311,9 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
             # command lines name wheel files only.
             from packaging.requirements import InvalidRequirement, Requirement
 
+            why = not_a_wheel(item.text, item.base)
+            if why is not None:
+                raise RequirementError(item.text, item.where, why)
             try:
                 req = Requirement(item.text)
             except InvalidRequirement as exc:

@@ -61,8 +61,12 @@ def environment_lock(directory: str) -> Iterator[None]:
             # after releasing the lock: make it again and take the lock.
             os.makedirs(directory, exist_ok=True)
             continue
+        except OSError as exc:
+            # The lock file is fastinst's business: what cannot be written is the
+            # environment's directory, so that is what the error names.
+            raise type(exc)(exc.errno, exc.strerror, directory) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _wait_for_lock(fd, path, directory)
             try:
                 same = os.fstat(fd).st_ino == os.stat(path).st_ino
             except FileNotFoundError:
@@ -73,6 +77,9 @@ def environment_lock(directory: str) -> Iterator[None]:
         if same:
             break
         os.close(fd)
+    with contextlib.suppress(OSError):  # who holds it, for those who wait (best effort)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
     try:
         yield
     finally:
@@ -81,6 +88,50 @@ def environment_lock(directory: str) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
+
+
+# After this long waiting for the lock, say why nothing happens (and who holds it).
+LOCK_NOTICE_SECONDS = 1.0
+
+
+def _wait_for_lock(fd: int, path: str, directory: str) -> None:
+    """``flock(fd)``; if another process holds it for over a second, log who (its
+    pid is in the lock file) and whether it is stopped, once."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    import threading
+
+    def notice() -> None:
+        holder = ""
+        with contextlib.suppress(OSError, ValueError):
+            with open(path, "rb") as f:
+                pid = int(f.read(32) or b"0")
+            if pid > 0:
+                holder = f" (pid {pid}{_stopped(pid)})"
+        logger.warning("waiting for another fastinst process%s to finish in %s", holder, directory)
+
+    timer = threading.Timer(LOCK_NOTICE_SECONDS, notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    finally:
+        timer.cancel()
+
+
+def _stopped(pid: int) -> str:
+    """``", which is stopped: ..."`` for a suspended process (Ctrl-Z), else ``""``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return ""
+    if state in (b"T", b"t"):
+        return f", which is stopped: resume it (fg, or kill -CONT {pid}) or end it"
+    return ""
 
 
 def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
@@ -304,6 +355,7 @@ class Transaction:
         self._backup_count = 0
         self._stage_fds: list[int] = []
         self._abandoned = False
+        self._journal_made = False
 
     def __repr__(self) -> str:
         return f"Transaction({self.txid!r}, {len(self.stages)} staging, {len(self.moves)} moves)"
@@ -374,6 +426,7 @@ class Transaction:
             os.close(fd)
             raise
         self._journal = fd
+        self._journal_made = True
         for created in self.created_roots:
             self._write_journal([created])
 
@@ -513,7 +566,7 @@ class Transaction:
         if self._journal is not None:
             os.close(self._journal)
             self._journal = None
-        if remove:
+        if remove and self._journal_made:  # none was made: none to remove (nor to warn of)
             try:
                 os.unlink(os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid))
             except FileNotFoundError:
