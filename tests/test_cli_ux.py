@@ -235,6 +235,7 @@ class TestJson:
             ["list"],
             ["show", "demo"],
             ["scheme"],
+            ["verify", "demo"],
             ["uninstall", "demo"],
         ):
             command = args[0]
