@@ -201,7 +201,9 @@ class TestSummary:
         ]
         make_wheel(d, name="beta", version="2.0", files={"beta.py": ""})
         again = [*wheels[:3], str(d / "beta-2.0-py3-none-any.whl")]
-        lines = ok(run_cli("install", "--python", python, *again)).stdout.splitlines()
+        lines = ok(
+            run_cli("install", "--reinstall", "--python", python, *again)
+        ).stdout.splitlines()
         assert " - beta==1.0" in lines and lines.index(" - beta==1.0") + 1 == lines.index(
             " + beta==2.0"
         )
@@ -217,7 +219,7 @@ class TestSummary:
         one = ok(run_cli("install", "-v", "--python", python, demo(house)))
         assert one.stdout.count("\n") == 1 and "  demo 1.0:" in one.stderr
         assert str(site(env) / "demo" / "__init__.py") not in one.stderr
-        two = ok(run_cli("install", "-vv", "--python", python, demo(house)))
+        two = ok(run_cli("install", "-vv", "--reinstall", "--python", python, demo(house)))
         assert f"    {site(env) / 'demo' / '__init__.py'}" in two.stderr.splitlines()
         assert "scheme (venv):" in two.stderr  # debug records too
 
