@@ -502,6 +502,55 @@ class TestLocate:
         assert info.value.files == {str(demo): (f"sha256:{'f' * 64}", f"sha256:{sha256(demo)}")}
 
 
+class TestWarmCache:
+    def test_a_warm_cache_needs_no_wheel_files(self, pip_lock, house, venv_factory, tmp_path):
+        """The lock's SHA-256 is the cache's key: with the wheels gone, and the lock's
+        file: URLs pointing nowhere, a second environment installs from the cache."""
+        cache = tmp_path / "cache"
+        first = venv_factory("warm-first")
+        proc = run_cli(
+            "install", "--python", py(first), "-r", str(pip_lock), "--cache-dir", str(cache)
+        )
+        assert proc.returncode == 0, proc.stderr
+        gone = tmp_path / "elsewhere" / "pylock.toml"
+        gone.parent.mkdir()
+        gone.write_text(pip_lock.read_text().replace(str(house), str(tmp_path / "no-such-dir")))
+        second = venv_factory("warm-second")
+        proc = run_cli(
+            "install", "--python", py(second), "-r", str(gone), "--cache-dir", str(cache)
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "2 of 2 wheels from the cache" in proc.stdout
+        assert compare_envs(first, second) == []
+        out = subprocess.run([str(second / "bin" / "demo")], capture_output=True, text=True)
+        assert out.stdout == "demo ran\n"
+
+    def test_a_cache_entry_is_not_taken_for_another_hash(self, pip_lock, env, tmp_path):
+        """A changed hash finds no entry, and no file: nothing is installed."""
+        cache = tmp_path / "cache"
+        assert (
+            run_cli(
+                "install", "--python", py(env), "-r", str(pip_lock), "--cache-dir", str(cache)
+            ).returncode
+            == 0
+        )
+        text = pip_lock.read_text()
+        old = text.split('sha256 = "')[1][:64]
+        bad = tmp_path / "bad" / "pylock.toml"
+        bad.parent.mkdir()
+        bad.write_text(text.replace(old, "1" * 64).replace("house", "no-house"))
+        fresh = env.parent / "fresh"
+        import venv
+
+        venv.create(fresh, with_pip=False, symlinks=True)
+        before = tree_snapshot(fresh)
+        proc = run_cli("install", "--python", py(fresh), "-r", str(bad), "--cache-dir", str(cache))
+        assert proc.returncode == 1
+        assert "1 locked wheel not found" in proc.stderr
+        assert "in the cache " in proc.stderr and "by sha256 1111111111111111..." in proc.stderr
+        assert tree_snapshot(fresh) == before
+
+
 class TestLibrary:
     def test_install_lock(self, pip_lock, env, tmp_path):
         scheme = fastinst.get_scheme(py(env))

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ._backend import HAS_EXTENSION
     from ._install import DEFAULT_CACHE, InstallResult, install
     from ._installed import InstalledDistribution, find_installed, list_installed
-    from ._lock import install_lock
+    from ._lock import SyncResult, install_lock, sync
     from ._remove import UninstallResult, uninstall
     from ._scheme import Scheme, choose_install_scheme, get_scheme
     from ._verify import FileIssue, VerifyResult, verify
@@ -51,7 +51,9 @@ _LAZY = {
     "find_installed": "._installed",
     "list_installed": "._installed",
     "uninstall": "._remove",
+    "SyncResult": "._lock",
     "install_lock": "._lock",
+    "sync": "._lock",
     "Scheme": "._scheme",
     "choose_install_scheme": "._scheme",
     "get_scheme": "._scheme",
@@ -96,6 +98,7 @@ __all__ = [
     "RecordMismatch",
     "Scheme",
     "SchemeError",
+    "SyncResult",
     "UninstallResult",
     "UnsafePath",
     "VerifyResult",
@@ -107,6 +110,7 @@ __all__ = [
     "install",
     "install_lock",
     "list_installed",
+    "sync",
     "uninstall",
     "verify",
 ]

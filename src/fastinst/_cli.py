@@ -1,6 +1,7 @@
 """The ``fastinst`` command line: a thin shell over the library.
 
-Commands: ``install``, ``uninstall``, ``list``, ``show``, ``verify``, ``scheme``, ``cache``.
+Commands: ``install``, ``sync``, ``uninstall``, ``list``, ``show``, ``verify``, ``scheme``,
+``cache``.
 Results go to stdout (``--json`` for tools); progress, warnings and errors go to
 stderr. An error is one line, ``fastinst: error: ...``, never a traceback
 (``-v`` adds one for internal errors).
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from ._install import InstallResult
     from ._installed import InstalledDistribution
+    from ._lock import SyncResult
     from ._probe_cache import _Default
     from ._progress import ProgressBar
     from ._scheme import Scheme
@@ -331,6 +333,47 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
             action="store_true",
             help="install a wheel again when its version is installed already "
             "(default: leave it alone, as pip and uv do)",
+        )
+        _add_install_options(p)
+
+    p = command(
+        "sync",
+        "make an environment exactly a lock file",
+        "Make an environment exactly what a lock file (pylock.toml, PEP 751) says,\n"
+        "in one transaction: install what is missing or at another version, remove\n"
+        "what the lock does not list, and leave alone what already matches. Wheels\n"
+        "are found as by install -r pylock.toml: nothing is downloaded.\n\n"
+        "In the environment fastinst itself runs in, fastinst, what it needs to run\n"
+        "and pip are kept (--remove-own-tools removes them too).\n\n"
+        "examples:\n"
+        "  fastinst sync --python .venv/bin/python pylock.toml\n"
+        "  fastinst sync pylock.toml -f wheelhouse/ --group dev",
+    )
+    if p is not None:
+        p.add_argument("lock", metavar="LOCK", help="the lock file (pylock.toml)")
+        g = p.add_argument_group("what")
+        g.add_argument(
+            "-f",
+            "--find-links",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="look for the lock's wheels in DIR too (repeatable)",
+        )
+        _add_lock_options(g)
+        g.add_argument(
+            "--keep",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="leave NAME installed although the lock does not list it (repeatable)",
+        )
+        g.add_argument(
+            "--remove-own-tools",
+            dest="keep_own_tools",
+            action="store_false",
+            help="in fastinst's own environment, remove fastinst, what it needs and pip "
+            "too when the lock does not list them",
         )
         _add_install_options(p)
 
@@ -819,6 +862,97 @@ def _check_not_an_archive(text: str) -> None:
     reason = not_a_wheel(text, os.getcwd())
     if reason is not None:
         raise RequirementError(text, "", reason)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from ._lock import sync
+
+    start = time.perf_counter()
+    scheme = _resolve(args, install=True)
+    bar = _progress_bar([], start) if _wants_progress(args) else None
+    if bar is not None:
+        bar.open()
+    try:
+        with _Interrupts(bar):
+            result = sync(
+                args.lock,
+                scheme,
+                find_links=args.find_links,
+                extras=args.extras,
+                groups=args.groups,
+                keep=args.keep,
+                keep_own_tools=args.keep_own_tools,
+                verify_record=args.verify_record,
+                jobs=args.jobs,
+                cache_dir=_cache_dir(args),
+                link_mode=args.link_mode,
+                compile_bytecode=args.compile,
+                progress=bar,
+                dry_run=args.dry_run,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    elapsed = time.perf_counter() - start
+    if args.json:
+        out = _install_json(result.installed, scheme, elapsed, dry_run=args.dry_run)
+        out["command"] = "sync"
+        out["removed"] = [
+            {"name": r.name, "version": r.version, "dist_info": r.dist_info, "files": len(r.files)}
+            for r in result.removed
+        ]
+        out["unchanged"] = [{"name": n, "version": v} for n, v in result.unchanged]
+        out["kept"] = [{"name": n, "version": v} for n, v in result.kept]
+        print(_dumps(out))
+    elif not args.quiet:
+        for line in sync_lines(result):
+            print(line)
+        print(sync_summary(result, os.path.basename(args.lock), elapsed, dry_run=args.dry_run))
+    return EXIT_OK
+
+
+def sync_lines(result: SyncResult) -> list[str]:
+    """One line per change, by name, as uv prints them: `` - old==1.0``, `` + new==2.0``."""
+    from ._names import canonical_name
+
+    changes: list[tuple[str, int, str]] = []
+    for r in result.removed:
+        changes.append((canonical_name(r.name), 0, f" - {r.name}=={r.version}"))
+    for i in result.installed:
+        if i.replaced and not any(canonical_name(r.name) == canonical_name(i.name)
+                                  for r in result.removed):  # fmt: skip
+            changes.append((canonical_name(i.name), 0, f" - {i.name}=={i.replaced}"))
+        changes.append((canonical_name(i.name), 1, f" + {i.name}=={i.version}"))
+    return [line for _n, _o, line in sorted(changes)]
+
+
+def sync_summary(result: SyncResult, lock: str, elapsed: float, *, dry_run: bool = False) -> str:
+    """One line: what a sync did, or that there was nothing to do.
+
+    >>> from fastinst._lock import SyncResult
+    >>> nothing = SyncResult((), (), (("demo", "1.0"),), (("pip", "26.3"),))
+    >>> sync_summary(nothing, "pylock.toml", 0.004)
+    'nothing to do: the environment is the lock (1 distribution, checked in 4ms; kept pip)'
+    """
+    took = f"{elapsed * 1000:.0f}ms" if elapsed < 1 else f"{elapsed:.2f}s"
+    kept = f"; kept {', '.join(n for n, _v in result.kept)}" if result.kept else ""
+    if not result.changed:
+        count = len(result.unchanged)
+        return (
+            f"nothing to do: the environment is the lock ({count} "
+            f"{_plural(count, 'distribution')}, checked in {took}{kept})"
+        )
+    replaced = sum(1 for r in result.installed if r.replaced)
+    parts = [
+        f"{len(result.installed) - replaced} installed",
+        f"{replaced} replaced",
+        f"{len(result.removed)} removed",
+        f"{len(result.unchanged)} unchanged",
+    ]
+    cached = sum(1 for r in result.installed if r.from_cache)
+    head = "would sync to" if dry_run else "synced to"
+    tail = "; nothing was changed" if dry_run else f", {cached} from the cache"
+    return f"{head} {lock} in {took}: {', '.join(parts)}{tail}{kept}"
 
 
 def _usage(command: str, message: str) -> SystemExit:
@@ -1374,6 +1508,7 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 _COMMANDS = {
     "install": _install,
+    "sync": _sync,
     "uninstall": _uninstall,
     "list": _list,
     "show": _show,

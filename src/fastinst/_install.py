@@ -89,6 +89,8 @@ def install(
     progress: ProgressCallback | None = None,
     dry_run: bool = False,
     skip_installed: bool = False,
+    remove: Iterable[str] = (),
+    sha256: Mapping[PathLike, str] | None = None,
 ) -> list[InstallResult]:
     """Install ``wheels`` into ``scheme``, all of them or none.
 
@@ -114,6 +116,13 @@ def install(
       that version already (as pip and uv do without ``--force-reinstall``); its
       result says ``already_installed``. By default an installed version is
       always replaced.
+    - ``sha256``: maps wheel paths to the SHA-256 (hex) each must have, as a lock
+      file gives them: a file is checked against it before anything is written,
+      and a wheel whose unpacked entry the cache has by that hash needs no file.
+    - ``remove``: names of installed distributions to uninstall in the same
+      transaction (what a sync does); those not installed in the scheme's own
+      library directories are skipped. Not for the wheels' own distributions,
+      which are replaced anyway.
 
     Raises a `FastinstError` subclass on any failure, after rolling back.
 
@@ -129,6 +138,8 @@ def install(
     order = [os.path.abspath(os.fspath(w)) for w in wheels]
     present = _already_installed(order, resolved) if skip_installed else {}
     paths = [p for p in order if p not in present]
+    remove = tuple(canonicalize_name(n) for n in remove)
+    known = {os.path.abspath(os.fspath(k)): v.lower() for k, v in (sha256 or {}).items()}
     options = Options(
         jobs=jobs,
         link_mode=link_mode,
@@ -141,21 +152,24 @@ def install(
         progress=progress,
     )
     if dry_run:
-        opened = [open_wheel(p, verify_record=verify_record) for p in paths]
+        opened = [_open_for_dry_run(p, known.get(p), cache_dir, verify_record) for p in paths]
         _check_distinct(opened)
         plans = [plan_wheel(w, resolved) for w in opened]
         _check_no_overlap(plans)
         return _in_order(order, _dry_run(plans, resolved, options), present)
-    if not paths:
+    if not paths and not remove:
         return _in_order(order, [], present)
     cache = _open_cache(cache_dir)
     for attempt in (1, 2):
-        opened = _open_all(paths, cache, verify_record, jobs)
+        opened = _open_all(paths, cache, verify_record, jobs, known)
         _check_distinct(opened)
         plans = [plan_wheel(w, resolved) for w in opened]
         _check_no_overlap(plans)
+        both = sorted({canonicalize_name(p.wheel.name) for p in plans}.intersection(remove))
+        if both:
+            raise ValueError(f"{', '.join(both)}: both installed and removed by one call")
         try:
-            return _in_order(order, _transact(plans, resolved, options), present)
+            return _in_order(order, _transact(plans, resolved, options, remove), present)
         except DamagedCacheEntry as damaged:
             # A file vanished from a cache entry: drop the entry, unpack the wheel
             # again, and start over (nothing was published).
@@ -166,7 +180,9 @@ def install(
     raise AssertionError("unreachable")
 
 
-def _transact(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[InstallResult]:
+def _transact(
+    plans: list[WheelPlan], scheme: Scheme, options: Options, remove: tuple[str, ...] = ()
+) -> list[InstallResult]:
     """Stage, publish and commit under the environment lock; roll back on any failure."""
     tx = _transaction.Transaction(journal_dir=scheme.purelib)
     try:
@@ -176,7 +192,7 @@ def _transact(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[
                 cleaned = _transaction.recover(_roots(scheme), scheme.purelib)
                 if cleaned:  # one line: the slow start has a reason
                     logger.warning("finished an interrupted install first (%s)", "; ".join(cleaned))
-                results = _install_locked(tx, plans, scheme, options)
+                results = _install_locked(tx, plans, scheme, options, remove)
                 tx.commit()
             except BaseException:
                 # Still under the lock: once it is released, another install may
@@ -196,7 +212,11 @@ def _transact(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[
 
 
 def _install_locked(
-    tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme, options: Options
+    tx: _transaction.Transaction,
+    plans: list[WheelPlan],
+    scheme: Scheme,
+    options: Options,
+    remove: tuple[str, ...] = (),
 ) -> list[InstallResult]:
     umask = current_umask()
     digests = write_bulk(tx, plans, options)
@@ -216,6 +236,8 @@ def _install_locked(
         rows.append(write_record(tx, plan, rows))
         written.append(rows)
     old = _move_old_versions_aside(tx, plans, scheme)
+    if remove:
+        _remove_others(tx, scheme, remove)
     _publish(tx, plans)
     results = []
     for plan, rows in zip(plans, written):
@@ -284,25 +306,41 @@ def _open_cache(cache_dir: PathLike | _Default | None) -> WheelCache | None:
 
 
 def _open_all(
-    paths: list[str], cache: WheelCache | None, verify_record: bool, jobs: int
+    paths: list[str],
+    cache: WheelCache | None,
+    verify_record: bool,
+    jobs: int,
+    known: Mapping[str, str],
 ) -> list[Wheel]:
     """Open every wheel: from the cache when it has it, else from the archive (and
-    unpack it into the cache, all cold wheels in one parallel pass)."""
+    unpack it into the cache, all cold wheels in one parallel pass).
+
+    ``known`` maps paths to the SHA-256 their wheels must have (a lock's): such a
+    wheel is looked up in the cache by it, with no need for the file, and a file
+    that is read is checked against it first.
+    """
     if cache is None:
+        for p in paths:
+            if p in known:
+                _check_sha256(p, known[p], None)
         return [open_wheel(p, verify_record=verify_record) for p in paths]
     wheels: list[Wheel] = []
     cold: list[tuple[int, Wheel, str]] = []
     for p in paths:
-        try:
-            digest = cache.wheel_digest(p)
-        except OSError as exc:
-            raise InvalidWheel(p, f"cannot read wheel: {exc.strerror or exc}") from None
+        digest = known.get(p)
+        if digest is None:
+            try:
+                digest = cache.wheel_digest(p)
+            except OSError as exc:
+                raise InvalidWheel(p, f"cannot read wheel: {exc.strerror or exc}") from None
         cached = cache.load(digest, p, verified=verify_record)
         if cached is not None:
             check_filename(p, cached.dist_info)
             cached.cache_hit = True
             wheels.append(cached)
             continue
+        if p in known:
+            _check_sha256(p, digest, cache)
         wheel = open_wheel(p, verify_record=verify_record)
         cold.append((len(wheels), wheel, digest))
         wheels.append(wheel)
@@ -321,6 +359,37 @@ def _open_all(
         for (i, _w, _d), w in zip(cold, populated):
             wheels[i] = w
     return wheels
+
+
+def _open_for_dry_run(
+    path: str, digest: str | None, cache_dir: PathLike | _Default | None, verify_record: bool
+) -> Wheel:
+    """The wheel, read without writing anything: a wheel of known hash from the cache
+    when the cache has it (its file may be gone), else from its archive."""
+    if digest is not None:
+        cache = _open_cache(cache_dir)
+        cached = None if cache is None else cache.load(digest, path, verified=verify_record)
+        if cached is not None:
+            check_filename(path, cached.dist_info)
+            return cached
+        _check_sha256(path, digest, None)
+    return open_wheel(path, verify_record=verify_record)
+
+
+def _check_sha256(path: str, want: str, cache: WheelCache | None) -> None:
+    from ._errors import RecordMismatch
+
+    try:
+        if cache is not None:
+            actual = cache.wheel_digest(path)  # remembered by (size, mtime, inode)
+        else:
+            from ._backend import core
+
+            actual = core.sha256_file(path)
+    except OSError as exc:
+        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
+    if actual != want:
+        raise RecordMismatch(path, f"its sha256 is {actual}, not the expected {want}")
 
 
 # --- scheme and arguments -----------------------------------------------------------
@@ -451,6 +520,14 @@ def _move_old_versions_aside(
     old = _old_versions(plans, scheme)
     move_out(tx, [r for _v, _f, removals in old.values() for r in removals])
     return old
+
+
+def _remove_others(tx: _transaction.Transaction, scheme: Scheme, names: tuple[str, ...]) -> None:
+    """Uninstall ``names`` inside ``tx`` (for a sync), before anything is published:
+    only copies in the scheme's own library directories, as an upgrade replaces them."""
+    from ._remove import move_out, replaced_versions
+
+    move_out(tx, [r for removals in replaced_versions(names, scheme).values() for r in removals])
 
 
 def _publish(tx: _transaction.Transaction, plans: list[WheelPlan]) -> None:

@@ -25,13 +25,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from ._errors import HashMismatch, LockError, WheelsNotFound
-from ._install import DEFAULT_CACHE, _Default
+from ._probe_cache import DEFAULT_CACHE, _Default
 
 if TYPE_CHECKING:
     from packaging.pylock import Package, PackageArchive, PackageWheel, Pylock
 
     from ._cache import WheelCache
     from ._install import InstallResult
+    from ._installed import InstalledDistribution
+    from ._remove import UninstallResult
     from ._scheme import Scheme
     from ._stage import ProgressCallback
     from ._tags import TargetInterpreter
@@ -123,12 +125,15 @@ def is_lock_path(path: PathLike) -> bool:
 def read_lock(path: PathLike) -> Pylock:
     """Parse and validate a lock file; `LockError` says why one cannot be used."""
     lock = os.fspath(path)
+    return parse_lock(lock, _read_bytes(lock))
+
+
+def _read_bytes(lock: str) -> bytes:
     try:
         with open(lock, "rb") as f:
-            data = f.read()
+            return f.read()
     except OSError as exc:
         raise LockError(lock, [f"cannot read the lock file: {exc.strerror or exc}"]) from None
-    return parse_lock(lock, data)
 
 
 def parse_lock(lock: str, data: bytes) -> Pylock:
@@ -361,11 +366,11 @@ def locate(
     for wheel in wheels:
         looked: list[str] = []
         digest = wheel.sha256
-        in_cache = False
         if cache is not None and digest is not None:
-            in_cache = cache.load(digest, wheel.filename, verified=verified) is not None
-            if not in_cache:
-                looked.append(f"in the cache {cache.root} by sha256 {digest[:16]}...")
+            if cache.load(digest, wheel.filename, verified=verified) is not None:
+                found.append(Found(wheel, None, digest, True))  # no file needed
+                continue
+            looked.append(f"in the cache {cache.root} by sha256 {digest[:16]}...")
         candidates: list[str] = []
         if wheel.path is not None:
             candidates.append(wheel.path)
@@ -386,7 +391,7 @@ def locate(
         if path is None and wrong:
             mismatched.update(wrong)
             continue
-        if path is None and not in_cache:
+        if path is None:
             if wheel.path is not None:
                 looked.append(f"at {wheel.path}")
             elif wheel.url is not None:
@@ -397,7 +402,7 @@ def locate(
                 looked.append("in no --find-links directory (none given)")
             missing[f"{wheel.filename} ({wheel.name} {wheel.version})"] = looked
             continue
-        found.append(Found(wheel, path, digest, in_cache))
+        found.append(Found(wheel, path, digest, False))
     if mismatched:
         raise HashMismatch(lock_path, mismatched)
     if missing:
@@ -479,28 +484,16 @@ def install_lock(
     >>> fastinst.install_lock("pylock.toml", find_links=["wheelhouse"])  # doctest: +SKIP
     [InstallResult(name='demo', version='1.0', ...), ...]
     """
-    from ._install import _open_cache, _resolve_scheme, install
-    from ._tags import TargetInterpreter
-
-    path = os.path.abspath(os.fspath(lock))
-    resolved = _resolve_scheme(scheme)
-    target = TargetInterpreter(resolved.python, cache_dir=cache_dir)
-    wheels = select(read_lock(path), path, target, extras=extras, groups=groups)
-    if not wheels:
-        return []
-    cache = _open_cache(cache_dir)
-    dirs = [os.path.abspath(os.fspath(d)) for d in find_links]
-    found = locate(wheels, path, find_links=dirs, cache=cache, verified=verify_record)
-    paths = _wheel_files(found, path)
-    return install(
-        paths,
+    path, resolved, wheels = _prepare(lock, scheme, extras, groups, cache_dir)
+    return _install_wheels(
+        path,
+        wheels,
         resolved,
+        find_links,
         verify_record=verify_record,
         jobs=jobs,
-        requested=True,
-        direct_url={p: f.wheel.direct_url() for p, f in zip(paths, found) if f.wheel.direct},
         installer_name=installer_name,
-        cache_dir=None if cache is None else cache.root,
+        cache_dir=cache_dir,
         link_mode=link_mode,
         compile_bytecode=compile_bytecode,
         progress=progress,
@@ -508,12 +501,354 @@ def install_lock(
     )
 
 
-def _wheel_files(found: Sequence[Found], lock_path: str) -> list[str]:
-    """The wheel file of each found wheel. A wheel that only the cache holds cannot
-    be installed through `fastinst.install` until it can take a cache entry by
-    digest (the per-wheel sources of #15)."""
-    absent = [f.wheel.filename for f in found if f.path is None]
-    if absent:
-        why = "in the cache, but installing from the cache alone is not supported yet"
-        raise LockError(lock_path, [f"{name}: {why}" for name in absent])
-    return [f.path for f in found if f.path is not None]
+def _prepare(
+    lock: PathLike,
+    scheme: SchemeLike,
+    extras: Iterable[str],
+    groups: Iterable[str] | None,
+    cache_dir: PathLike | _Default | None,
+) -> tuple[str, Scheme, list[LockedWheel]]:
+    """The lock's absolute path, the scheme, and the wheels chosen for its interpreter."""
+    from ._install import _resolve_scheme
+    from ._tags import TargetInterpreter
+
+    path = os.path.abspath(os.fspath(lock))
+    resolved = _resolve_scheme(scheme)
+    target = TargetInterpreter(resolved.python, cache_dir=cache_dir)
+    return path, resolved, select(read_lock(path), path, target, extras=extras, groups=groups)
+
+
+def _install_wheels(
+    path: str,
+    wheels: Sequence[LockedWheel],
+    scheme: Scheme,
+    find_links: Iterable[PathLike],
+    *,
+    cache_dir: PathLike | _Default | None,
+    verify_record: bool,
+    **options: Any,
+) -> list[InstallResult]:
+    """Find ``wheels`` and install them all in one `fastinst.install` call."""
+    from ._install import _open_cache, install
+
+    if not wheels and not options.get("remove"):
+        return []
+    cache = _open_cache(cache_dir)
+    dirs = [os.path.abspath(os.fspath(d)) for d in find_links]
+    found = locate(wheels, path, find_links=dirs, cache=cache, verified=verify_record)
+    # A wheel only the cache holds is named by where the lock says its file is.
+    paths = [f.path or f.wheel.path or os.path.join(os.path.dirname(path), f.wheel.filename)
+             for f in found]  # fmt: skip
+    return install(
+        paths,
+        scheme,
+        verify_record=verify_record,
+        requested=True,
+        direct_url={p: f.wheel.direct_url() for p, f in zip(paths, found) if f.wheel.direct},
+        cache_dir=None if cache is None else cache.root,
+        sha256={p: f.digest for p, f in zip(paths, found) if f.digest is not None},
+        **options,
+    )
+
+
+# --- sync: the environment exactly the lock ------------------------------------------------
+
+
+class Pin(NamedTuple):
+    """A locked distribution's name (normalised) and version, as the memo keeps them."""
+
+    name: str
+    version: str
+
+
+class _Memo:
+    """What a lock selects for an interpreter, remembered by the lock's bytes.
+
+    Only the names and versions, and only to tell that a sync has nothing to do:
+    anything else is decided from the lock itself. Kept with the interpreter
+    answers (``<cache>/probe-v2``, under their trust rule; not at all with
+    ``--no-cache``), keyed by the lock's SHA-256, its directory, the
+    interpreter's marker values, the extras and groups, and packaging's version.
+    """
+
+    VERSION = 1
+
+    def __init__(
+        self,
+        data: bytes,
+        path: str,
+        target: TargetInterpreter,
+        extras: Iterable[str],
+        groups: Iterable[str] | None,
+        cache_dir: PathLike | _Default | None,
+    ) -> None:
+        import hashlib
+
+        import packaging
+
+        from ._probe_cache import cache_key
+
+        self.cache_dir = cache_dir
+        self.name = ""
+        if cache_dir is None:
+            return
+        material = [
+            "lock",
+            self.VERSION,
+            hashlib.sha256(data).hexdigest(),
+            os.path.dirname(path),
+            target.marker_environment(),  # not the tags: they choose files, not versions
+            sorted(extras),
+            None if groups is None else sorted(groups),
+            packaging.__version__,
+        ]
+        self.name = f"lock-{cache_key(material)}.json"
+
+    def read(self) -> list[Pin] | None:
+        from ._probe_cache import read_answer
+
+        if not self.name:
+            return None
+        answer = read_answer(self.cache_dir, self.name)
+        try:
+            return [Pin(str(n), str(v)) for n, v in answer["pins"]] if answer else None
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def write(self, wheels: Sequence[LockedWheel]) -> None:
+        from ._probe_cache import write_answer
+
+        if self.name:
+            write_answer(self.cache_dir, self.name, {"pins": [[w.name, w.version] for w in wheels]})
+
+
+class SyncResult(NamedTuple):
+    """What `sync` did (with ``dry_run``: would do).
+
+    ``installed`` are the distributions that were missing or at another version
+    (``replaced`` says which); ``removed`` those the lock does not list;
+    ``unchanged`` the ``(name, version)`` pairs already as locked; ``kept`` those
+    the lock does not list that were left alone (``keep``, fastinst's own tools).
+    """
+
+    installed: tuple[InstallResult, ...]
+    removed: tuple[UninstallResult, ...]
+    unchanged: tuple[tuple[str, str], ...]
+    kept: tuple[tuple[str, str], ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.installed or self.removed)
+
+
+class SyncPlan(NamedTuple):
+    """What a sync has to do, decided without touching anything."""
+
+    install: tuple[LockedWheel | Pin, ...]
+    remove: tuple[InstalledDistribution, ...]
+    unchanged: tuple[tuple[str, str], ...]
+    kept: tuple[tuple[str, str], ...]
+
+
+def plan_sync(
+    wheels: Sequence[LockedWheel | Pin],
+    scheme: Scheme,
+    *,
+    keep: Iterable[str] = (),
+    keep_own_tools: bool = True,
+) -> SyncPlan:
+    """Compare the environment's own distributions with the locked ``wheels``.
+
+    Only the scheme's own library directories count (a user-site or system copy
+    belongs to another environment). A distribution is unchanged when it is
+    installed once, at the locked version; one the lock does not list is removed,
+    unless named in ``keep`` or, with ``keep_own_tools``, the environment is the
+    one fastinst runs in and it is fastinst, what fastinst needs to run, or pip.
+    """
+    from ._installed import list_installed
+
+    own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
+    installed: dict[str, list[InstalledDistribution]] = {}
+    for dist in list_installed(scheme):
+        if os.path.normpath(dist.location) in own:
+            installed.setdefault(_canonical(dist.name), []).append(dist)
+    to_install, unchanged = [], []
+    for wheel in wheels:
+        there = installed.get(wheel.name, [])
+        if len(there) == 1 and _same_version(there[0].version, wheel.version):
+            unchanged.append((there[0].name, there[0].version))
+        else:
+            to_install.append(wheel)
+    locked = {w.name for w in wheels}
+    protected = {_canonical(k) for k in keep}
+    if keep_own_tools and _is_own_environment(scheme):
+        protected |= _own_tools(installed)
+    to_remove, kept = [], []
+    for name, dists in sorted(installed.items()):
+        if name in locked:
+            continue
+        if name in protected:
+            kept += [(d.name, d.version) for d in dists]
+        else:
+            to_remove += dists
+    return SyncPlan(tuple(to_install), tuple(to_remove), tuple(unchanged), tuple(kept))
+
+
+def _same_version(installed: str, locked: str) -> bool:
+    if installed == locked:
+        return True
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(installed) == Version(locked)
+    except InvalidVersion:
+        return False
+
+
+def _is_own_environment(scheme: Scheme) -> bool:
+    """Whether ``scheme`` installs into the environment fastinst itself runs in."""
+    import sysconfig
+
+    mine = {os.path.realpath(sysconfig.get_path(k)) for k in ("purelib", "platlib")}
+    return bool(mine & {os.path.realpath(scheme.purelib), os.path.realpath(scheme.platlib)})
+
+
+def _own_tools(installed: Mapping[str, list[InstalledDistribution]]) -> set[str]:
+    """fastinst, every installed distribution it needs to run (its requirements,
+    followed), and pip: what a sync of fastinst's own environment must not
+    remove from under itself."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from ._installed import metadata_path
+
+    tools = {"pip"}
+    todo = ["fastinst"]
+    while todo:
+        name = todo.pop()
+        if name in tools:
+            continue
+        tools.add(name)
+        if name not in installed:
+            continue
+        for line in _requires_dist(metadata_path(installed[name][0])):
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(_canonical(req.name))
+    return tools
+
+
+def _requires_dist(metadata: str) -> list[str]:
+    """The ``Requires-Dist`` values of a METADATA file's header block."""
+    found = []
+    try:
+        with open(metadata, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and key.strip().lower() == "requires-dist":
+                    found.append(value.strip())
+    except OSError:
+        pass
+    return found
+
+
+def sync(
+    lock: PathLike,
+    scheme: SchemeLike = None,
+    *,
+    find_links: Iterable[PathLike] = (),
+    extras: Iterable[str] = (),
+    groups: Iterable[str] | None = None,
+    keep: Iterable[str] = (),
+    keep_own_tools: bool = True,
+    verify_record: bool = True,
+    jobs: int = 0,
+    installer_name: str = "fastinst",
+    cache_dir: PathLike | _Default | None = DEFAULT_CACHE,
+    link_mode: str = "auto",
+    compile_bytecode: bool = False,
+    progress: ProgressCallback | None = None,
+    dry_run: bool = False,
+) -> SyncResult:
+    """Make the scheme's environment exactly what a ``pylock.toml`` locks for it.
+
+    What is missing or at another version is installed, what the lock does not
+    list is removed, what already matches is left alone, all in one transaction
+    (a failure anywhere leaves the environment as it was). ``keep`` names
+    distributions to leave although the lock does not list them; with
+    ``keep_own_tools``, in the environment fastinst itself runs in, fastinst,
+    what it needs to run and pip are kept too. A sync with nothing to do reads
+    no wheel and writes nothing. The other options are `install_lock`'s.
+
+    >>> import fastinst
+    >>> fastinst.sync("pylock.toml", fastinst.get_scheme(".venv/bin/python"))  # doctest: +SKIP
+    SyncResult(installed=(InstallResult(name='demo', ...),), removed=(...), ...)
+    """
+    from ._install import _resolve_scheme
+    from ._tags import TargetInterpreter
+
+    path = os.path.abspath(os.fspath(lock))
+    resolved = _resolve_scheme(scheme)
+    target = TargetInterpreter(resolved.python, cache_dir=cache_dir)
+    data = _read_bytes(path)
+    memo = _Memo(data, path, target, extras, groups, cache_dir)
+    pins = memo.read()
+    if pins is not None:
+        # Seen before: whether there is anything to do is known without the TOML
+        # parser or packaging, which cost more than the rest of a sync that does nothing.
+        plan = plan_sync(pins, resolved, keep=keep, keep_own_tools=keep_own_tools)
+        if not plan.install and not plan.remove:
+            return SyncResult((), (), plan.unchanged, plan.kept)
+    wheels = select(parse_lock(path, data), path, target, extras=extras, groups=groups)
+    memo.write(wheels)
+    plan = plan_sync(wheels, resolved, keep=keep, keep_own_tools=keep_own_tools)
+    if not plan.install and not plan.remove:
+        return SyncResult((), (), plan.unchanged, plan.kept)
+    installed, removed = _apply_sync(
+        path,
+        plan,
+        resolved,
+        find_links,
+        verify_record=verify_record,
+        jobs=jobs,
+        installer_name=installer_name,
+        cache_dir=cache_dir,
+        link_mode=link_mode,
+        compile_bytecode=compile_bytecode,
+        progress=progress,
+        dry_run=dry_run,
+    )
+    return SyncResult(tuple(installed), tuple(removed), plan.unchanged, plan.kept)
+
+
+def _apply_sync(
+    path: str,
+    plan: SyncPlan,
+    scheme: Scheme,
+    find_links: Iterable[PathLike],
+    **options: Any,
+) -> tuple[list[InstallResult], list[UninstallResult]]:
+    """Install ``plan.install`` and remove ``plan.remove`` in one transaction."""
+    from ._installed import record_paths
+    from ._remove import UninstallResult
+
+    # Planned from the lock itself (never from the memo): LockedWheels all.
+    wheels = [w for w in plan.install if isinstance(w, LockedWheel)]
+    names = sorted({d.name for d in plan.remove})
+    there = []  # each removed distribution's files, read before they go
+    for dist in plan.remove:
+        info = os.path.normpath(dist.dist_info)
+        files = [f for f in record_paths(dist)[0] if not f.startswith(info + os.sep)]
+        there.append((dist, info, [f for f in files if os.path.lexists(f)]))
+    installed = _install_wheels(path, wheels, scheme, find_links, remove=names, **options)
+    dry_run = bool(options.get("dry_run"))
+    removed = [
+        UninstallResult(d.name, d.version, info, tuple(f for f in files if dry_run or
+                                                       not os.path.lexists(f)), ())
+        for d, info, files in there
+    ]  # fmt: skip
+    return installed, removed
