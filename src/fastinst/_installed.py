@@ -16,7 +16,6 @@ from typing import NamedTuple
 
 from ._errors import MissingRecord, UnsafePath
 from ._names import canonical_name as canonicalize_name
-from ._paths import is_inside
 from ._scheme import Scheme
 
 logger = logging.getLogger("fastinst")
@@ -219,13 +218,15 @@ def record_paths(dist: InstalledDistribution) -> tuple[list[str], list[str]]:
         raise UnsafePath(record, f"RECORD cannot be read ({exc})") from None
     paths: dict[str, None] = {}
     outside: dict[str, None] = {}
+    # is_inside() for every root, with the roots' prefixes made once.
+    inside = tuple(os.path.normpath(r).rstrip(os.sep) + os.sep for r in dist.roots)
     for row in rows:
         if not row or not row[0]:
             continue
         path = os.path.normpath(os.path.join(dist.location, row[0]))
         # normpath, not realpath: where the *name* points is the question here;
         # symlinks already on disk are checked again before removal.
-        if path in dist.roots or not any(is_inside(path, r) for r in dist.roots):
+        if not path.startswith(inside):  # outside, or one of the roots itself
             outside.setdefault(row[0], None)
         else:
             paths.setdefault(path, None)

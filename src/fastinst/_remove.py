@@ -24,11 +24,18 @@ import csv
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from ._errors import FastinstError, InstallIOError, NotInstalled, PermissionDenied
-from ._installed import InstalledDistribution, find_installed_many, list_installed, record_paths
+from ._installed import (
+    InstalledDistribution,
+    _entries,
+    _load,
+    find_installed_many,
+    record_paths,
+)
 from ._names import canonical_name
 from ._paths import is_inside
 from ._scheme import Scheme
@@ -272,24 +279,28 @@ def plan_removals(dists: Sequence[InstalledDistribution], scheme: Scheme) -> lis
     in ``dists``) stay. What stays is logged as a warning.
     """
     guard = _Guard(scheme, dists)
+    bytecode = _Bytecode()
     drafts = []
     for dist in dists:
         inside, outside = record_paths(dist)
         kept = [f"{row}: outside the environment" for row in outside]
-        info = os.path.normpath(dist.dist_info)
+        info = os.path.normpath(dist.dist_info) + os.sep
         files: dict[str, None] = {}
         for path in inside:
-            if is_inside(path, info):
+            if path.startswith(info):
                 continue  # the whole .dist-info goes at once
-            if not (os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path))):
-                continue  # gone already, or a directory (RECORD lists files)
+            try:
+                if stat.S_ISDIR(os.lstat(path).st_mode):
+                    continue  # RECORD lists files (a symlink to a directory is one)
+            except (OSError, ValueError):
+                continue  # gone already (or a name no file can have: a NUL in it)
             reason = guard.refuses(path, dist)
             if reason is not None:
                 kept.append(f"{path}: {reason}")
                 continue
             files.setdefault(path, None)
             if path.endswith(".py"):
-                for pyc in _bytecode_of(path):
+                for pyc in bytecode.of(path):
                     files.setdefault(pyc, None)
         drafts.append((dist, files, kept))
     shared = guard.listed_elsewhere({f for _d, files, _k in drafts for f in files})
@@ -339,24 +350,45 @@ def _deepest_first(dirs: Iterable[str]) -> list[str]:
 _PYC_TAIL = re.compile(r"\.[^.]+(\.opt-\d+)?\.pyc$")
 
 
-def _bytecode_of(py: str) -> list[str]:
-    """The cached bytecode of ``py`` for any interpreter (``__pycache__/m.<tag>.pyc``).
+class _Bytecode:
+    """The cached bytecode of ``.py`` files for any interpreter
+    (``__pycache__/m.<tag>.pyc``), each ``__pycache__`` listed once.
 
     pip removes the running interpreter's; the target may be another one, so
     every tag goes. Legacy ``m.pyc`` / ``m.pyo`` beside the source too.
     """
-    directory, filename = os.path.split(py)
-    stem = filename[:-3]
-    found = [p for p in (py[:-3] + ".pyc", py[:-3] + ".pyo") if os.path.isfile(p)]
-    cache = os.path.join(directory, "__pycache__")
-    try:
-        names = os.listdir(cache)
-    except OSError:
-        return found
-    for name in names:
-        if name.startswith(stem + ".") and _PYC_TAIL.fullmatch(name[len(stem) :]):
-            found.append(os.path.join(cache, name))
-    return found
+
+    def __init__(self) -> None:
+        self.listed: dict[str, dict[str, list[str]]] = {}  # directory -> stem -> pycs
+
+    def of(self, py: str) -> list[str]:
+        directory, filename = os.path.split(py)
+        listed = self.listed.get(directory)
+        if listed is None:
+            listed = self.listed[directory] = self._list(directory)
+        stem = filename[:-3]
+        found = [
+            p
+            for p in listed.get(stem.partition(".")[0], ())
+            if os.path.basename(p).startswith(stem + ".")
+            and _PYC_TAIL.fullmatch(os.path.basename(p)[len(stem) :])
+        ]
+        legacy = {stem + ".pyc", stem + ".pyo"}.intersection(listed.get("", ()))
+        return [os.path.join(directory, n) for n in sorted(legacy)] + found
+
+    @staticmethod
+    def _list(directory: str) -> dict[str, list[str]]:
+        """``__pycache__``'s files by the first dotted part of their name; under
+        ``""`` the names of legacy ``.pyc``/``.pyo`` files beside the sources."""
+        listed: dict[str, list[str]] = {}
+        cache = os.path.join(directory, "__pycache__")
+        with contextlib.suppress(OSError):
+            for name in os.listdir(cache):
+                if name.endswith(".pyc"):
+                    listed.setdefault(name.partition(".")[0], []).append(os.path.join(cache, name))
+        with contextlib.suppress(OSError):
+            listed[""] = [n for n in os.listdir(directory) if n.endswith((".pyc", ".pyo"))]
+        return listed
 
 
 def _root_of(path: str, roots: Iterable[str]) -> str | None:
@@ -384,6 +416,7 @@ class _Guard:
         self.env_roots = {os.path.normpath(scheme.data), os.path.dirname(scripts)}
         self.env_roots.add(os.path.dirname(os.path.dirname(python)))
         self.real_roots: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.real_dirs: dict[str, bool] = {}  # directory -> inside a real root
 
     def refuses(self, path: str, dist: InstalledDistribution) -> str | None:
         """Why ``path`` (listed in ``dist``'s RECORD) must stay, or ``None``."""
@@ -401,7 +434,11 @@ class _Guard:
             )
         # The name is inside (record_paths checked it); a symlinked directory on
         # the way must not lead the unlink elsewhere.
-        if not any(is_inside(os.path.realpath(head), r) for r in real_roots):
+        inside = self.real_dirs.get(head)
+        if inside is None:
+            real = os.path.realpath(head)
+            inside = self.real_dirs[head] = any(is_inside(real, r) for r in real_roots)
+        if not inside:
             return "a directory on its path is a symlink that leads outside the environment"
         return None
 
@@ -416,19 +453,21 @@ class _Guard:
             return {}
         shared: dict[str, str] = {}
         needles: dict[str, list[str]] = {}
-        for other in list_installed(self.scheme):
-            if os.path.normpath(other.dist_info) in self.removing or other.is_legacy:
+        for location, entry in _entries(self.scheme):
+            info = os.path.join(location, entry)
+            if os.path.normpath(info) in self.removing or not entry.endswith(".dist-info"):
                 continue
-            location = os.path.normpath(other.location)
+            location = os.path.normpath(location)
             if location not in needles:
                 needles[location] = _needles(paths, location)
             try:
-                with open(os.path.join(other.dist_info, "RECORD"), encoding="utf-8") as f:
+                with open(os.path.join(info, "RECORD"), encoding="utf-8") as f:
                     text = "\n" + f.read()
             except (OSError, UnicodeDecodeError):
                 continue
             if not any(n in text for n in needles[location]):
                 continue
+            other = _load(self.scheme, location, entry)  # read METADATA only for a hit
             with contextlib.suppress(csv.Error):
                 for row in csv.reader(text.splitlines()):
                     if row and row[0]:
