@@ -1,7 +1,10 @@
 """Build the Cython core; everything else is declared in pyproject.toml.
 
-The core links zlib and OpenSSL's libcrypto, and libdeflate when its header is
-found (about 2.5x faster inflate here); ``FASTINST_NO_LIBDEFLATE=1`` skips it.
+The core links zlib and OpenSSL's libcrypto, libdeflate when its header is found
+(about 2.5x faster inflate here) and ISA-L's igzip when its header is found (the
+members too big to inflate whole stream through it as fast as libdeflate, which
+cannot stream, instead of through zlib); ``FASTINST_NO_LIBDEFLATE=1`` and
+``FASTINST_NO_ISAL=1`` skip them.
 If the extension cannot be built at all, ``FASTINST_REQUIRE_EXTENSION`` unset
 lets the pure-Python core take over instead of failing the install.
 """
@@ -27,6 +30,9 @@ def _core_extension() -> Extension:
     if not os.environ.get("FASTINST_NO_LIBDEFLATE") and _has_header("libdeflate.h"):
         libraries.append("deflate")
         macros.append(("FASTINST_HAVE_LIBDEFLATE", "1"))
+    if not os.environ.get("FASTINST_NO_ISAL") and _has_header("isa-l/igzip_lib.h"):
+        libraries.append("isal")
+        macros.append(("FASTINST_HAVE_ISAL", "1"))
     return Extension(
         "fastinst._core",
         ["src/fastinst/_core.pyx"],

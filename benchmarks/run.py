@@ -363,7 +363,7 @@ def source_digest() -> str:
     h = hashlib.sha256()
     files = [ROOT / "setup.py", ROOT / "pyproject.toml"]
     files += sorted(p for p in (ROOT / "src").rglob("*") if p.is_file() and
-                    p.suffix in (".py", ".pyx", ".pxd", ".pyi", ".h", ".c") and
+                    p.suffix in (".py", ".pyx", ".pxi", ".pxd", ".pyi", ".h", ".c") and
                     p.name != "_core.c")  # fmt: skip
     for p in files:
         if p.exists():
@@ -401,10 +401,14 @@ def git_describe() -> str:
 
 
 def inflater(tools_venv: Path) -> str:
-    """`` with libdeflate`` or `` with zlib``: what the compiled core was linked with
-    (``scripts/setup.sh`` installs libdeflate-dev; without it inflate is ~2.5x slower)."""
+    """`` with libdeflate and isa-l``, ...: what the compiled core was linked with
+    (``scripts/setup.sh`` installs libdeflate-dev and libisal-dev; without them
+    inflate is about 2.5x slower)."""
     for so in site_packages(tools_venv).glob("fastinst/_core*.so"):
-        return " with libdeflate" if b"libdeflate.so" in so.read_bytes() else " with zlib"
+        data = so.read_bytes()
+        libs = [name for name, lib in (("libdeflate", b"libdeflate.so"), ("isa-l", b"libisal.so"))
+                if lib in data]  # fmt: skip
+        return " with " + (" and ".join(libs) if libs else "zlib")
     return ""
 
 

@@ -134,16 +134,23 @@ MIXED = [
 ]
 
 
-@pytest.fixture(params=["compiled", "compiled-streaming", "compiled-no-budget", "python"])
+@pytest.fixture(
+    params=["compiled", "compiled-streaming", "compiled-zlib-streaming", "compiled-no-budget",
+            "python"]
+)  # fmt: skip
 def xcore(request):
-    """The cores, for extract; "compiled-streaming" streams every member through zlib
-    (the path of members too big to inflate in memory), "compiled-no-budget" streams
-    those over 4 MiB (the path when the memory budget is used up)."""
+    """The cores, for extract; "compiled-streaming" streams every member (the path of
+    members too big to inflate in memory: through ISA-L when the core was built with
+    it), "compiled-zlib-streaming" the same through zlib, "compiled-no-budget"
+    streams those over 4 MiB (without ISA-L: the path when the memory budget is used
+    up)."""
     module = load_core(request.param.split("-")[0])
     if request.param.endswith("streaming"):
         old = module._set_stream_threshold(0)
+        streamer = module._set_streamer("zlib" if "zlib" in request.param else module.STREAMER)
         yield module
         module._set_stream_threshold(old)
+        module._set_streamer(streamer)
     elif request.param.endswith("no-budget"):
         old = module._set_memory_budget(0)
         yield module
@@ -398,9 +405,11 @@ class TestExtractFailures:
                 raw[start + rnd.randrange(task[2])] ^= 1 << rnd.randrange(8)
             archive.write_bytes(bytes(raw))
             kinds = []
-            for core, stream in ((_compiled, False), (_compiled, True), (_core_py, False)):
+            ways = [(_compiled, ""), (_compiled, _compiled.STREAMER), (_compiled, "zlib")]
+            for core, stream in [*ways, (_core_py, "")]:
                 dest = tmp_path / f"{core.__name__}-{stream}-{k}"
                 old = _compiled._set_stream_threshold(0) if stream else None
+                streamer = _compiled._set_streamer(stream) if stream else None
                 try:
                     core.extract([(str(archive), [(*task[:5], str(dest), *task[6:])])], 1)
                     kinds.append("ok")
@@ -408,9 +417,10 @@ class TestExtractFailures:
                     kinds.append(f.kind)
                     assert not dest.exists()
                 finally:
-                    if old is not None:
+                    if old is not None and streamer is not None:
                         _compiled._set_stream_threshold(old)
-            assert kinds[0] == kinds[1] == kinds[2], k
+                        _compiled._set_streamer(streamer)
+            assert len(set(kinds)) == 1, (k, kinds)
 
 
 # --- the central directory -------------------------------------------------------------

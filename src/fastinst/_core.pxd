@@ -11,23 +11,6 @@ cdef extern from "<unistd.h>" nogil:
                             size_t length, unsigned int flags)
 
 
-cdef extern from "<zlib.h>" nogil:
-    ctypedef struct z_stream:
-        unsigned char* next_in
-        unsigned int avail_in
-        unsigned char* next_out
-        unsigned int avail_out
-    enum:
-        Z_OK
-        Z_STREAM_END
-        Z_BUF_ERROR
-        Z_NO_FLUSH
-    int inflateInit2(z_stream* strm, int window_bits)
-    int inflateReset(z_stream* strm)
-    int inflate(z_stream* strm, int flush)
-    int inflateEnd(z_stream* strm)
-
-
 cdef extern from "<linux/fs.h>" nogil:
     enum: FICLONE
 
@@ -76,6 +59,22 @@ cdef extern from "_core_helpers.h" nogil:
     void fi_inflater_free(fi_inflater* d)
     int fi_inflate(fi_inflater* d, const void* inp, size_t in_n, void* out, size_t out_n)
     uint32_t fi_crc32(uint32_t crc, const void* p, size_t n)
+    ctypedef struct fi_stream:
+        pass
+    const char* FI_STREAMER
+    enum:
+        FI_SMALL_MEMBER
+        FI_STREAM_MIN
+    enum:
+        FI_STREAM_MORE
+        FI_STREAM_END
+        FI_STREAM_BAD
+    fi_stream* fi_stream_new(int isal)
+    void fi_stream_free(fi_stream* s)
+    int fi_stream_reset(fi_stream* s)
+    void fi_stream_input(fi_stream* s, const unsigned char* inp, size_t n)
+    size_t fi_stream_avail_in(const fi_stream* s)
+    int fi_stream_inflate(fi_stream* s, unsigned char* out, size_t cap, size_t* made)
 
 
 # One extraction task, as the worker threads see it.
@@ -134,7 +133,7 @@ cdef struct Worker:
     unsigned char* outbuf
     size_t outcap
     fi_inflater* inflater
-    z_stream* zs              # streaming inflate of big members, made when first needed
+    fi_stream* zs             # streaming inflate of big members, made when first needed
     EVP_MD_CTX* md
     pthread_t thread
     int started

@@ -13,6 +13,7 @@ LINK_CLONE: Final[int]
 LINK_HARDLINK: Final[int]
 LINK_COPY: Final[int]
 INFLATER: Final[str]
+STREAMER: Final[str]
 
 def read_central_directory(path: str) -> list[Entry]: ...
 def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[bytes]: ...
@@ -21,3 +22,4 @@ def link_files(pairs: Sequence[tuple[str, str]], how: int, threads: int) -> None
 def sha256_file(path: str) -> str: ...
 def _set_stream_threshold(n: int) -> int: ...  # tests only
 def _set_memory_budget(n: int) -> int: ...  # tests only
+def _set_streamer(name: str) -> str: ...  # tests only

@@ -20,7 +20,7 @@ from libc.errno cimport (
     EEXIST, EINTR, EINVAL, EIO, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
 )
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc, qsort
+from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
@@ -40,8 +40,10 @@ LINK_CLONE = 0
 LINK_HARDLINK = 1
 LINK_COPY = 2
 
-#: which inflater this build uses ("libdeflate" or "zlib")
+#: which inflater this build uses for whole members ("libdeflate" or "zlib")
 INFLATER = FI_INFLATER.decode()
+#: and which for members streamed in pieces ("isa-l" or "zlib")
+STREAMER = FI_STREAMER.decode()
 
 if not fi_sha256_setup():
     raise ImportError("libcrypto has no SHA-256")

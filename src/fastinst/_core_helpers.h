@@ -139,4 +139,94 @@ static uint32_t fi_crc32(uint32_t crc, const void* p, size_t n) {
 #define FI_INFLATER "zlib"
 #endif
 
+/* Streaming inflate of the members too big to inflate whole, in pieces of bounded
+   size: ISA-L when built with it (as fast as libdeflate here, which cannot stream),
+   else zlib (about 2.5x slower); zlib can be asked for in an ISA-L build too (the
+   tests run both). The caller gives input with fi_stream_input when
+   fi_stream_avail_in is 0; fi_stream_inflate writes up to cap bytes and says how
+   many (*made): FI_STREAM_MORE (call again), FI_STREAM_END or FI_STREAM_BAD. */
+enum { FI_STREAM_MORE = 0, FI_STREAM_END = 1, FI_STREAM_BAD = -1 };
+#ifdef FASTINST_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#define FI_STREAMER "isa-l"
+/* Streaming costs no speed: every member over FI_SMALL_MEMBER is streamed. */
+#ifndef FI_SMALL_MEMBER
+#define FI_SMALL_MEMBER (1 << 20)
+#endif
+#ifndef FI_STREAM_MIN
+#define FI_STREAM_MIN 0
+#endif
+#else
+#define FI_STREAMER "zlib"
+/* Streaming through zlib is slow: members up to FI_SMALL_MEMBER are inflated whole
+   in each worker's buffers, up to FI_STREAM_MIN whole within a shared budget. */
+#ifndef FI_SMALL_MEMBER
+#define FI_SMALL_MEMBER (4 << 20)
+#endif
+#ifndef FI_STREAM_MIN
+#define FI_STREAM_MIN (4 << 20)
+#endif
+#endif
+
+typedef struct {
+    int isal;             /* which of the two below is in use */
+    z_stream z;
+#ifdef FASTINST_HAVE_ISAL
+    struct inflate_state s;
+#endif
+} fi_stream;
+
+static fi_stream* fi_stream_new(int isal) {
+    fi_stream* f = (fi_stream*)calloc(1, sizeof *f);
+    if (!f) return NULL;
+#ifdef FASTINST_HAVE_ISAL
+    f->isal = isal;
+    if (isal) { isal_inflate_init(&f->s); return f; }
+#endif
+    f->isal = 0;
+    if (inflateInit2(&f->z, -15) != Z_OK) { free(f); return NULL; }
+    return f;
+}
+static void fi_stream_free(fi_stream* f) {
+    if (!f) return;
+    if (!f->isal) inflateEnd(&f->z);
+    free(f);
+}
+static int fi_stream_reset(fi_stream* f) {
+#ifdef FASTINST_HAVE_ISAL
+    if (f->isal) { isal_inflate_init(&f->s); return 1; }
+#endif
+    return inflateReset(&f->z) == Z_OK;
+}
+static void fi_stream_input(fi_stream* f, const unsigned char* in, size_t n) {
+#ifdef FASTINST_HAVE_ISAL
+    if (f->isal) { f->s.next_in = (uint8_t*)in; f->s.avail_in = (uint32_t)n; return; }
+#endif
+    f->z.next_in = (Bytef*)in; f->z.avail_in = (uInt)n;
+}
+static size_t fi_stream_avail_in(const fi_stream* f) {
+#ifdef FASTINST_HAVE_ISAL
+    if (f->isal) return f->s.avail_in;
+#endif
+    return f->z.avail_in;
+}
+static int fi_stream_inflate(fi_stream* f, unsigned char* out, size_t cap, size_t* made) {
+    int r;
+#ifdef FASTINST_HAVE_ISAL
+    if (f->isal) {
+        f->s.next_out = out; f->s.avail_out = (uint32_t)cap;
+        r = isal_inflate(&f->s);
+        *made = cap - f->s.avail_out;
+        if (r < 0) return FI_STREAM_BAD;
+        return f->s.block_state == ISAL_BLOCK_FINISH ? FI_STREAM_END : FI_STREAM_MORE;
+    }
+#endif
+    f->z.next_out = out; f->z.avail_out = (uInt)cap;
+    r = inflate(&f->z, Z_NO_FLUSH);
+    *made = cap - f->z.avail_out;
+    if (r == Z_STREAM_END) return FI_STREAM_END;
+    /* Z_BUF_ERROR: no progress possible (the input is used up): the caller sees that */
+    return r == Z_OK || r == Z_BUF_ERROR ? FI_STREAM_MORE : FI_STREAM_BAD;
+}
+
 #endif /* FASTINST_CORE_HELPERS_H */
