@@ -145,6 +145,17 @@ PINS: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# One real wheel of many files, apart from the corpus (its own scenarios): plotly
+# 5.24.1 is pure Python, 15,319 files (mostly its generated validators), 62 MB
+# unpacked, 19 MB packed. (plotly 6.1 and later ship far fewer files.)
+MANY_FILES_PINS: tuple[tuple[str, str], ...] = (
+    (
+        "plotly-5.24.1-py3-none-any.whl",
+        "f67073a1e637eb0dc3e46324d9d51e2fe76e9727c892dde64ddf1e1b51f29089",
+    ),
+)
+SMALL_ONE = "six"  # one small wheel from a warm cache
+
 BIG = "scipy"  # the one-big-wheel scenario
 SMALL_COUNT = 15  # the many-small-wheels scenario: this many of the smallest files
 
@@ -185,10 +196,10 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def missing(dest: Path) -> list[str]:
+def missing(dest: Path, pins: tuple[tuple[str, str], ...] = PINS) -> list[str]:
     """Pinned file names that are absent from ``dest`` or do not hash right."""
     bad = []
-    for name, digest in PINS:
+    for name, digest in pins:
         path = dest / name
         if not path.is_file() or sha256_of(path) != digest:
             bad.append(name)
@@ -204,17 +215,23 @@ def index_reachable(host: str = INDEX_HOST, timeout: float = 5.0) -> bool:
         return False
 
 
-def ensure_corpus(dest: Path = DEFAULT_DIR, python: str = sys.executable, log=print) -> list[Path]:
+def ensure_corpus(
+    dest: Path = DEFAULT_DIR,
+    python: str = sys.executable,
+    log=print,
+    pins: tuple[tuple[str, str], ...] = PINS,
+) -> list[Path]:
     """Download whatever of the corpus ``dest`` lacks; return all 29 paths, sorted.
 
     Files already present with the pinned hash are not fetched again. ``python``
-    must have pip (any version that knows ``pip download --platform``).
+    must have pip (any version that knows ``pip download --platform``). ``pins``
+    another set of pins (`MANY_FILES_PINS`) fetches those instead.
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    todo = missing(dest)
+    todo = missing(dest, pins)
     if todo:
-        log(f"corpus: downloading {len(todo)} of {len(PINS)} wheels into {dest}")
+        log(f"corpus: downloading {len(todo)} of {len(pins)} wheels into {dest}")
         for name in todo:  # a stale or truncated file would shadow the download
             (dest / name).unlink(missing_ok=True)
         cmd = [
@@ -228,12 +245,12 @@ def ensure_corpus(dest: Path = DEFAULT_DIR, python: str = sys.executable, log=pr
         if proc.returncode != 0:
             tail = [line for line in proc.stderr.splitlines() if "WARNING" not in line][-3:]
             raise CorpusUnavailable("pip download failed: " + " / ".join(tail))
-        still = missing(dest)
+        still = missing(dest, pins)
         if still:
             raise CorpusUnavailable(
                 "downloaded files do not match the pinned names and hashes: " + ", ".join(still)
             )
-    return sorted(dest / name for name, _ in PINS)
+    return sorted(dest / name for name, _ in pins)
 
 
 def dist_info_name(wheel: Path) -> str:
@@ -263,6 +280,10 @@ def library_members(wheel: Path) -> int:
 
 def big(wheels: list[Path]) -> list[Path]:
     return [w for w in wheels if w.name.split("-")[0].lower() == BIG]
+
+
+def small_one(wheels: list[Path]) -> list[Path]:
+    return [w for w in wheels if w.name.split("-")[0].lower() == SMALL_ONE]
 
 
 def small(wheels: list[Path], count: int = SMALL_COUNT) -> list[Path]:

@@ -60,7 +60,13 @@ SCENARIOS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "small": (f"the {corpus.SMALL_COUNT} smallest wheels, no cache", "small", TOOLS),
     "library": ("fastinst.install() in-process, no cache (import timed apart)", "all",
                 ("fastinst",)),
+    "cold-manyfiles": ("one wheel of 15,319 files (plotly 5.24.1), empty cache", "manyfiles",
+                       ("fastinst", "uv")),
+    "warm-manyfiles": ("the same from a warm cache", "manyfiles", ("fastinst", "uv")),
+    "warm-six": ("one small wheel (six) from a warm cache", "six", ("fastinst", "uv")),
 }  # fmt: skip
+# The wheel set a warm scenario's cache is primed with (by default "all").
+WARM_CACHE_SET = {"warm-manyfiles": "manyfiles"}
 
 # installer's own loop: one installer.install per wheel, one process, no bytecode.
 INSTALLER_SCRIPT = r"""
@@ -643,7 +649,7 @@ class Bench:
         """
         wheels = self.wheels[SCENARIOS[scenario][1]]
         env = self.fresh_venv(tool)
-        cold = scenario == "cold"
+        cold = scenario.startswith("cold")
         if cold:
             cache = self.work / f"cold-cache-{tool}"
             shutil.rmtree(cache, ignore_errors=True)
@@ -668,16 +674,17 @@ class Bench:
             if cold:
                 shutil.rmtree(cache, ignore_errors=True)
 
-    def prime(self, tool: str) -> tuple[Path, str]:
-        """A warm cache for ``tool``: one untimed install into a throwaway venv."""
-        cache = self.work / f"warm-cache-{tool}"
+    def prime(self, tool: str, wheel_set: str = "all") -> tuple[Path, str]:
+        """A warm cache for ``tool``: one untimed install of ``wheel_set`` into a
+        throwaway venv."""
+        cache = self.work / f"warm-cache-{tool}-{wheel_set}"
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir()
         env = self.fresh_venv(f"{tool}-prime")
+        wheels = self.wheels[wheel_set]
         try:
-            t = timed(self.command(tool, "cold", env, self.wheels["all"], cache), self.env,
-                      self.work)  # fmt: skip
-            err = t.err or self.checker.check(env, self.wheels["all"])
+            t = timed(self.command(tool, "cold", env, wheels, cache), self.env, self.work)
+            err = t.err or self.checker.check(env, wheels)
         finally:
             shutil.rmtree(env, ignore_errors=True)
         return cache, err
@@ -707,21 +714,23 @@ def benchmark(
     for tool, why in bench.tools.unavailable.items():
         for s in scenarios:
             failed[(s, tool)] = f"skipped: {why}"
-    warm: dict[str, Path] = {}
+    warm: dict[tuple[str, str], Path] = {}  # (tool, scenario) -> its warm cache
     for tool in ("uv", "fastinst"):
-        if (
-            tool in tools
-            and tool not in bench.tools.unavailable
-            and any(s.startswith("warm") for s in scenarios)
-        ):
-            log(f"bench: priming {tool}'s warm cache")
-            cache, err = bench.prime(tool)
+        if tool not in tools or tool in bench.tools.unavailable:
+            continue
+        primed: dict[str, tuple[Path, str]] = {}
+        for s in scenarios:
+            if not s.startswith("warm") or tool not in SCENARIOS[s][2]:
+                continue
+            wheel_set = WARM_CACHE_SET.get(s, "all")
+            if wheel_set not in primed:
+                log(f"bench: priming {tool}'s warm cache ({wheel_set})")
+                primed[wheel_set] = bench.prime(tool, wheel_set)
+            cache, err = primed[wheel_set]
             if err:
-                log(f"bench: {tool}: priming the cache failed ({err}); warm runs skipped")
-                for s in scenarios:
-                    if s.startswith("warm"):
-                        failed[(s, tool)] = f"priming the cache failed: {err}"
-            warm[tool] = cache
+                log(f"bench: {tool}: priming the cache failed ({err}); {s} skipped")
+                failed[(s, tool)] = f"priming the cache failed: {err}"
+            warm[(tool, s)] = cache
 
     for r in range(runs):
         for s in scenarios:
@@ -736,7 +745,7 @@ def benchmark(
                 if (s, tool) in failed:
                     row["error"] = failed[(s, tool)]
                     continue
-                cache = warm.get(tool) if s.startswith("warm") else None
+                cache = warm.get((tool, s))
                 t = bench.once(tool, s, cache, compare=check_trees and r == 0)
                 diffs = t.extra.pop("tree_diffs", [])
                 if diffs:
@@ -770,13 +779,15 @@ def benchmark(
                     f"cpu {cpu:6.2f}s  rss {rss:6.0f} MB{note}")  # fmt: skip
     if syscalls:
         count_syscalls(bench, results, failed, warm)
-    for path in [*warm.values(), *filter(None, bench.references.values())]:
+    for path in [*set(warm.values()), *filter(None, bench.references.values())]:
         shutil.rmtree(path, ignore_errors=True)  # big; the rest of the workdir goes with it
     summarize(results)
     return results
 
 
-def count_syscalls(bench: Bench, results: dict, failed: dict, warm: dict[str, Path]) -> None:
+def count_syscalls(
+    bench: Bench, results: dict, failed: dict, warm: dict[tuple[str, str], Path]
+) -> None:
     """One more, untimed install per scenario and tool under ``strace -f -c``."""
     strace = shutil.which("strace")
     if not strace:
@@ -787,7 +798,7 @@ def count_syscalls(bench: Bench, results: dict, failed: dict, warm: dict[str, Pa
         for tool, row in res["tools"].items():
             if (s, tool) in failed or not row["wall"]:
                 continue
-            cache = warm.get(tool) if s.startswith("warm") else None
+            cache = warm.get((tool, s))
             out.unlink(missing_ok=True)
             t = bench.once(tool, s, cache, wrap=[strace, "-f", "-c", "-o", str(out)])
             if t.err or not out.exists():
@@ -877,6 +888,9 @@ TARGETS = [
     ("cold", "uv", "cold", 0.5),
     ("warm-hardlink", "uv", "warm-hardlink", 0.8),
     ("warm-copy", "uv", "warm-copy", 0.8),
+    ("cold-manyfiles", "uv", "cold-manyfiles", 1.0),
+    ("warm-manyfiles", "uv", "warm-manyfiles", 1.0),
+    ("warm-six", "uv", "warm-six", 1.5),
 ]
 
 
@@ -1121,6 +1135,11 @@ def main(argv: list[str] | None = None) -> int:
     tools.setup(set(args.tools))
     try:
         wheels_src = corpus.ensure_corpus(args.wheels, python=tools.python, log=log)
+        many_src = []
+        if any(SCENARIOS[s][1] == "manyfiles" for s in args.scenarios):
+            many_src = corpus.ensure_corpus(
+                args.wheels, python=tools.python, log=log, pins=corpus.MANY_FILES_PINS
+            )
     except corpus.CorpusUnavailable as exc:
         raise SystemExit(f"bench: no corpus: {exc}") from None
 
@@ -1133,10 +1152,15 @@ def main(argv: list[str] | None = None) -> int:
             if not dst.exists():
                 shutil.copy2(w, dst)
             wheels.append(dst)
-        sets = {"all": wheels, "big": corpus.big(wheels), "small": corpus.small(wheels)}
+        many = [work / "wheels" / w.name for w in many_src]
+        for w, dst in zip(many_src, many):
+            if not dst.exists():
+                shutil.copy2(w, dst)
+        sets = {"all": wheels, "big": corpus.big(wheels), "small": corpus.small(wheels),
+                "six": corpus.small_one(wheels), "manyfiles": many}  # fmt: skip
         tmp = work / "tmp"
         tmp.mkdir(exist_ok=True)
-        bench = Bench(tools, work, sets, Checker(wheels), child_env(tmp), args.settle)
+        bench = Bench(tools, work, sets, Checker(wheels + many), child_env(tmp), args.settle)
         floor = rss_floor(bench.env, work)
         started, load_before = time.time(), os.getloadavg()
         scenarios = benchmark(
