@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import os
@@ -1108,3 +1109,71 @@ class TestOverlappingEntries:
         with pytest.raises(CorruptArchive, match="overlaps") as info:
             core.read_central_directory(str(_layout(tmp_path / "bad.zip", body, central)))
         assert info.value.member == "5"
+
+
+# --- RECORD's hash field, decoded by the core ------------------------------------------
+
+
+def _field(digest: bytes, algorithm: str = "sha256") -> str:
+    return f"{algorithm}=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class TestRecordHashField:
+    @pytest.fixture
+    def core(self, xcore):
+        return xcore
+
+    DATA = b"checked against the field RECORD gives\n" * 30
+
+    def run(self, core, tmp_path, field):
+        archive = write_zip(
+            tmp_path / "r.whl",
+            [Member("ok", b"fine"), Member("big", self.DATA, compress=ZIP_ZSTANDARD)],
+        )
+        tasks = tasks_for(archive, tmp_path)
+        tasks[1] = (*tasks[1][:7], field, *tasks[1][8:])
+        return core.extract([(str(archive), tasks)], 2)
+
+    @pytest.mark.parametrize("padding", ["", "="])
+    def test_a_true_field_passes(self, core, tmp_path, padding):
+        [blob] = self.run(core, tmp_path, _field(sha(self.DATA)) + padding)
+        assert digests(blob)[1] == sha(self.DATA)
+
+    def test_a_false_field_is_a_sha256_mismatch(self, core, tmp_path):
+        with pytest.raises(CoreFailure) as info:
+            self.run(core, tmp_path, _field(sha(b"other")))
+        assert (info.value.kind, info.value.index) == ("sha256", 1)
+
+    @pytest.mark.parametrize("field", ["sha256=", "sha256=abc", "sha256=" + "!" * 43])
+    def test_a_malformed_field_is_refused_before_anything_is_written(self, core, tmp_path, field):
+        with pytest.raises(CoreFailure) as info:
+            self.run(core, tmp_path, field)
+        assert (info.value.kind, info.value.job, info.value.index) == ("record-hash", 0, 1)
+        assert not (tmp_path / "ok").exists()
+
+    @pytest.mark.parametrize("field", ["", "sha512=whatever", "md5=x"])
+    def test_other_algorithms_are_left_to_the_caller(self, core, tmp_path, field):
+        [blob] = self.run(core, tmp_path, field)
+        assert digests(blob)[1] == sha(self.DATA)
+
+
+@pytest.mark.skipif(_compiled is None, reason="compiled core not built")
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None)
+@given(
+    body=st.one_of(
+        st.text(alphabet="ABCxyz019-_+/=!é", max_size=50),
+        st.binary(min_size=32, max_size=32).map(lambda d: _field(d)[7:]),
+        st.binary(min_size=0, max_size=40).map(lambda d: base64.b64encode(d).decode()),
+    ),
+    prefix=st.sampled_from(["sha256=", "sha256=", "sha384=", "SHA256=", ""]),
+)
+def test_both_cores_read_record_hash_fields_alike(body, prefix):
+    """Any text as RECORD's hash field: both cores accept the same digest or refuse
+    it alike (the archive is never opened: it does not exist)."""
+    outcomes = []
+    for core in (_compiled, _core_py):
+        task = (0, 8, 1, 1, 0, "/nonexistent/out", 0o644, prefix + body, -1, "x")
+        with pytest.raises(CoreFailure) as info:
+            core.extract([("/nonexistent/a.whl", [task])], 1)
+        outcomes.append(info.value.kind)
+    assert outcomes[0] == outcomes[1]

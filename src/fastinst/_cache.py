@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from . import _backend
-from ._errors import FastinstError, RecordMismatch
+from ._errors import FastinstError
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
 from ._records import RecordEntry, encode_hash
 from ._wheel import ATTR, NAME, USIZE, Entry, EntryPoint, Wheel
@@ -226,7 +226,7 @@ class WheelCache:
 
 def _tasks(
     wheel: Wheel, tree: str, dirs: set[str]
-) -> list[tuple[int, int, int, int, int, str, int, bytes, int, str]]:
+) -> list[tuple[int, int, int, int, int, str, int, str | bytes, int, str]]:
     """Core tasks unpacking every member of ``wheel`` below ``tree`` (adds their dirs)."""
     from ._wheel import CRC, CSIZE, METHOD, OFFSET
 
@@ -238,25 +238,16 @@ def _tasks(
             dirs.add(parent)
             parent = os.path.dirname(parent)
         row = wheel.record.get(e[NAME]) if wheel.record is not None else None
-        sha, size = b"", -1
+        sha: str | bytes = b""
+        size = -1
         if row is not None and row.hash.startswith("sha256="):
-            sha = _digest32(wheel, row)
+            sha = row.hash  # the core decodes RECORD's field
             size = int(row.size) if row.size else -1
         mode = MODE_EXEC if _is_exec(e) else MODE_FILE
         tasks.append(
             (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, sha, size, e[NAME])
         )
     return tasks
-
-
-def _digest32(wheel: Wheel, row: RecordEntry) -> bytes:
-    try:
-        digest = row.digest()
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise RecordMismatch(wheel.path, "malformed sha256 in RECORD", row.path)
-    return digest
 
 
 def _is_exec(e: Entry) -> bool:

@@ -53,6 +53,7 @@ cdef extern from "_core_helpers.h" nogil:
     uint16_t fi_le16(const unsigned char* p)
     uint32_t fi_le32(const unsigned char* p)
     uint64_t fi_le64(const unsigned char* p)
+    int fi_b64_sha256(const unsigned char* s, size_t n, unsigned char* out)
     int fi_sha256_setup()
     int fi_sha256_begin(EVP_MD_CTX* ctx)
     fi_inflater* fi_inflater_new()

@@ -6,8 +6,10 @@ from typing import Final
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
-#  expected_sha256, expected_size, name)
-Task = tuple[int, int, int, int, int, str, int, bytes, int, str]
+#  expected_sha256, expected_size, name); expected_sha256 is the raw digest, b""
+#  (none), or RECORD's hash field ("sha256=...": decoded by the core; another
+#  algorithm is not checked by the core)
+Task = tuple[int, int, int, int, int, str, int, bytes | str, int, str]
 
 LINK_CLONE: Final[int]
 LINK_HARDLINK: Final[int]

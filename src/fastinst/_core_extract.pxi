@@ -460,6 +460,22 @@ cdef void* _extract_worker(void* arg) noexcept nogil:
     return NULL
 
 
+cdef int _record_sha256(str field, unsigned char* out) except -2:
+    """The SHA-256 that a RECORD hash field promises, into ``out``: 1; 0 for another
+    algorithm or an empty field (checked by the caller, or not at all); -1 when a
+    sha256 field is malformed. Same rules as the twin's `_record_sha256`: 43 base64
+    characters (urlsafe or standard, one "=" of padding allowed)."""
+    cdef Py_ssize_t n
+    cdef const unsigned char* s
+    try:
+        s = <const unsigned char*>PyUnicode_AsUTF8AndSize(field, &n)
+    except UnicodeEncodeError:
+        return 0 if not field.startswith("sha256=") else -1
+    if n < 7 or memcmp(s, b"sha256=", 7) != 0:
+        return 0
+    return 1 if fi_b64_sha256(s + 7, <size_t>(n - 7), out) else -1
+
+
 cdef int _cmp_offsets(const void* a, const void* b) noexcept nogil:
     cdef const Task* x = (<Task**>a)[0]
     cdef const Task* y = (<Task**>b)[0]
@@ -551,8 +567,10 @@ def extract(jobs, int threads):
             for i in range(len(tasks)):
                 offset, method, csize, usize, crc, dest, mode, sha, expected_size, name = tasks[i]
                 dest_b = _fs(dest)
-                if not isinstance(sha, bytes):
-                    raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
+                if not isinstance(sha, (bytes, str)):
+                    raise TypeError(
+                        f"expected_sha256 must be bytes or str, not {type(sha).__name__}"
+                    )
                 if not isinstance(name, str):
                     raise TypeError(f"member names must be str, not {type(name).__name__}")
                 keep.append(dest_b)
@@ -565,11 +583,16 @@ def extract(jobs, int threads):
                 t.crc = crc
                 t.dest = PyBytes_AS_STRING(dest_b)
                 t.mode = mode
-                # a digest of another length is a mismatch, as in the twin
-                t.has_sha = 1 if len(sha) == 32 else (2 if len(sha) else 0)
-                if t.has_sha == 1:
-                    memcpy(t.expected, PyBytes_AS_STRING(sha), 32)
                 t.expected_size = expected_size
+                if isinstance(sha, str):  # RECORD's field: decoded here, not per file in Python
+                    t.has_sha = _record_sha256(sha, t.expected)
+                    if t.has_sha < 0:
+                        raise CoreFailure("record-hash", j, i, 0, dest)
+                else:
+                    # a digest of another length is a mismatch, as in the twin
+                    t.has_sha = 1 if len(sha) == 32 else (2 if len(sha) else 0)
+                    if t.has_sha == 1:
+                        memcpy(t.expected, PyBytes_AS_STRING(sha), 32)
                 t.state = 0
                 t.need = 0
                 t.job = <int>j
@@ -635,7 +658,9 @@ def extract(jobs, int threads):
                 raise CoreFailure(_KIND_NAMES[-r if r < 0 else r], j, i,
                                   errno if r == -K_IO or r == K_IO else 0,
                                   archives[j] if r < 0 else task[5])
-            checked = (t.offset, 93, t.csize, t.usize, t.crc, task[5], t.mode, task[7],
+            expected = (<bytes>t.expected[:32] if t.has_sha == 1 else
+                        (task[7] if t.has_sha == 2 else b""))
+            checked = (t.offset, 93, t.csize, t.usize, t.crc, task[5], t.mode, expected,
                        t.expected_size, task[9])
             try:
                 digest = _zstd.extract(fds[j], start, checked)

@@ -51,6 +51,34 @@ static inline uint64_t fi_le64(const unsigned char* p) {
     return (uint64_t)fi_le32(p) | ((uint64_t)fi_le32(p + 4) << 32);
 }
 
+/* The 32 bytes of a SHA-256 written as RECORD writes it: 43 base64 characters
+   (urlsafe or standard; one "=" of padding allowed). 1, or 0 when malformed. */
+static int fi_b64_sha256(const unsigned char* s, size_t n, unsigned char* out) {
+    unsigned int acc = 0;
+    int bits = 0, k = 0;
+    size_t i;
+    if (n == 44 && s[43] == '=') n = 43;
+    if (n != 43) return 0;
+    for (i = 0; i < 43; i++) {
+        unsigned char c = s[i];
+        int v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == '-' || c == '+') v = 62;
+        else if (c == '_' || c == '/') v = 63;
+        else return 0;
+        acc = (acc << 6) | (unsigned int)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (k < 32) out[k++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    return 1;  /* the last character's 2 spare bits are ignored, as binascii does */
+}
+
 /* SHA-256 through libcrypto; OpenSSL 3 fetches the implementation once. */
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 static EVP_MD* fi_md = NULL;

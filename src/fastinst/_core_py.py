@@ -8,6 +8,7 @@ same archives, with the same reasons.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import operator
 import os
@@ -16,7 +17,7 @@ import threading
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Union
 
 from . import _zstd
 from ._errors import CoreFailure, CorruptArchive, MemberFailure
@@ -24,8 +25,10 @@ from ._errors import CoreFailure, CorruptArchive, MemberFailure
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
-#  expected_sha256, expected_size, name)
-Task = tuple[int, int, int, int, int, str, int, bytes, int, str]
+#  expected_sha256, expected_size, name); expected_sha256 is the raw digest, b""
+#  (none), or RECORD's hash field ("sha256=...": decoded by the core; another
+#  algorithm is not checked by the core)
+Task = tuple[int, int, int, int, int, str, int, Union[bytes, str], int, str]
 
 LINK_CLONE, LINK_HARDLINK, LINK_COPY = 0, 1, 2
 
@@ -192,20 +195,48 @@ def _threads(threads: int, work: int) -> int:
     return max(1, min(threads or _cpu_count(), work))
 
 
-def _check_task(task: Sequence[Any]) -> Task:
-    """``task`` with its types checked as the compiled core checks them."""
+def _check_task(task: Sequence[Any], job: int, index: int) -> Task:
+    """``task`` with its types checked as the compiled core checks them, and a RECORD
+    hash field (a ``str``) decoded: `CoreFailure` ``"record-hash"`` when malformed."""
     offset, method, csize, usize, crc, dest, mode, sha, size, name = task
     if not isinstance(dest, str):
         raise TypeError(f"paths must be str, not {type(dest).__name__}")
     if "\0" in dest:
         raise ValueError("embedded null byte")
-    if not isinstance(sha, bytes):
-        raise TypeError(f"expected_sha256 must be bytes, not {type(sha).__name__}")
+    if not isinstance(sha, (bytes, str)):
+        raise TypeError(f"expected_sha256 must be bytes or str, not {type(sha).__name__}")
     if not isinstance(name, str):
         raise TypeError(f"member names must be str, not {type(name).__name__}")
     name.encode("utf-8")  # the compiled core needs its UTF-8 (surrogates fail here)
     i = operator.index
-    return (i(offset), i(method), i(csize), i(usize), i(crc), dest, i(mode), sha, i(size), name)
+    checked = (i(offset), i(method), i(csize), i(usize), i(crc), dest, i(mode), sha, i(size), name)
+    if isinstance(sha, str):  # RECORD's field, decoded here as the compiled core does
+        digest = _record_sha256(sha)
+        if digest is None:
+            raise CoreFailure("record-hash", job, index, 0, dest)
+        checked = (*checked[:7], digest, *checked[8:])
+    return checked
+
+
+_TO_STANDARD_B64 = str.maketrans("-_", "+/")
+
+
+def _record_sha256(field: str) -> bytes | None:
+    """The SHA-256 that a RECORD hash field promises; b"" for another algorithm or an
+    empty field (checked by the caller, or not at all); None when a sha256 field is
+    malformed. 43 base64 characters (urlsafe or standard, one "=" of padding allowed)."""
+    if not field.startswith("sha256="):
+        return b""
+    encoded = field[7:]
+    if len(encoded) == 44 and encoded.endswith("="):
+        encoded = encoded[:43]
+    if len(encoded) != 43:
+        return None
+    try:
+        raw = base64.b64decode(encoded.translate(_TO_STANDARD_B64) + "=", validate=True)
+    except ValueError:  # binascii.Error, or characters that are not ASCII
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _limits(tasks: list[Task]) -> list[int]:
@@ -315,10 +346,10 @@ def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[by
     [b'...32 bytes...']
     """
     checked = []
-    for archive, tasks in jobs:
+    for j, (archive, tasks) in enumerate(jobs):
         if not isinstance(archive, str):
             raise TypeError(f"paths must be str, not {type(archive).__name__}")
-        checked.append((archive, [_check_task(t) for t in tasks]))
+        checked.append((archive, [_check_task(t, j, i) for i, t in enumerate(tasks)]))
     _threads(threads, 1)  # every argument is checked before any archive is opened
     fds: list[int] = []
     sizes: list[int] = []

@@ -153,9 +153,10 @@ def _extract_all(
         tasks = []
         for action, dest in zip(plan.files, _stage_paths(tx, plan.files)):
             e, exp = action.entry, action.expected
-            sha, size = b"", -1
+            sha: str | bytes = b""
+            size = -1
             if exp is not None:
-                sha = _expected_sha256(plan, action)
+                sha = exp.hash  # the core decodes RECORD's field (and checks sha256 only)
                 size = int(exp.size) if exp.size else -1
             tasks.append(
                 (
@@ -210,20 +211,6 @@ def _stage_paths(tx: _transaction.Transaction, actions: list[FileAction]) -> lis
         for i, rel in zip(indexes, rels):
             out[i] = stage + rel
     return out
-
-
-def _expected_sha256(plan: WheelPlan, action: FileAction) -> bytes:
-    """The raw SHA-256 that RECORD promises for ``action`` (b"" for other algorithms)."""
-    exp = action.expected
-    if exp is None or not exp.hash.startswith("sha256="):
-        return b""
-    try:
-        digest = exp.digest()
-    except ValueError:
-        digest = b""
-    if len(digest) != 32:
-        raise RecordMismatch(plan.wheel.path, "malformed sha256 in RECORD", action.entry[NAME])
-    return digest
 
 
 def bulk_record_rows(plan: WheelPlan, blob: bytes | None) -> list[tuple[str, str, str]]:
@@ -317,6 +304,8 @@ def _check_other_algorithm(
 def core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exception:
     """The public error for a failure the core reported on ``member`` of ``wheel``."""
     kind = failure.kind
+    if kind == "record-hash":
+        return RecordMismatch(wheel, "malformed sha256 in RECORD", member)
     if kind in ("sha256", "record-size"):
         what = "sha256" if kind == "sha256" else "size"
         return RecordMismatch(wheel, f"{what} differs from RECORD", member)
