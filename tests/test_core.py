@@ -384,7 +384,7 @@ class TestExtractFailures:
             core.extract([(str(archive), [(*t[:5], tmp_path / "a", *t[6:])])], 1)
         assert list(tmp_path.iterdir()) == [archive]
         with pytest.raises(TypeError):
-            core.extract([(str(archive), [(*t[:7], "not bytes", -1, t[9])])], 1)
+            core.extract([(str(archive), [(*t[:7], 12345, -1, t[9])])], 1)
         with pytest.raises(TypeError, match="member names must be str"):
             core.extract([(str(archive), [(*t[:9], b"small")])], 1)
         with pytest.raises(ValueError):
