@@ -58,7 +58,9 @@ class InstallResult(NamedTuple):
     version that are gone afterwards; ``from_cache`` says whether the wheel was
     already unpacked in the cache. ``already_installed``: with
     ``skip_installed``, the same version was there and nothing was written
-    (``dist_info`` is the installed one).
+    (``dist_info`` is the installed one). ``record_issues`` lists what is wrong
+    with the wheel's own RECORD when it was installed with
+    ``verify_record="report"`` (always empty otherwise: such a wheel is refused).
     """
 
     name: str
@@ -70,18 +72,22 @@ class InstallResult(NamedTuple):
     removed: tuple[str, ...] = ()
     from_cache: bool = False
     already_installed: bool = False
+    record_issues: tuple[str, ...] = ()
 
 
 def install(
     wheels: Iterable[PathLike],
     scheme: SchemeLike = None,
     *,
-    verify_record: bool = True,
+    verify_record: bool | str = True,
     jobs: int = 0,
     requested: bool | Iterable[PathLike] = False,
     direct_url: Mapping[PathLike, Mapping[str, object]] | None = None,
-    installer_name: str = "fastinst",
-    cache_dir: PathLike | _Default | None = DEFAULT_CACHE,
+    metadata: Mapping[PathLike, Mapping[str, bytes]] | None = None,
+    installer_name: str | None = "fastinst",
+    interpreter: PathLike | None = None,
+    skip_pycache: bool = False,
+    cache_dir: PathLike | _Default | None = None,
     link_mode: str = "auto",
     compile_bytecode: bool = False,
     optimization_levels: Iterable[int] = (0,),
@@ -94,18 +100,32 @@ def install(
 ) -> list[InstallResult]:
     """Install ``wheels`` into ``scheme``, all of them or none.
 
-    ``scheme`` is a `Scheme`, a mapping with the five scheme keys, or ``None`` for
+    ``scheme`` is a `Scheme`, a mapping with the five scheme keys (other keys,
+    such as sysconfig's ``include`` or ``stdlib``, are ignored), or ``None`` for
     the running interpreter's default (its venv when run inside one, with pip's
     fall-back to the user site when site-packages is not writable).
+    ``interpreter`` is the Python that launchers, ``#!python`` scripts and
+    bytecode are for; it overrides the scheme's, and a mapping scheme needs it
+    as soon as a wheel has scripts or bytecode is compiled.
 
-    - ``verify_record``: check every file against the wheel's RECORD as it is written.
+    - ``verify_record``: ``True`` checks every file against the wheel's RECORD as
+      it is written and refuses a wheel that does not match; ``"report"`` installs
+      such a wheel and lists the problems in ``InstallResult.record_issues`` (what
+      installer-based tools do); ``False`` does not read the wheel's RECORD.
     - ``jobs``: worker threads (0: one per CPU).
     - ``requested``: ``True`` for all wheels, or the wheels the user asked for by
       name; they get a ``REQUESTED`` file. ``direct_url`` maps a wheel path to its
-      PEP 610 ``direct_url.json`` content. ``installer_name`` goes into ``INSTALLER``.
-    - ``cache_dir``: wheels are unpacked once into this cache and linked from it by
-      ``link_mode`` (``"auto"``, ``"clone"``, ``"hardlink"`` or ``"copy"``);
-      ``None`` extracts straight from the archives.
+      PEP 610 ``direct_url.json`` content. ``installer_name`` goes into ``INSTALLER``
+      (``None``: no ``INSTALLER`` file). ``metadata`` maps a wheel path to further
+      ``.dist-info`` files, ``{name: bytes}``, written byte for byte (a name given
+      there replaces fastinst's own ``INSTALLER``, ``REQUESTED`` or
+      ``direct_url.json``).
+    - ``skip_pycache``: leave out the wheel's own ``__pycache__`` members, with a
+      warning, as installer does (they are installed otherwise, as pip does).
+    - ``cache_dir``: ``None`` (the default) extracts straight from the archives;
+      a directory, or `DEFAULT_CACHE` for the user's cache, unpacks wheels once
+      into that cache and links them from it by ``link_mode`` (``"auto"``,
+      ``"clone"``, ``"hardlink"`` or ``"copy"``).
     - ``compile_bytecode``: compile the installed ``.py`` files with the target
       interpreter, at ``optimization_levels``, with ``invalidation_mode``
       (``"timestamp"``, ``"checked-hash"``, ``"unchecked-hash"``, or ``None`` for
@@ -134,7 +154,10 @@ def install(
 
     if link_mode not in LINK_MODES:
         raise ValueError(f"link_mode must be one of {', '.join(LINK_MODES)}, not {link_mode!r}")
-    resolved = _resolve_scheme(scheme)
+    from . import _embed
+
+    verify, report = _embed.record_mode(verify_record)
+    resolved = _resolve_scheme(scheme, interpreter)
     order = [os.path.abspath(os.fspath(w)) for w in wheels]
     present = _already_installed(order, resolved) if skip_installed else {}
     paths = [p for p in order if p not in present]
@@ -147,29 +170,28 @@ def install(
         direct_urls={os.path.abspath(os.fspath(k)): v for k, v in (direct_url or {}).items()},
         installer_name=installer_name,
         compile_bytecode=compile_bytecode,
-        optimization_levels=tuple(optimization_levels),
+        optimization_levels=_embed.optimization_levels(optimization_levels),
         invalidation_mode=invalidation_mode,
         progress=progress,
+        metadata=_embed.metadata_files(metadata),
     )
     if dry_run:
-        opened = [_open_for_dry_run(p, known.get(p), cache_dir, verify_record) for p in paths]
-        _check_distinct(opened)
-        plans = [plan_wheel(w, resolved) for w in opened]
-        _check_no_overlap(plans)
-        return _in_order(order, _dry_run(plans, resolved, options), present)
+        opened = [_open_for_dry_run(p, known.get(p), cache_dir, verify) for p in paths]
+        plans = _plan_all(opened, resolved, options, skip_pycache)
+        dry = _embed.report_issues(_dry_run(plans, resolved, options), resolved, report, False)
+        return _in_order(order, dry, present)
     if not paths and not remove:
         return _in_order(order, [], present)
     cache = _open_cache(cache_dir)
     for attempt in (1, 2):
-        opened = _open_all(paths, cache, verify_record, jobs, known)
-        _check_distinct(opened)
-        plans = [plan_wheel(w, resolved) for w in opened]
-        _check_no_overlap(plans)
+        opened = _open_all(paths, cache, verify, jobs, known)
+        plans = _plan_all(opened, resolved, options, skip_pycache)
         both = sorted({canonicalize_name(p.wheel.name) for p in plans}.intersection(remove))
         if both:
             raise ValueError(f"{', '.join(both)}: both installed and removed by one call")
         try:
-            return _in_order(order, _transact(plans, resolved, options, remove), present)
+            results = _transact(plans, resolved, options, remove)
+            return _in_order(order, _embed.report_issues(results, resolved, report, True), present)
         except DamagedCacheEntry as damaged:
             # A file vanished from a cache entry: drop the entry, unpack the wheel
             # again, and start over (nothing was published).
@@ -178,6 +200,21 @@ def install(
             logger.warning("cache entry %s is damaged; unpacking the wheel again", damaged.entry)
             cache.remove(os.path.basename(damaged.entry))
     raise AssertionError("unreachable")
+
+
+def _plan_all(
+    opened: list[Wheel], scheme: Scheme, options: Options, skip_pycache: bool
+) -> list[WheelPlan]:
+    """Check the opened wheels together and plan each one."""
+    from . import _embed
+
+    _check_distinct(opened)
+    if skip_pycache:
+        _embed.drop_pycache(opened)
+    plans = [plan_wheel(w, scheme) for w in opened]
+    _check_no_overlap(plans)
+    _embed.check_plans(plans, options)
+    return plans
 
 
 def _transact(
@@ -232,6 +269,7 @@ def _install_locked(
             options.installer_name,
             requested=plan.wheel.path in options.requested,
             direct_url=options.direct_urls.get(plan.wheel.path),
+            extra=options.metadata.get(plan.wheel.path, {}),
         )
         rows.append(write_record(tx, plan, rows))
         written.append(rows)
@@ -273,11 +311,14 @@ def _dry_run(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[I
             for ep in plan.launchers
         ]
         info = plan.dist_info_dest
-        files += [info + "/INSTALLER", info + "/RECORD"]
+        names = {"RECORD", *options.metadata.get(plan.wheel.path, {})}
+        if options.installer_name is not None:
+            names.add("INSTALLER")
         if plan.wheel.path in options.requested:
-            files.append(info + "/REQUESTED")
+            names.add("REQUESTED")
         if plan.wheel.path in options.direct_urls:
-            files.append(info + "/direct_url.json")
+            names.add("direct_url.json")
+        files += [f"{info}/{name}" for name in sorted(names)]
         replaced, old_files, _r = old[plan.wheel.name]
         new = set(files)
         results.append(
@@ -395,17 +436,25 @@ def _check_sha256(path: str, want: str, cache: WheelCache | None) -> None:
 # --- scheme and arguments -----------------------------------------------------------
 
 
-def _resolve_scheme(scheme: SchemeLike) -> Scheme:
+def _resolve_scheme(scheme: SchemeLike, interpreter: PathLike | None = None) -> Scheme:
+    python = None if interpreter is None else os.fspath(interpreter)
     if isinstance(scheme, Scheme):
-        return scheme
-    if scheme is not None:
-        return Scheme.from_mapping(scheme)
-    from ._scheme import choose_install_scheme
+        resolved = scheme
+    elif scheme is not None:
+        # No interpreter yet: a mapping does not say which one its launchers are
+        # for, and the calling tool's own (sys.executable) is usually the wrong
+        # one. `_embed.check_plans` asks for it once a wheel needs it.
+        return Scheme.from_mapping(scheme, python=python or "")
+    else:
+        from ._scheme import choose_install_scheme
 
-    resolved, notice = choose_install_scheme()
-    if notice:
-        logger.warning("%s", notice)
-    return resolved
+        resolved, notice = choose_install_scheme()
+        if notice:
+            logger.warning("%s", notice)
+    if python is None or python == resolved.python:
+        return resolved
+    fields = {name: getattr(resolved, name) for name in Scheme._FIELDS}
+    return Scheme(**{**fields, "python": python})
 
 
 def _requested_set(paths: list[str], requested: bool | Iterable[PathLike]) -> set[str]:

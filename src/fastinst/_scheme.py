@@ -114,13 +114,21 @@ class Scheme:
 
     @classmethod
     def from_mapping(cls, paths: Mapping[str, str], **extra: object) -> Scheme:
-        """Build a scheme from a mapping with the five scheme keys."""
+        """Build a scheme from a mapping with the five scheme keys.
+
+        Other keys are ignored, so that a ``sysconfig.get_paths()`` dict (with
+        ``include``, ``prefix``, ``stdlib``...) or an installer ``scheme_dict``
+        is taken as it is; without ``headers``, ``include`` is used (sysconfig
+        has no ``headers`` key). ``extra`` are further fields (``python=``, ``kind=``);
+        without ``python`` the scheme points launchers at the running
+        interpreter, which `fastinst.install` does not allow for a mapping it is
+        given (it asks for ``interpreter=``).
+        """
+        if "headers" not in paths and "include" in paths:
+            paths = {**paths, "headers": paths["include"]}  # sysconfig.get_paths() has no headers
         missing = [k for k in SCHEME_KEYS if k not in paths]
         if missing:
             raise SchemeError(f"scheme mapping lacks {', '.join(missing)}")
-        unknown = sorted(set(paths) - set(SCHEME_KEYS))
-        if unknown:
-            raise SchemeError(f"scheme mapping has unknown keys {', '.join(unknown)}")
         values = {k: os.fspath(paths[k]) for k in SCHEME_KEYS}
         return cls(**values, **extra)  # type: ignore[arg-type]
 

@@ -43,11 +43,13 @@ class Options(NamedTuple):
     link_mode: str
     requested: frozenset[str]
     direct_urls: Mapping[str, Mapping[str, object]]
-    installer_name: str
+    installer_name: str | None
     compile_bytecode: bool
     optimization_levels: tuple[int, ...]
     invalidation_mode: str | None
     progress: ProgressCallback | None
+    # wheel path -> further .dist-info files, written byte for byte
+    metadata: Mapping[str, Mapping[str, bytes]] = {}
 
 
 class DamagedCacheEntry(Exception):
@@ -398,24 +400,29 @@ def write_scripts(
 def write_metadata(
     tx: _transaction.Transaction,
     plan: WheelPlan,
-    installer_name: str,
+    installer_name: str | None,
     *,
     requested: bool,
     direct_url: Mapping[str, object] | None,
+    extra: Mapping[str, bytes] = {},
 ) -> list[tuple[str, str, str]]:
-    """INSTALLER, REQUESTED, direct_url.json, and RECORD last (it lists the others)."""
+    """INSTALLER, REQUESTED, direct_url.json and the caller's ``extra`` files (which
+    win over the first three), byte for byte; RECORD is written last, by `write_record`."""
     info = plan.wheel.dist_info
     root = plan.lib_root
     mode = 0o666 & ~current_umask()
-    rows = [
-        _write_generated(tx, plan, root, f"{info}/INSTALLER", f"{installer_name}\n".encode(), mode)
-    ]
+    files: dict[str, bytes] = {}
+    if installer_name is not None:
+        files["INSTALLER"] = f"{installer_name}\n".encode()
     if requested:
-        rows.append(_write_generated(tx, plan, root, f"{info}/REQUESTED", b"", mode))
+        files["REQUESTED"] = b""
     if direct_url is not None:
-        data = json.dumps(direct_url, sort_keys=True).encode()
-        rows.append(_write_generated(tx, plan, root, f"{info}/direct_url.json", data, mode))
-    return rows
+        files["direct_url.json"] = json.dumps(direct_url, sort_keys=True).encode()
+    files.update(extra)
+    return [
+        _write_generated(tx, plan, root, f"{info}/{name}", data, mode)
+        for name, data in files.items()
+    ]
 
 
 def write_record(
