@@ -233,3 +233,66 @@ def test_rich_only_in_the_cli_extra():
     reqs = requires("fastinst") or []
     rich = [r for r in reqs if r.startswith("rich")]
     assert rich and all("extra ==" in r and "cli" in r for r in rich), reqs
+
+
+class TestSession:
+    def wheels(self, wheel_dir: Path, n: int = 12) -> list[Path]:
+        return [
+            make_wheel(wheel_dir, name=f"p{i}", files={f"p{i}/__init__.py": f"i = {i}\n"})
+            for i in range(n)
+        ]
+
+    def test_threads_add_one_commit(self, wheel_dir, scheme, tmp_path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        wheels = self.wheels(wheel_dir)
+        session = fastinst.InstallSession(scheme, installer_name="tool")
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(lambda w: session.add(w, requested=w.name.startswith("p1")), wheels))
+        assert len(session) == 12
+        results = session.commit()
+        assert sorted(r.name for r in results) == sorted(f"p{i}" for i in range(12))
+        for r in results:
+            assert Path(r.dist_info, "INSTALLER").read_bytes() == b"tool\n"
+            assert Path(r.dist_info, "REQUESTED").exists() == r.name.startswith("p1")
+        with pytest.raises(fastinst.SessionClosed):
+            session.add(wheels[0])
+        serial = fastinst.Scheme.from_mapping(
+            {k: v.replace("/env/", "/serial/") for k, v in scheme.as_dict().items()},
+            python=scheme.python,
+        )
+        fastinst.install(wheels, serial, installer_name="tool", requested=wheels[1:2] + wheels[10:])
+        assert tree_snapshot(tmp_path / "env") == tree_snapshot(tmp_path / "serial")
+
+    def test_all_or_nothing(self, wheel_dir, scheme):
+        wheels = self.wheels(wheel_dir, 4)
+        bad = rewrite_wheel(
+            make_wheel(wheel_dir, name="bad", files={"bad.py": "x\n"}), replace={"bad.py": b"y\n"}
+        )
+        with pytest.raises(fastinst.RecordMismatch), fastinst.InstallSession(scheme) as session:
+            for w in [*wheels, bad]:
+                session.add(w)
+        assert fastinst.list_installed(scheme) == []
+
+    def test_upgrade_replaces_the_old_version(self, wheel_dir, scheme, tmp_path):
+        old = make_wheel(wheel_dir, name="demo", files={"demo/old.py": "o\n"})
+        fastinst.install([old], scheme)
+        new_dir = tmp_path / "new"
+        new_dir.mkdir()
+        new = make_wheel(new_dir, name="demo", version="2.0", files={"demo/new.py": "n\n"})
+        session = fastinst.InstallSession(scheme)
+        session.add(new, metadata={"INSTALLER": b"pdm"})
+        [r] = session.commit()
+        assert (r.replaced, r.version) == ("1.0", "2.0")
+        assert [d.version for d in fastinst.list_installed(scheme)] == ["2.0"]
+        assert not Path(scheme.purelib, "demo", "old.py").exists()
+        assert Path(r.dist_info, "INSTALLER").read_bytes() == b"pdm"
+
+    def test_same_wheel_twice_and_bad_options(self, wheel_dir, scheme):
+        [w] = self.wheels(wheel_dir, 1)
+        session = fastinst.InstallSession(scheme)
+        session.add(w)
+        with pytest.raises(ValueError, match="already"):
+            session.add(str(w))
+        with pytest.raises(TypeError, match="add"):
+            fastinst.InstallSession(scheme, requested=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._lock import SyncResult, install_lock, sync
     from ._remove import UninstallResult, uninstall
     from ._scheme import Scheme, choose_install_scheme, get_scheme
+    from ._session import InstallSession, SessionClosed
     from ._verify import FileIssue, VerifyResult, verify
 
 __version__ = "0.1.0"
@@ -55,6 +56,8 @@ _LAZY = {
     "install_lock": "._lock",
     "sync": "._lock",
     "Scheme": "._scheme",
+    "InstallSession": "._session",
+    "SessionClosed": "._session",
     "choose_install_scheme": "._scheme",
     "get_scheme": "._scheme",
     "FileIssue": "._verify",
@@ -89,6 +92,7 @@ __all__ = [
     "IncompatibleWheel",
     "InstallIOError",
     "InstallResult",
+    "InstallSession",
     "InstalledDistribution",
     "InvalidWheel",
     "LockError",
@@ -98,6 +102,7 @@ __all__ = [
     "RecordMismatch",
     "Scheme",
     "SchemeError",
+    "SessionClosed",
     "SyncResult",
     "UninstallResult",
     "UnsafePath",
