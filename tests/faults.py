@@ -205,8 +205,10 @@ def big_wheel(
 
 
 def scheme_in(env: Path, python: str = "/usr/bin/python3-test") -> dict[str, str]:
-    """The five scheme directories below ``env``, as a mapping (JSON-friendly)."""
+    """The five scheme directories below ``env`` and the interpreter, as a mapping
+    (JSON-friendly)."""
     return {
+        "python": python,
         "purelib": str(env / "lib"),
         "platlib": str(env / "lib"),
         "headers": str(env / "include"),

@@ -64,6 +64,10 @@ class TestMappingScheme:
         fastinst.install([whl], mapping(tmp_path / "env"), interpreter="/opt/target/python")
         launcher = (tmp_path / "env" / "bin" / "demo-cli").read_bytes()
         assert launcher.startswith(b"#!/opt/target/python\n")
+        named = {**mapping(tmp_path / "named"), "python": "/opt/named/python"}
+        fastinst.install([whl], named)  # or the mapping names it
+        launcher = (tmp_path / "named" / "bin" / "demo-cli").read_bytes()
+        assert launcher.startswith(b"#!/opt/named/python\n")
 
     def test_no_interpreter_needed_without_scripts(self, wheel_dir, tmp_path):
         whl = make_wheel(wheel_dir, files={"demo.py": "x = 1\n"})
@@ -296,3 +300,18 @@ class TestSession:
             session.add(str(w))
         with pytest.raises(TypeError, match="add"):
             fastinst.InstallSession(scheme, requested=True)
+
+
+def test_wheel_done_when_the_wheel_is_staged(wheel_dir, scheme):
+    """"wheel-done" comes once the wheel's files are staged, before they are published."""
+    wheels = [make_wheel(wheel_dir, name=f"w{i}", files={f"w{i}.py": "x\n"}) for i in range(3)]
+    seen = []
+
+    def progress(event: str, wheel: str, done: int, total: int) -> None:
+        if event == "wheel-done":
+            name = Path(wheel).name.split("-")[0]
+            seen.append((name, Path(scheme.purelib, f"{name}-1.0.dist-info").exists()))
+
+    fastinst.install(wheels, scheme, progress=progress)
+    assert seen == [("w0", False), ("w1", False), ("w2", False)]
+    assert all(Path(scheme.purelib, f"w{i}.py").is_file() for i in range(3))

@@ -402,7 +402,8 @@ def test_failing_device_half_way(core, big_upgrade, tmp_path):
 
 
 def _scheme(env: Path) -> dict[str, str]:
-    return fastinst.get_scheme(target=str(env)).as_dict()
+    scheme = fastinst.get_scheme(target=str(env))
+    return {**scheme.as_dict(), "python": scheme.python}
 
 
 CLI_CHILD = r"""

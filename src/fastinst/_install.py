@@ -105,8 +105,8 @@ def install(
     the running interpreter's default (its venv when run inside one, with pip's
     fall-back to the user site when site-packages is not writable).
     ``interpreter`` is the Python that launchers, ``#!python`` scripts and
-    bytecode are for; it overrides the scheme's, and a mapping scheme needs it
-    as soon as a wheel has scripts or bytecode is compiled.
+    bytecode are for; it overrides the scheme's. A mapping scheme needs it (or a
+    ``"python"`` key) as soon as a wheel has scripts or bytecode is compiled.
 
     - ``verify_record``: ``True`` checks every file against the wheel's RECORD as
       it is written and refuses a wheel that does not match; ``"report"`` installs
@@ -241,10 +241,6 @@ def _transact(
         if isinstance(exc, OSError) and not isinstance(exc, FastinstError):
             raise os_error(exc) from exc
         raise
-    if options.progress is not None:
-        for plan in plans:
-            total = wheel_bytes(plan)
-            options.progress("wheel-done", plan.wheel.path, total, total)
     return results
 
 
@@ -273,6 +269,9 @@ def _install_locked(
         )
         rows.append(write_record(tx, plan, rows))
         written.append(rows)
+        if options.progress is not None:  # every file of this wheel is staged
+            total = wheel_bytes(plan)
+            options.progress("wheel-done", plan.wheel.path, total, total)
     old = _move_old_versions_aside(tx, plans, scheme)
     if remove:
         _remove_others(tx, scheme, remove)
@@ -441,10 +440,11 @@ def _resolve_scheme(scheme: SchemeLike, interpreter: PathLike | None = None) -> 
     if isinstance(scheme, Scheme):
         resolved = scheme
     elif scheme is not None:
-        # No interpreter yet: a mapping does not say which one its launchers are
-        # for, and the calling tool's own (sys.executable) is usually the wrong
-        # one. `_embed.check_plans` asks for it once a wheel needs it.
-        return Scheme.from_mapping(scheme, python=python or "")
+        # A mapping may name its interpreter ("python"); if not, the calling
+        # tool's own (sys.executable) is usually the wrong one, so there is none
+        # yet, and `_embed.check_plans` asks for it once a wheel needs it.
+        python = python or scheme.get("python") or ""
+        return Scheme.from_mapping(scheme, python=python)
     else:
         from ._scheme import choose_install_scheme
 
