@@ -303,7 +303,7 @@ class TestSession:
 
 
 def test_wheel_done_when_the_wheel_is_staged(wheel_dir, scheme):
-    """"wheel-done" comes once the wheel's files are staged, before they are published."""
+    """The "wheel-done" event comes once a wheel's files are staged, before they are published."""
     wheels = [make_wheel(wheel_dir, name=f"w{i}", files={f"w{i}.py": "x\n"}) for i in range(3)]
     seen = []
 
