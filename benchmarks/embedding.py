@@ -132,7 +132,7 @@ class Pdm:
         }
         deps = ", ".join(f'"{p}"' for p in pins)
         (self.project / "pyproject.toml").write_text(
-            f'[project]\nname = "bench"\nversion = "0"\nrequires-python = ">=3.9"\n'
+            f'[project]\nname = "bench"\nversion = "0"\nrequires-python = ">=3.11,<3.12"\n'
             f"dependencies = [{deps}]\n\n[tool.pdm]\ndistribution = false\n\n"
             f'[[tool.pdm.source]]\nname = "pypi"\nurl = "{house.as_uri()}"\ntype = "find_links"\n'
         )
@@ -187,7 +187,7 @@ class Poetry:
 
 def table(results: dict[tuple[str, str], list[tuple[float, float]]], runs: int) -> str:
     lines = [
-        "| tool, command | stock: wall, CPU | with fastinst: wall, CPU | fastinst/stock (CPU) |",
+        "| command | stock: wall, CPU | with fastinst: wall, CPU | fastinst/stock: wall (CPU) |",
         "|---|---|---|---|",
     ]
     for tool, command in (("pdm", "pdm sync"), ("poetry", "poetry install")):
