@@ -55,7 +55,9 @@ class FastinstInstallManager(InstallManager):
 
     def _use_fastinst(self, candidate: Candidate) -> bool:
         # Editable and linked (install cache) installs stay PDM's own.
-        return enabled(self.environment) and not candidate.req.editable and not self.use_install_cache
+        if candidate.req.editable or self.use_install_cache:
+            return False
+        return enabled(self.environment)
 
     def install(self, candidate: Candidate) -> Distribution:
         if not self._use_fastinst(candidate):
@@ -71,8 +73,9 @@ class FastinstInstallManager(InstallManager):
         if candidate.requested:
             metadata["REQUESTED"] = b""
         if self.session is not None:
+            dist_info = self._dist_info(wheel)  # first: a failure here leaves nothing added
             self.session.add(wheel, metadata=metadata)
-            return Distribution.at(self._dist_info(wheel))
+            return Distribution.at(dist_info)
         name = wheel.name.split("-")[0]
         [result] = fastinst.install(
             [wheel],
@@ -102,7 +105,12 @@ class FastinstInstallManager(InstallManager):
         import os
 
         with zipfile.ZipFile(wheel) as zf:
-            info = next(n.split("/")[0] for n in zf.namelist() if ".dist-info/" in n)
+            # the wheel's own .dist-info is at the top (vendored ones are deeper)
+            info = next(
+                top
+                for top in (n.split("/")[0] for n in zf.namelist())
+                if top.endswith(".dist-info")
+            )
             purelib = b"Root-Is-Purelib: true" in zf.read(f"{info}/WHEEL")
         paths = self.environment.get_paths()
         return os.path.join(paths["purelib" if purelib else "platlib"], info)

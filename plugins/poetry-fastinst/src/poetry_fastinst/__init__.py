@@ -36,8 +36,9 @@ class FastinstWheelInstaller(WheelInstaller):
     def install(self, wheel: Path) -> None:
         if not enabled():
             return super().install(wheel)
-        import fastinst
         from poetry.__version__ import __version__
+
+        import fastinst
 
         scheme: dict[str, Any] = self._env.scheme_dict.copy()
         distribution = wheel.name.split("-")[0]
