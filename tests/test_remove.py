@@ -644,7 +644,8 @@ class TestCommandLine:
             entry_points={"console_scripts": {"pkg0-cli": "pkg0:main"}},
         )
         env = tmp_path / "env"
-        scheme = get_scheme(target=str(env)).as_dict()
+        target = get_scheme(target=str(env))
+        scheme = {**target.as_dict(), "python": target.python}  # its wheels have scripts
         fastinst.install([wheel], scheme, cache_dir=None)
         rounds = 6
         installers = [
