@@ -27,5 +27,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "setuptools>=64" "Cython>=3.0" wheel
-FASTINST_REQUIRE_EXTENSION=1 .venv/bin/python -m pip install -q --no-build-isolation -e ".[cli,test,dev]"
+FASTINST_REQUIRE_EXTENSION=1 .venv/bin/python -m pip install -q --no-build-isolation -e ".[test,dev]"
 .venv/bin/python -c 'import fastinst; assert fastinst.HAS_EXTENSION, "compiled core missing"; print("setup: fastinst", fastinst.__version__, "with the compiled core")'

@@ -513,21 +513,6 @@ class TestProgress:
         assert "installing" in out and "━" in out  # the bar was drawn
         assert "installed big 1.0, demo 1.0" in out
 
-    def test_without_rich_no_bar_and_the_same_install(self, house, tmp_path):
-        """rich is the cli extra: without it the command line works, with no bar."""
-        fake = tmp_path / "norich" / "rich"
-        fake.mkdir(parents=True)
-        (fake / "__init__.py").write_text("raise ImportError('rich is not installed')\n")
-        env = {
-            **os.environ,
-            "FASTINST_PROGRESS_DELAY": "0",
-            "TERM": "xterm",
-            "PYTHONPATH": str(fake.parent),
-        }
-        code, out = run_in_pty(["install", "--target", str(tmp_path / "t"), demo1(house)], env)
-        assert code == 0, out
-        assert "installing" not in out and "installed demo 1.0" in out
-
     def test_no_bar_when_quiet_or_off(self, house, tmp_path):
         env = {**os.environ, "FASTINST_PROGRESS_DELAY": "0", "TERM": "xterm"}
         code, out = run_in_pty(
