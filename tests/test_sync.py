@@ -195,7 +195,6 @@ class TestOwnTools:
             "installer",
             "zstandard",
             "platformdirs",
-            "rich",
             "pip",
         } <= kept
         removed = {d.name.lower() for d in plan.remove}
