@@ -291,6 +291,42 @@ class TestSession:
         assert not Path(scheme.purelib, "demo", "old.py").exists()
         assert Path(r.dist_info, "INSTALLER").read_bytes() == b"pdm"
 
+    def test_removals_in_the_same_transaction(self, wheel_dir, scheme):
+        """Names given to remove() go with the wheels: all of it, or none of it."""
+        keep, gone1, gone2 = self.wheels(wheel_dir, 3)
+        fastinst.install([keep, gone1, gone2], scheme)
+        newcomer = make_wheel(wheel_dir, name="newcomer", files={"newcomer.py": "n\n"})
+        bad = rewrite_wheel(
+            make_wheel(wheel_dir, name="bad", files={"bad.py": "x\n"}), replace={"bad.py": b"y\n"}
+        )
+        session = fastinst.InstallSession(scheme)
+        session.add(newcomer)
+        session.add(bad)
+        session.remove("P1", "p2", "never-installed")
+        with pytest.raises(fastinst.RecordMismatch):
+            session.commit()
+        assert sorted(d.name for d in fastinst.list_installed(scheme)) == ["p0", "p1", "p2"]
+        assert Path(scheme.purelib, "p1", "__init__.py").exists()
+
+        session = fastinst.InstallSession(scheme)
+        threads = [threading.Thread(target=session.remove, args=(n,)) for n in ("p1", "p2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        session.add(newcomer)
+        [result] = session.commit()
+        assert result.name == "newcomer"
+        assert sorted(d.name for d in fastinst.list_installed(scheme)) == ["newcomer", "p0"]
+        assert not Path(scheme.purelib, "p1").exists()
+
+        only_removals = fastinst.InstallSession(scheme)
+        only_removals.remove("p0")
+        assert only_removals.commit() == []
+        assert [d.name for d in fastinst.list_installed(scheme)] == ["newcomer"]
+        with pytest.raises(fastinst.SessionClosed):
+            only_removals.remove("newcomer")
+
     def test_same_wheel_twice_and_bad_options(self, wheel_dir, scheme):
         [w] = self.wheels(wheel_dir, 1)
         session = fastinst.InstallSession(scheme)
@@ -299,6 +335,10 @@ class TestSession:
             session.add(str(w))
         with pytest.raises(TypeError, match="add"):
             fastinst.InstallSession(scheme, requested=True)
+        with pytest.raises(TypeError, match="remove"):
+            fastinst.InstallSession(scheme, remove=["x"])
+        with pytest.raises(TypeError, match="dry run"):
+            fastinst.InstallSession(scheme, dry_run=True)
 
 
 def test_wheel_done_when_the_wheel_is_staged(wheel_dir, scheme):

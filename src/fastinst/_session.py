@@ -1,8 +1,9 @@
 """A batch of wheels, added from many threads, installed by one transaction.
 
 Tools that prepare wheels in a thread pool (download, build, then install one
-wheel per task) hand each finished wheel to `InstallSession.add`; one
-`InstallSession.commit` then installs them all in one `install()` call: all or
+wheel per task) hand each finished wheel to `InstallSession.add`, and the names
+of distributions to uninstall to `InstallSession.remove`; one
+`InstallSession.commit` then does it all in one `install()` call: all or
 nothing, one lock, one parallel write, each old version replaced.
 """
 
@@ -39,13 +40,17 @@ class InstallSession:
     """
 
     def __init__(self, scheme: SchemeLike, **options: Any) -> None:
-        for name in ("requested", "direct_url", "metadata", "dry_run"):
+        for name in ("requested", "direct_url", "metadata", "remove"):
             if name in options:
-                raise TypeError(f"{name}= is given to add(), not to the session")
+                method = "remove()" if name == "remove" else "add()"
+                raise TypeError(f"{name}= is given to {method}, not to the session")
+        if "dry_run" in options:
+            raise TypeError("a session has no dry run: call fastinst.install(dry_run=True)")
         self.scheme = scheme
         self.options = options
         self._lock = threading.Lock()
         self._wheels: dict[str, tuple[bool, Mapping[str, object] | None, Mapping[str, bytes]]] = {}
+        self._removals: dict[str, None] = {}  # an ordered set: names in the order given
         self._closed = False
 
     def add(
@@ -69,15 +74,30 @@ class InstallSession:
                 raise ValueError(f"{path} was added to this session already")
             self._wheels[path] = (requested, direct_url, dict(metadata or {}))
 
+    def remove(self, *names: str) -> None:
+        """Uninstall the distributions ``names`` at `commit`, in the same transaction.
+
+        Safe to call from any thread. A name that is not installed in the
+        scheme's library directories is skipped (what a sync wants); a name that
+        is also added as a wheel is refused at commit, since the wheel replaces
+        the installed version anyway.
+        """
+        with self._lock:
+            if self._closed:
+                raise SessionClosed("the session was committed or discarded already")
+            self._removals.update(dict.fromkeys(names))
+
     def __len__(self) -> int:
+        """The number of wheels added (removals are not counted)."""
         with self._lock:
             return len(self._wheels)
 
     def commit(self) -> list[InstallResult]:
-        """Install every wheel added, in one transaction; the results in the order added.
+        """Install every wheel added and uninstall every name given to `remove`.
 
-        On failure nothing was installed (the environment is as before) and the
-        `FastinstError` is raised; the session is closed either way.
+        One transaction; the results are the wheels' in the order added. On
+        failure nothing was installed or removed (the environment is as before)
+        and the `FastinstError` is raised; the session is closed either way.
         """
         from ._install import install
 
@@ -86,7 +106,8 @@ class InstallSession:
                 raise SessionClosed("the session was committed or discarded already")
             self._closed = True
             wheels = dict(self._wheels)
-        if not wheels:
+            removals = list(self._removals)
+        if not wheels and not removals:
             return []
         return install(
             list(wheels),
@@ -94,6 +115,7 @@ class InstallSession:
             requested=[w for w, (req, _u, _m) in wheels.items() if req],
             direct_url={w: url for w, (_r, url, _m) in wheels.items() if url is not None},
             metadata={w: meta for w, (_r, _u, meta) in wheels.items() if meta},
+            remove=removals,
             **self.options,
         )
 
@@ -102,6 +124,7 @@ class InstallSession:
         with self._lock:
             self._closed = True
             self._wheels.clear()
+            self._removals.clear()
 
     def __enter__(self) -> InstallSession:
         return self
