@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
 import json
 import logging
 import os
@@ -105,6 +104,8 @@ def interpreter_binary(path: str) -> tuple[str, os.stat_result] | None:
 
 def cache_key(material: list[Any]) -> str:
     """A file name for an answer that depends on ``material`` (JSON-able)."""
+    import hashlib
+
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
 
 
