@@ -154,6 +154,106 @@ def test_venv_matches_pip(base, system_site, tmp_path):
     assert get_scheme(base_python.path).purelib != scheme.purelib
 
 
+# --- headers: one directory per distribution, as pip and uv ---------------------------
+
+MODES = [
+    ("default", {}),
+    ("user", {"user": True}),
+    ("prefix", {"prefix": "/opt/px"}),
+    ("home", {"home": "/opt/hx"}),
+    ("root", {"root": "/srv/rx"}),
+    ("target", {"target": "/opt/tx"}),
+]
+
+
+@pytest.mark.parametrize("label, kwargs", MODES, ids=[m[0] for m in MODES])
+@pytest.mark.parametrize(
+    "python",
+    [p for p in INTERPRETERS if p.label in ("3.9", "3.12", "debian")],
+    ids=lambda p: p.label,
+)
+def test_headers_per_distribution(python, label, kwargs, tmp_path):
+    if not python.exists:
+        pytest.skip(f"{python.path} is not on this machine")
+    unnamed = get_scheme(python.path, **kwargs)
+    assert unnamed.headers_per_distribution
+    named = get_scheme(python.path, dist_name="greenlet", **kwargs)
+    assert not named.headers_per_distribution
+    assert unnamed.for_distribution("greenlet") == named
+    assert named.for_distribution("other") == named  # already one distribution's
+    assert unnamed.headers_root == named.headers_root == os.path.dirname(named.headers)
+    assert "UNKNOWN" not in unnamed.headers
+    if label != "target":  # pip has no scheme for --target (see test_headers_installed_as_pip)
+        [pip] = pip_schemes(python.path, [{"dist_name": "greenlet", **kwargs}])
+        if not (python.distro and label == "prefix"):
+            assert named.headers == pip["headers"]
+
+
+HEADERS_WHEEL = {
+    "hdrdemo/__init__.py": "X = 1\n",
+    "hdrdemo-1.0.data/headers/hdrdemo.h": "int hdrdemo;\n",
+    "hdrdemo-1.0.data/headers/sub/inner.h": "int inner;\n",
+}
+
+
+def _files(base: Path) -> set[str]:
+    skip = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+    return {
+        str(p.relative_to(base))
+        for p in base.rglob("*")
+        if p.is_file() and p.name not in skip and "__pycache__" not in p.parts
+    }
+
+
+@pytest.mark.parametrize("option", ["venv", "user", "prefix", "root", "target", "system"])
+def test_headers_installed_as_pip(option, tmp_path, monkeypatch):
+    """Every file, headers included, lands where pip puts it, with the CLI's scheme
+    resolved once for all wheels."""
+    py = {p.label: p for p in INTERPRETERS}["3.12"]
+    if not py.exists:
+        pytest.skip("no Python 3.12")
+    whl = make_wheel(tmp_path, name="hdrdemo", files=HEADERS_WHEEL)
+    other = make_wheel(tmp_path, name="other", files={
+        "other/__init__.py": "", "other-1.0.data/headers/hdrdemo.h": "int other;\n"})  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, HOME=str(tmp_path / "home"))
+    trees = {}
+    for tool in ("pip", "fastinst"):
+        base = tmp_path / tool
+        python = py.path
+        opts: list[str] = []
+        if option == "venv":
+            subprocess.run([py.path, "-m", "venv", "--without-pip", str(base)], check=True)
+            python = str(base / "bin" / "python")
+        elif option == "user":
+            env["PYTHONUSERBASE"] = str(base)
+            opts = ["--user"]
+        elif option == "system":
+            python = make_rhel_python("3.12", base)
+            if python is None:
+                pytest.skip("no Python 3.12 to copy")
+            before = _files(base)
+        else:
+            opts = [f"--{option}", str(base)]
+        if tool == "pip":
+            cmd = [py.path, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
+                   "--no-compile", "--no-cache-dir", "-q", "--disable-pip-version-check",
+                   "--break-system-packages", *opts, str(whl), str(other)]  # fmt: skip
+        else:
+            cmd = [sys.executable, "-m", "fastinst", "install", "--python", python, "-q",
+                   "--break-system-packages", *opts, str(whl), str(other)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, f"{tool}: {proc.stderr}"
+        files = _files(base)
+        if option == "system":
+            files -= before
+        trees[tool] = files
+    assert trees["fastinst"] == trees["pip"]
+    headers = sorted(f for f in trees["pip"] if f.endswith(".h"))
+    assert len(headers) == 3  # two distributions' hdrdemo.h, each in its own directory
+    assert {os.path.basename(os.path.dirname(h)) for h in headers} >= {"hdrdemo", "other"}
+
+
 # --- in-process and the probe ---------------------------------------------------------
 
 
@@ -249,10 +349,14 @@ class TestOptions:
     def test_target(self, tmp_path):
         scheme = get_scheme(target=tmp_path / "t", dist_name="x")
         t = str(tmp_path / "t")
+        # Headers where pip's --target leaves them: its home scheme's (a venv's here).
+        xy = "{}.{}".format(*sys.version_info[:2])
+        in_venv = sys.prefix != sys.base_prefix
+        headers = f"{t}/include/site/python{xy}/x" if in_venv else f"{t}/include/python/x"
         assert scheme.as_dict() == {
             "purelib": t,
             "platlib": t,
-            "headers": f"{t}/include",
+            "headers": headers,
             "scripts": f"{t}/bin",
             "data": t,
         }

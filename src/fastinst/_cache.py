@@ -93,7 +93,7 @@ class WheelCache:
                 manifest = json.loads(f.read())
         except (OSError, ValueError):
             return None
-        if manifest.get("format") != 4 or (verified and not manifest["record_verified"]):
+        if manifest.get("format") != 5 or (verified and not manifest["record_verified"]):
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # last use, for `cache prune`
@@ -260,12 +260,14 @@ def _manifest(wheel: Wheel, digests: list[bytes], *, verified: bool) -> dict[str
     from ._scripts import posix_body
 
     return {
-        # 4: entries made before reserved ".fastinst" names were refused are not trusted
-        "format": 4,
+        # 4: entries made before reserved ".fastinst" names were refused are not trusted;
+        # 5: METADATA checked, its Requires-Python kept
+        "format": 5,
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,
         "version": wheel.version,
         "dist_info": wheel.dist_info,
+        "requires_python": wheel.requires_python,
         "root_is_purelib": wheel.root_is_purelib,
         "record_verified": verified,
         "entry_points": [
@@ -300,6 +302,7 @@ def _wheel_from_manifest(m: dict[str, object], wheel_path: str, tree: str) -> Wh
             for name, module, attr, section, body in m["entry_points"]  # type: ignore[attr-defined]
         ],
         cache_tree=tree,
+        requires_python=None if m["requires_python"] is None else str(m["requires_python"]),
     )
 
 

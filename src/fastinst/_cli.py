@@ -158,6 +158,11 @@ def _add_install_options(p: argparse.ArgumentParser) -> None:
         help="install into an externally managed (PEP 668) interpreter anyway",
     )
     g.add_argument(
+        "--ignore-requires-python",
+        action="store_true",
+        help="install wheels whose Requires-Python excludes the target interpreter",
+    )
+    g.add_argument(
         "--no-verify-record",
         dest="verify_record",
         action="store_false",
@@ -766,6 +771,8 @@ def _install(args: argparse.Namespace) -> int:
                 progress=bar,
                 dry_run=args.dry_run,
                 skip_installed=not args.reinstall,
+                ignore_requires_python=args.ignore_requires_python,
+                ignore_tags=True,  # select() checked each wheel's tags for this interpreter
             )
     except KeyboardInterrupt as exc:
         raise type(exc)(_after_interrupt(scheme, exc, wheels, published)) from None
@@ -1442,16 +1449,21 @@ def verify_json(results: Sequence[VerifyResult]) -> dict[str, object]:
 def _scheme(args: argparse.Namespace) -> int:
     scheme = _resolve(args, install=False)
     paths = scheme.as_dict()
-    # Outside a venv, pip puts headers in a directory named for the distribution;
-    # asked without one, the scheme says "UNKNOWN", which is no place anything goes.
-    per_dist = paths["headers"].endswith("/UNKNOWN")
-    if per_dist:
-        paths["headers"] = paths["headers"][: -len("/UNKNOWN")]
     if args.json:
-        print(_document(args, **paths, python=scheme.python, kind=scheme.kind))
+        print(
+            _document(
+                args,
+                **paths,
+                headers_per_distribution=scheme.headers_per_distribution,
+                python=scheme.python,
+                kind=scheme.kind,
+            )
+        )
     elif not args.quiet:
+        if scheme.headers_per_distribution:  # each distribution's in a directory of its name
+            paths["headers"] = os.path.join(scheme.headers, "<distribution>")
         for key, value in paths.items():
-            print(f"{key}: {value}" + ("/<distribution>" if key == "headers" and per_dist else ""))
+            print(f"{key}: {value}")
     return EXIT_OK
 
 

@@ -43,6 +43,7 @@ from ._wheel import (
 if TYPE_CHECKING:
     from ._cache import WheelCache
     from ._remove import RemovalPlan
+    from ._tags import TargetInterpreter
 
 logger = logging.getLogger("fastinst")
 
@@ -97,6 +98,8 @@ def install(
     skip_installed: bool = False,
     remove: Iterable[str] = (),
     sha256: Mapping[PathLike, str] | None = None,
+    ignore_requires_python: bool = False,
+    ignore_tags: bool = False,
 ) -> list[InstallResult]:
     """Install ``wheels`` into ``scheme``, all of them or none.
 
@@ -143,6 +146,12 @@ def install(
       transaction (what a sync does); those not installed in the scheme's own
       library directories are skipped. Not for the wheels' own distributions,
       which are replaced anyway.
+    - Each wheel must suit the scheme's interpreter (``scheme.python``): its file
+      name's tags (as pip's wheel selection) and its METADATA's Requires-Python
+      (as pip, against the interpreter's ``X.Y.Z``), else `IncompatibleWheel`.
+      ``ignore_tags`` and ``ignore_requires_python`` (pip's
+      ``--ignore-requires-python``) skip these checks, for callers that
+      selected the wheels for that interpreter already.
 
     Raises a `FastinstError` subclass on any failure, after rolling back.
 
@@ -175,9 +184,17 @@ def install(
         progress=progress,
         metadata=_embed.metadata_files(metadata),
     )
+    target = None
+    if not (ignore_tags and ignore_requires_python):
+        from ._tags import TargetInterpreter, check_compatible
+
+        target = TargetInterpreter(resolved.python, cache_dir=cache_dir)
+        if not ignore_tags:
+            check_compatible(paths, target)  # by file name: before anything is read
+    rp_target = None if ignore_requires_python else target
     if dry_run:
         opened = [_open_for_dry_run(p, known.get(p), cache_dir, verify) for p in paths]
-        plans = _plan_all(opened, resolved, options, skip_pycache)
+        plans = _plan_all(opened, resolved, options, skip_pycache, rp_target)
         dry = _embed.report_issues(_dry_run(plans, resolved, options), resolved, report, False)
         return _in_order(order, dry, present)
     if not paths and not remove:
@@ -185,7 +202,7 @@ def install(
     cache = _open_cache(cache_dir)
     for attempt in (1, 2):
         opened = _open_all(paths, cache, verify, jobs, known)
-        plans = _plan_all(opened, resolved, options, skip_pycache)
+        plans = _plan_all(opened, resolved, options, skip_pycache, rp_target)
         both = sorted({canonicalize_name(p.wheel.name) for p in plans}.intersection(remove))
         if both:
             raise ValueError(f"{', '.join(both)}: both installed and removed by one call")
@@ -203,15 +220,23 @@ def install(
 
 
 def _plan_all(
-    opened: list[Wheel], scheme: Scheme, options: Options, skip_pycache: bool
+    opened: list[Wheel],
+    scheme: Scheme,
+    options: Options,
+    skip_pycache: bool,
+    target: TargetInterpreter | None,
 ) -> list[WheelPlan]:
     """Check the opened wheels together and plan each one."""
     from . import _embed
 
     _check_distinct(opened)
+    if target is not None:  # None when Requires-Python is ignored
+        from ._tags import check_requires_python
+
+        check_requires_python(opened, target)
     if skip_pycache:
         _embed.drop_pycache(opened)
-    plans = [plan_wheel(w, scheme) for w in opened]
+    plans = [plan_wheel(w, scheme.for_distribution(canonicalize_name(w.name))) for w in opened]
     _check_no_overlap(plans)
     _embed.check_plans(plans, options)
     return plans

@@ -178,10 +178,7 @@ def _roots_for(scheme: Scheme, location: str) -> tuple[str, ...]:
     location = os.path.normpath(location)
     own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
     if location in own:
-        # headers ends in one distribution's name ("UNKNOWN" for a scheme
-        # resolved without one): its parent holds every distribution's headers.
-        headers = os.path.dirname(os.path.normpath(scheme.headers))
-        keys = (scheme.purelib, scheme.platlib, headers, scheme.scripts, scheme.data)
+        keys = (scheme.purelib, scheme.platlib, scheme.headers_root, scheme.scripts, scheme.data)
         return tuple(dict.fromkeys(os.path.normpath(k) for k in keys))
     roots = [location]
     roots += [os.path.normpath(r) for d, r in scheme.site_roots if os.path.normpath(d) == location]

@@ -36,7 +36,11 @@ SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 class Scheme:
     """Where an install puts each kind of file.
 
-    The five paths are the wheel spec's scheme keys. ``python`` is the interpreter
+    The five paths are the wheel spec's scheme keys. ``headers`` is one
+    distribution's header directory, or, when ``headers_per_distribution`` is
+    true (a scheme resolved without ``dist_name``), the directory that holds one
+    such directory per distribution: `install` puts each wheel's headers in
+    ``headers/<its name>``, as pip and uv do (`for_distribution`). ``python`` is the interpreter
     that launchers and ``#!python`` scripts are pointed at. ``kind`` says how the
     scheme was resolved: ``"venv"``; for a system interpreter the scheme that
     decided (``"posix_prefix"``, Debian's ``"posix_local"``,
@@ -55,7 +59,7 @@ class Scheme:
 
     # The constructor's order; __slots__ is the same set (tools may sort it).
     _FIELDS = ("purelib", "platlib", "headers", "scripts", "data", "python", "kind",
-               "site_dirs", "site_roots")  # fmt: skip
+               "site_dirs", "site_roots", "headers_per_distribution")  # fmt: skip
     __slots__ = _FIELDS
 
     purelib: str
@@ -70,6 +74,7 @@ class Scheme:
     # that the RECORD paths of its distributions may reach (its prefix, or the
     # user base), so that uninstall can check them.
     site_roots: tuple[tuple[str, str], ...]
+    headers_per_distribution: bool
 
     # Written out rather than a dataclass: `dataclasses` costs about 7 ms to
     # import and each class about 0.5 ms to build, on every CLI run.
@@ -84,9 +89,10 @@ class Scheme:
         kind: str = "custom",
         site_dirs: tuple[str, ...] = (),
         site_roots: tuple[tuple[str, str], ...] = (),
+        headers_per_distribution: bool = False,
     ) -> None:
         values = (purelib, platlib, headers, scripts, data, python, kind, tuple(site_dirs),
-                  tuple(site_roots))  # fmt: skip
+                  tuple(site_roots), bool(headers_per_distribution))  # fmt: skip
         for name, value in zip(self._FIELDS, values):
             object.__setattr__(self, name, value)
 
@@ -97,13 +103,17 @@ class Scheme:
         raise AttributeError(f"Scheme is immutable; cannot delete {name!r}")
 
     def __eq__(self, other: object) -> bool:
-        """Schemes are equal when their five paths are (how they were found does not count)."""
+        """Schemes are equal when their five paths are, and headers are per distribution
+        in both or neither (how they were found does not count)."""
         if not isinstance(other, Scheme):
             return NotImplemented
-        return self.as_dict() == other.as_dict()
+        return (self.as_dict(), self.headers_per_distribution) == (
+            other.as_dict(),
+            other.headers_per_distribution,
+        )
 
     def __hash__(self) -> int:
-        return hash(tuple(self.as_dict().values()))
+        return hash((*self.as_dict().values(), self.headers_per_distribution))
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
@@ -135,6 +145,28 @@ class Scheme:
     def as_dict(self) -> dict[str, str]:
         """The five scheme paths as a plain dict (what ``fastinst scheme --json`` prints)."""
         return {k: getattr(self, k) for k in SCHEME_KEYS}
+
+    def for_distribution(self, name: str) -> Scheme:
+        """This scheme for the distribution ``name`` (its METADATA Name): with
+        ``headers_per_distribution``, ``headers`` becomes ``headers/name``.
+
+        >>> s = Scheme("/p", "/p", "/inc", "/bin", "/", headers_per_distribution=True)
+        >>> s.for_distribution("greenlet").headers
+        '/inc/greenlet'
+        """
+        if not self.headers_per_distribution:
+            return self
+        values = [getattr(self, f) for f in self._FIELDS]
+        values[self._FIELDS.index("headers")] = os.path.join(self.headers, name)
+        values[self._FIELDS.index("headers_per_distribution")] = False
+        return Scheme(*values)
+
+    @property
+    def headers_root(self) -> str:
+        """The directory that holds every distribution's header directory."""
+        if self.headers_per_distribution:
+            return self.headers
+        return os.path.dirname(os.path.normpath(self.headers))
 
     def library_dirs(self) -> tuple[str, ...]:
         """purelib, platlib and ``site_dirs``, each once, in that order."""
@@ -178,7 +210,11 @@ def get_scheme(
     interpreter is asked once through a small probe script, and its answer is
     kept in ``cache_dir``'s ``probe-v2`` directory (``None``: not kept, asked
     every time). The options mirror pip's ``--user``, ``--prefix``, ``--home``,
-    ``--root`` and ``--target``; ``dist_name`` only shapes ``headers``.
+    ``--root`` and ``--target``. ``dist_name`` only shapes ``headers``: with
+    ``None``, ``headers`` is the directory of every distribution's headers
+    (``headers_per_distribution``), and an install puts each wheel's in a
+    directory of its normalized name there, as pip and uv do; with a name, it is
+    that distribution's directory (pip's ``get_scheme(dist_name)``).
     Directories that do not exist yet are fine: nothing is created here.
 
     >>> s = get_scheme(target="/tmp/t")
@@ -334,19 +370,25 @@ def _scheme_from_facts(
     dist_name: str | None = None,
 ) -> Scheme:
     python = facts["executable"]
+    # dist_name None: headers for every distribution (install adds each one's name);
+    # "": pip's unnamed distribution ("UNKNOWN" outside a venv); else that one's.
+    per_distribution = dist_name is None
     if target is not None:
         # Everything in one directory, scripts in DIR/bin. pip gets there by
-        # installing with --home into a temporary directory and moving its
-        # lib, bin and include/python/<dist> entries into DIR; uv writes into
-        # DIR directly. The headers key is DIR/include, as the issue asks.
+        # installing with --home into a temporary directory and moving what it
+        # wrote into DIR, so headers go where the home scheme puts them
+        # (DIR/include/python/<name>, DIR/include/site/pythonX.Y/<name> in a
+        # venv); uv writes into DIR directly.
+        home_scheme = _scheme_from_facts(facts, home=target, dist_name=dist_name)
         return Scheme(
             purelib=target,
             platlib=target,
-            headers=os.path.join(target, "include"),
+            headers=home_scheme.headers,
             scripts=os.path.join(target, "bin"),
             data=target,
             python=python,
             kind="target",
+            headers_per_distribution=per_distribution,
         )
     if user:
         mode, base = "user", _user_base(facts)
@@ -358,7 +400,7 @@ def _scheme_from_facts(
         mode, base = "default", ""
     in_venv = facts["in_venv"]
     # pip: headers get "UNKNOWN" for an unnamed distribution, except in a venv.
-    dist = dist_name or ("" if in_venv else "UNKNOWN")
+    dist = dist_name or ("" if in_venv or per_distribution else "UNKNOWN")
     user_base = _user_base(facts)
     paths = {
         key: _expand(value, base=base, user_base=user_base, dist=dist, root=root)
@@ -400,6 +442,7 @@ def _scheme_from_facts(
         kind=kind,
         site_dirs=tuple(dict.fromkeys(site_dirs)),
         site_roots=tuple(dict.fromkeys(site_roots)),
+        headers_per_distribution=per_distribution,
     )
 
 

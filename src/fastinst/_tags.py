@@ -17,6 +17,7 @@ warm install is measured in tens of milliseconds.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -28,6 +29,10 @@ from ._probe_cache import DEFAULT_CACHE, CacheDir
 
 if TYPE_CHECKING:
     from types import ModuleType
+
+    from ._wheel import Wheel
+
+logger = logging.getLogger("fastinst")
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -188,21 +193,123 @@ def wheel_tags(wheel: PathLike) -> frozenset[str]:
     return frozenset(f"{x}-{y}-{z}" for x in pythons for y in abis for z in platforms)
 
 
-def check_compatible(wheels: Iterable[PathLike], python: PathLike | None = None) -> None:
+def check_compatible(
+    wheels: Iterable[PathLike], python: PathLike | TargetInterpreter | None = None
+) -> None:
     """Raise `IncompatibleWheel` for the first of ``wheels`` that ``python`` cannot use.
 
-    ``python`` is the target interpreter (``None``: the running one). Only file
-    names are read; a pure wheel is checked without computing the full tag list.
+    ``python`` is the target interpreter (``None``: the running one), or a
+    `TargetInterpreter`. Only file names are read; a pure wheel is checked
+    without computing the full tag list.
 
     >>> check_compatible(["demo-1.0-py3-none-any.whl"])
     >>> check_compatible(["demo-1.0-cp27-cp27m-win32.whl"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     fastinst._errors.IncompatibleWheel: demo-1.0-cp27-cp27m-win32.whl: not compatible with ...
     """
-    target = TargetInterpreter(python)
+    target = python if isinstance(python, TargetInterpreter) else TargetInterpreter(python)
     for wheel in wheels:
         if not target.accepts(wheel):
             raise target.incompatible(wheel)
+
+
+def check_requires_python(wheels: Iterable[Wheel], target: TargetInterpreter) -> None:
+    """Raise `IncompatibleWheel` for the first of ``wheels`` whose METADATA's
+    Requires-Python excludes ``target``'s version (its ``X.Y.Z``, as pip checks).
+
+    An invalid Requires-Python is ignored with a warning, as pip does.
+    """
+    version: str | None = None
+    for wheel in wheels:
+        spec = wheel.requires_python
+        if spec is None:
+            continue
+        if version is None:
+            try:
+                version = ".".join(str(v) for v in target.version_info())
+            except SchemeError as exc:
+                raise SchemeError(
+                    f"cannot check the Requires-Python of {os.path.basename(wheel.path)}: "
+                    f"{exc} (ignore_requires_python skips the check)"
+                ) from None
+        ok = python_satisfies(spec, version)
+        if ok is None:
+            logger.warning(
+                "%s: ignoring its invalid Requires-Python %r", os.path.basename(wheel.path), spec
+            )
+        elif not ok:
+            raise IncompatibleWheel(
+                wheel.path,
+                f"{wheel.name} {wheel.version} requires Python {spec}, "
+                f"but {target.description} is Python {version}",
+            )
+
+
+def python_satisfies(spec: str, version: str) -> bool | None:
+    """Whether the Python ``version`` (``X.Y.Z``) is in the specifier set ``spec``
+    (``None``: ``spec`` is invalid), as ``packaging.specifiers.SpecifierSet`` says.
+
+    The forms nearly every Requires-Python takes (``>=3.8``, ``!=3.0.*``,
+    ``~=3.9``, ``<4``, joined by commas) are decided here: importing
+    ``packaging.specifiers`` costs several milliseconds of a warm install.
+    Anything else goes to ``packaging`` (a test checks that both agree).
+
+    >>> python_satisfies(">=2.7, !=3.0.*, !=3.1.*", "3.11.4")
+    True
+    >>> python_satisfies("~=3.12", "3.11.4")
+    False
+    """
+    release = tuple(int(v) for v in version.split("."))
+    verdict = _simple_satisfies(spec, release)
+    if verdict is not None:
+        return verdict
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    try:
+        return Version(version) in SpecifierSet(spec)
+    except InvalidSpecifier:
+        return None
+
+
+_CLAUSE = re.compile(r"\s*(~=|==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?\s*")
+
+
+def _simple_satisfies(spec: str, version: tuple[int, ...]) -> bool | None:
+    """PEP 440 for a final release ``version`` and clauses of plain release numbers;
+    ``None`` for any other form."""
+    verdict = True
+    for clause in spec.split(","):
+        match = _CLAUSE.fullmatch(clause)
+        if match is None:
+            return None
+        op, number, star = match.groups()
+        wanted = tuple(int(v) for v in number.split("."))
+        if star:
+            if op not in ("==", "!="):
+                return None  # invalid: let packaging say so
+            prefix = (version + (0,) * len(wanted))[: len(wanted)] == wanted
+            ok = prefix if op == "==" else not prefix
+        elif op == "~=":
+            if len(wanted) < 2:
+                return None
+            head = wanted[:-1]
+            ok = (
+                _compare(version, wanted) >= 0 and (version + (0,) * len(head))[: len(head)] == head
+            )
+        else:
+            order = _compare(version, wanted)
+            ok = {"==": order == 0, "!=": order != 0, "<": order < 0, "<=": order <= 0,
+                  ">": order > 0, ">=": order >= 0}[op]  # fmt: skip
+        verdict = verdict and ok
+    return verdict
+
+
+def _compare(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Release numbers compared as PEP 440 does: shorter ones padded with zeros."""
+    size = max(len(a), len(b))
+    a, b = a + (0,) * (size - len(a)), b + (0,) * (size - len(b))
+    return (a > b) - (a < b)
 
 
 def best_wheel(candidates: Sequence[PathLike], target: TargetInterpreter) -> str | None:

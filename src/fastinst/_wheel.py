@@ -76,6 +76,7 @@ class Wheel:
         "name",
         "path",
         "record",
+        "requires_python",
         "root_is_purelib",
         "version",
     )  # fmt: skip
@@ -95,6 +96,7 @@ class Wheel:
         archive_size: int = 0,
         cache_tree: str | None = None,  # set when the members are read from the cache
         cache_hit: bool = False,  # the cache had it already (not unpacked by this call)
+        requires_python: str | None = None,  # METADATA's Requires-Python, as written
     ) -> None:
         self.path = path
         self.name = name
@@ -108,6 +110,7 @@ class Wheel:
         self.archive_size = archive_size
         self.cache_tree = cache_tree
         self.cache_hit = cache_hit
+        self.requires_python = requires_python
 
     def __repr__(self) -> str:
         return f"Wheel({self.path!r}, {self.name} {self.version}, {len(self.files)} files)"
@@ -236,6 +239,7 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
     info_name, info_version = check_filename(path, dist_info)
 
     root_is_purelib = _check_wheel_metadata(path, dist_info, by_name)
+    requires_python = _check_metadata(path, dist_info, by_name, info_version)
     # Without verification the wheel's RECORD is not read at all: it is what is
     # broken in the wheels that need --no-verify-record.
     record = None
@@ -263,6 +267,7 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
         record=record,
         entry_points=entry_points,
         archive_size=os.path.getsize(path),
+        requires_python=requires_python,
     )
 
 
@@ -381,6 +386,51 @@ def _check_wheel_metadata(path: str, dist_info: str, by_name: dict[str, Entry]) 
     if minor > 0:
         logger.warning("%s: Wheel-Version %s is newer than 1.0; installing anyway", path, version)
     return (headers.get("Root-Is-Purelib") or "").strip().lower() == "true"
+
+
+def _check_metadata(
+    path: str, dist_info: str, by_name: dict[str, Entry], info_version: str
+) -> str | None:
+    """Check ``METADATA``: UTF-8, with the Name and Version the ``.dist-info`` has
+    (``importlib.metadata`` breaks for the whole environment otherwise, and pip
+    refuses such wheels). Return its Requires-Python (``None``: none)."""
+    from packaging.version import InvalidVersion, Version
+
+    from ._names import canonical_name
+
+    member = f"{dist_info}/METADATA"
+    if member not in by_name:
+        raise InvalidWheel(path, "the wheel has no METADATA file", member)
+    try:
+        text = read_member(path, by_name[member]).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidWheel(
+            path, f"METADATA is not valid UTF-8 (byte {exc.start} is not)", member
+        ) from None
+    from email.parser import HeaderParser  # only on the cold path
+
+    headers = HeaderParser().parsestr(text)
+    name = str(headers.get("Name") or "").strip()
+    version = str(headers.get("Version") or "").strip()
+    if not name or not version:
+        missing = " and ".join(k for k, v in (("Name", name), ("Version", version)) if not v)
+        raise InvalidWheel(path, f"METADATA has no {missing}", member)
+    info_name = dist_info[: -len(".dist-info")].rpartition("-")[0]
+    if canonical_name(name) != canonical_name(info_name):
+        raise InvalidWheel(
+            path, f"METADATA has Name {name!r}, but the wheel's .dist-info is {dist_info}", member
+        )
+    try:
+        same = Version(version) == Version(info_version)
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise InvalidWheel(
+            path,
+            f"METADATA has Version {version!r}, but the wheel's .dist-info is {dist_info}",
+            member,
+        )
+    return str(headers.get("Requires-Python") or "").strip() or None
 
 
 def _check_record_covers(

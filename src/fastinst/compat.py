@@ -214,6 +214,8 @@ def _install(
         "installer_name": None,
         "verify_record": False,  # installer.install does not check RECORD either
         "skip_pycache": True,
+        "ignore_tags": True,  # installer.install checks neither tags
+        "ignore_requires_python": True,  # nor Requires-Python
         "compile_bytecode": bool(levels),
         "optimization_levels": levels or (0,),
         "jobs": jobs,

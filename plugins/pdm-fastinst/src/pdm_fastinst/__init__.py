@@ -85,6 +85,8 @@ class FastinstInstallManager(InstallManager):
             metadata={wheel: metadata},
             skip_pycache=True,
             verify_record=False,  # PDM does not check RECORD
+            ignore_tags=True,  # the tool selected the wheel for this interpreter
+            ignore_requires_python=True,
         )
         return Distribution.at(result.dist_info)
 
@@ -133,6 +135,8 @@ class FastinstSynchronizer(Synchronizer):
             installer_name=None,
             skip_pycache=True,
             verify_record=False,
+            ignore_tags=True,  # PDM selected the wheels for this interpreter
+            ignore_requires_python=True,
         )
         try:
             super().synchronize()

@@ -52,6 +52,8 @@ class FastinstWheelInstaller(WheelInstaller):
             metadata={wheel: {"INSTALLER": f"Poetry {__version__}".encode()}},
             verify_record="report",  # Poetry warns about a bad RECORD and installs
             skip_pycache=True,
+            ignore_tags=True,  # the tool selected the wheel for this interpreter
+            ignore_requires_python=True,
             compile_bytecode=bool(levels),
             optimization_levels=levels or (0,),
         )
