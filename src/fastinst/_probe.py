@@ -223,17 +223,18 @@ def _distutils_scheme(mode: str, user_site: str | None) -> dict[str, Any]:
 def _glibc_version() -> str | None:
     """As packaging's ``_glibc_version_string``: confstr, else ctypes."""
     try:
-        found = os.confstr("CS_GNU_LIBC_VERSION")
+        found = os.confstr("CS_GNU_LIBC_VERSION")  # "glibc 2.36"
         if found:
-            return found.rsplit()[1]
-    except (AttributeError, OSError, ValueError, IndexError):
+            _, version = found.rsplit()
+            return version
+    except (AttributeError, OSError, ValueError):
         pass
     try:
         import ctypes
 
-        version = ctypes.CDLL(None).gnu_get_libc_version
-        version.restype = ctypes.c_char_p
-        raw = version()
+        get_version = ctypes.CDLL(None).gnu_get_libc_version
+        get_version.restype = ctypes.c_char_p
+        raw = get_version()
         return raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
     except (ImportError, OSError, AttributeError, UnicodeDecodeError):
         return None
