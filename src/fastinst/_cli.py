@@ -599,7 +599,9 @@ def _permission_hint(args: argparse.Namespace, exc: BaseException) -> str:
         return ""
     chose = any(getattr(args, o, None) for o in ("user", "target", "prefix", "home", "root"))
     if args.python:
-        in_venv = os.path.isfile(os.path.join(os.path.dirname(args.python), "..", "pyvenv.cfg"))
+        # --python names bin/python, or the venv's directory itself.
+        places = (os.path.join(os.path.dirname(args.python), ".."), args.python)
+        in_venv = any(os.path.isfile(os.path.join(d, "pyvenv.cfg")) for d in places)
     else:
         in_venv = sys.prefix != sys.base_prefix
     if chose or in_venv or args.command == "uninstall":
