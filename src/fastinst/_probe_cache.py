@@ -7,10 +7,11 @@ Three jobs, shared by the scheme (``_scheme``) and the wheel tags (``_tags``):
 * run the probe (``_probe.py``) inside it, bounded in time and output, and say
   in one line what is wrong when the answer is not a probe's answer;
 * keep answers in ``<cache>/probe-v2/``, one JSON file each. An answer decides
-  where an install writes, so it is trusted only when that directory is owned
-  by the current user and writable by no one else (as pip requires of its
-  cache); otherwise fastinst warns once and goes without it. Files are opened
-  relative to the checked directory, without following symbolic links.
+  where an install writes, so it is used only when the cache passes the trust
+  rule (``_trust``: owned by the current user and writable by no one else, as
+  the directories above it) and so does ``probe-v2`` itself; otherwise fastinst
+  warns once and goes without it. Files are opened relative to the checked
+  directory, without following symbolic links.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import os
 from typing import Any, Union
 
+from . import _trust
 from ._errors import SchemeError
 
 logger = logging.getLogger("fastinst")
@@ -131,31 +133,34 @@ def probe_dir(cache_dir: CacheDir = DEFAULT_CACHE) -> str | None:
     return os.path.join(os.fspath(cache_dir), PROBE_DIR)
 
 
-_warned: set[str] = set()
+# How the trust rule (``_trust``) names what a cache directory holds, when it warns.
+CACHE_CONTENTS = "cached wheels and interpreter answers"
 
 
-def _open_trusted_dir(directory: str) -> int | None:
-    """An open descriptor of ``directory`` if it is ours and only ours, else ``None``.
+def _open_trusted_dir(directory: str, *, make: bool = False) -> int | None:
+    """An open descriptor of ``directory`` (``<cache>/probe-v2``) if the trust rule
+    lets us use it (made first when ``make``), else ``None``.
 
     Checked on the open directory itself (fstat), and every file is then opened
     relative to it: replacing the directory after the check changes nothing.
     """
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
+    root = _trust.check(os.path.dirname(directory), CACHE_CONTENTS)
+    if root is None:
         return None
-    st = os.fstat(fd)
-    why = None
-    if st.st_uid != os.geteuid():
-        why = f"it is owned by another user (uid {st.st_uid})"
-    elif st.st_mode & 0o022:
-        why = "other users can write to it"
+    directory = os.path.join(root, os.path.basename(directory))
+    try:
+        if make:
+            _trust.make_dirs(directory)
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if make:
+            logger.debug("interpreter answer not kept (%s)", exc)
+        return None
+    why = _trust.dir_problem(os.fstat(fd))
     if why is None:
         return fd
     os.close(fd)
-    if directory not in _warned:
-        _warned.add(directory)
-        logger.warning("interpreter answers in %s are not used: %s", directory, why)
+    _trust.warn("interpreter answers", directory, why)
     return None
 
 
@@ -176,7 +181,7 @@ def read_answer(cache_dir: CacheDir, name: str) -> dict[str, Any] | None:
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         # A file someone else put there before the directory was ours is not ours.
-        if st.st_uid != os.geteuid() or st.st_mode & 0o022 or st.st_size > MAX_ANSWER:
+        if _trust.file_problem(st) is not None or st.st_size > MAX_ANSWER:
             return None
         try:
             answer = json.loads(f.read(MAX_ANSWER))
@@ -190,13 +195,7 @@ def write_answer(cache_dir: CacheDir, name: str, answer: dict[str, Any]) -> None
     directory = probe_dir(cache_dir)
     if directory is None:
         return
-    try:
-        # 0o755 whatever the umask adds: a directory others can write is not trusted.
-        os.makedirs(directory, mode=0o755, exist_ok=True)
-    except OSError as exc:
-        logger.debug("interpreter answer not kept (%s)", exc)
-        return
-    dir_fd = _open_trusted_dir(directory)
+    dir_fd = _open_trusted_dir(directory, make=True)
     if dir_fd is None:
         return
     tmp = f".tmp-{os.getpid()}-{name}"
