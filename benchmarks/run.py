@@ -563,12 +563,13 @@ class Bench:
             self.references[wheel_set] = env if not err else None  # type: ignore[assignment]
         return self.references[wheel_set]
 
-    def compare(self, scenario: str, env: Path) -> list[str]:
-        """How the tree in ``env`` differs from pip's (``compare_tree.compare_envs``)."""
+    def compare(self, scenario: str, env: Path) -> list[str] | None:
+        """How the tree in ``env`` differs from pip's (``compare_tree.compare_envs``);
+        None when there is no tree of pip's to compare with."""
         import compare_tree
 
         reference = self.reference(SCENARIOS[scenario][1])
-        return compare_tree.compare_envs(reference, env) if reference else []
+        return compare_tree.compare_envs(reference, env) if reference else None
 
     def fresh_venv(self, name: str) -> Path:
         """A new venv at ``WORK/venv-<name>``: the same path run after run, as a CI
@@ -747,7 +748,9 @@ def benchmark(
                     continue
                 cache = warm.get((tool, s))
                 t = bench.once(tool, s, cache, compare=check_trees and r == 0)
-                diffs = t.extra.pop("tree_diffs", [])
+                diffs = t.extra.pop("tree_diffs", None)
+                if diffs is not None:
+                    row["tree_checked"] = True
                 if diffs:
                     # Not pip's tree: fastinst's is meant to be; others' differences are
                     # shown, not held against their times (uv adds uv_cache.json, ...).
@@ -824,6 +827,7 @@ def summarize(results: dict) -> None:
         rows = res["tools"]
         fi = rows.get("fastinst", {})
         fi_by_run = dict(zip(fi.get("run", []), fi.get("wall", [])))
+        fi_cpu = dict(zip(fi.get("run", []), map(sum, zip(fi.get("user", []), fi.get("sys", [])))))
         for tool, row in rows.items():
             row["median"] = median(row["wall"])
             row["rss_mb"] = (median(row["rss_kb"]) or 0) / 1024 if row["rss_kb"] else None
@@ -832,6 +836,10 @@ def summarize(results: dict) -> None:
                 row["min"], row["max"] = min(row["wall"]), max(row["wall"])
             ratios = [w / fi_by_run[r] for r, w in zip(row["run"], row["wall"]) if r in fi_by_run]
             row["ratio_to_fastinst"] = median(ratios) if tool != "fastinst" else None
+            # CPU time (user + sys) is what other work on the machine disturbs least
+            cpu = [(u + s_) / fi_cpu[r] for r, u, s_ in zip(row["run"], row["user"], row["sys"])
+                   if fi_cpu.get(r)]  # fmt: skip
+            row["cpu_ratio_to_fastinst"] = median(cpu) if tool != "fastinst" else None
             for key in ("import", "install"):
                 vals = [e[key] for e in row["extra"] if key in e]
                 if vals:
@@ -903,6 +911,7 @@ def markdown(report: dict) -> str:
         f"{report['date']} · {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']}"
         f" ({m['os']}), Python {m['python']} · workdir on {report['workdir']['fs']}"
         f" · {report['runs']} run(s), medians"
+        + (f" · the run took {report['seconds'] / 60:.0f} min" if report.get("seconds") else "")
         + (
             " · 1-min load {before:.2f} before, {after:.2f} after".format(**report["loadavg"])
             if "loadavg" in report
@@ -997,9 +1006,11 @@ def markdown(report: dict) -> str:
             ok = "met" if ratio <= limit else "NOT met"
             # The fastest runs are the least disturbed ones on a shared machine.
             best = fi["min"] / other["min"]
+            cpu = other.get("cpu_ratio_to_fastinst")
             target_lines.append(
                 f"- {s}: fastinst/{comp} = {ratio:.2f} (target ≤ {limit}): {ok}; "
                 f"fastest run over fastest run: {best:.2f}"
+                + (f"; CPU time: {1 / cpu:.2f}" if cpu else "")
             )
     scen = report["scenarios"]
     nv = scen.get("nocache-noverify", {}).get("tools", {}).get("fastinst", {})
@@ -1007,10 +1018,16 @@ def markdown(report: dict) -> str:
     if nv.get("median") and fv.get("median"):
         paired = dict(zip(nv["run"], nv["wall"]))  # same-run pairs, as for the ratios
         cost = median([w / paired[r] - 1 for r, w in zip(fv["run"], fv["wall"]) if r in paired])
+        nv_cpu = {r: u + s_ for r, u, s_ in zip(nv["run"], nv["user"], nv["sys"])}
+        fv_cpu = zip(fv["run"], fv["user"], fv["sys"])
+        cpu_cost = median([(u + s_) / nv_cpu[r] - 1 for r, u, s_ in fv_cpu if r in nv_cpu])
         ok = "met" if cost <= 0.10 else "NOT met"
         if cost < 0:
             ok += " (below zero: the cost is within the noise of these runs)"
-        target_lines.append(f"- RECORD verification costs {cost:+.0%} (target ≤ +10%): {ok}")
+        target_lines.append(
+            f"- RECORD verification costs {cost:+.0%} (target ≤ +10%): {ok}; "
+            f"CPU time: {cpu_cost:+.0%}"
+        )
     pip = scen.get("nocache", {}).get("tools", {}).get("pip", {})
     if fv.get("rss_mb") and pip.get("rss_mb"):
         ok = "met" if fv["rss_mb"] <= pip["rss_mb"] else "NOT met"
@@ -1020,6 +1037,23 @@ def markdown(report: dict) -> str:
         )
     if target_lines:
         out += ["Targets (from the benchmark issue):", "", *target_lines, ""]
+    checked = [(s, tool) for s, res in report["scenarios"].items()
+               for tool, row in res["tools"].items() if row.get("tree_checked")]  # fmt: skip
+    fi_checked = [s for s, tool in checked if tool == "fastinst"]
+    fi_differ = [s for s in fi_checked
+                 if report["scenarios"][s]["tools"]["fastinst"].get("tree_diff_count")]  # fmt: skip
+    if checked:
+        out += [
+            "Trees (each tool's first run compared with pip's, `benchmarks/compare_tree.py`): "
+            + (
+                f"fastinst's equal pip's in all {len(fi_checked)} scenarios compared."
+                if fi_checked and not fi_differ
+                else f"fastinst's differ from pip's in {', '.join(fi_differ)}."
+                if fi_differ
+                else "fastinst's were not compared."
+            ),
+            "",
+        ]
     tree_notes = [
         f"- {s}, {tool}: {row['tree_diff_count']} difference(s), e.g. "
         + "; ".join(row["tree_diffs"][:3])
