@@ -35,8 +35,12 @@ def test_both_cores_export_the_same_names():
         "read_central_directory",
         "extract",
         "make_dirs",
-        "link_files",
+        "make_table",
+        "read_table",
+        "link_tree",
         "sha256_file",
+        "KEYS",
+        "FLAG_EXEC",
         "LINK_CLONE",
         "LINK_HARDLINK",
         "LINK_COPY",
@@ -46,3 +50,21 @@ def test_both_cores_export_the_same_names():
         from fastinst import _core
 
         assert names <= set(dir(_core))
+
+
+@pytest.mark.parametrize("kind", ["compiled", "python"])
+def test_docstring_examples_of_the_cores_run(kind):
+    """An example written as a doctest in a core's docstring is one: it runs and passes."""
+    import doctest
+
+    from conftest import load_core
+    from fastinst import _core_py
+
+    module = load_core(kind)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for name in _core_py.__all__:
+        for test in finder.find(getattr(module, name), name, module=False, globs=vars(module)):
+            runner.run(test)
+    assert runner.failures == 0
+    assert runner.tries >= 3  # read_table, make_table, sha256_file

@@ -67,9 +67,9 @@ def cli_install(target: Path, cache: Path, whl: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
 
 
-def cached_file(cache: Path, rel: str) -> Path:
+def cached_file(cache: Path, rel: str, key: str = "purelib") -> Path:
     [entry] = WheelCache(str(cache)).entries()
-    return Path(entry.tree, rel)
+    return Path(entry.tree, key, rel)
 
 
 class TestWarmEqualsCold:

@@ -193,7 +193,7 @@ class TestInstall:
         ok(run_cli("install", "-t", str(other), "--cache-dir", str(cache), "--link-mode", "copy",
                    demo1(house)))  # fmt: skip
         assert (other / "demo" / "__init__.py").stat().st_nlink == 1
-        assert any((cache / "wheels-v1").iterdir())
+        assert any((cache / "wheels-v2").iterdir())
 
     def test_dry_run_changes_nothing(self, env, house):
         ok(run_cli("install", "--python", py(env), demo1(house)))

@@ -79,7 +79,7 @@ class TestMetadataAtOpen:
         cache = WheelCache(str(tmp_path / "cache"))
         digest = cache.wheel_digest(str(whl))
         [cold] = cache.populate_many([(open_wheel(str(whl)), digest)], 1, verified=True)
-        warm = cache.load(digest, str(whl), verified=True)
+        warm = cache.load(digest, verified=True)  # the entry, built by populate_many
         assert cold.requires_python == warm.requires_python == ">=3.8"
 
 

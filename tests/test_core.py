@@ -602,7 +602,7 @@ def test_both_cores_agree_on_any_bytes(tmp_path_factory, data):
     assert outcomes[0] == outcomes[1]
 
 
-# --- make_dirs, link_files, sha256_file ------------------------------------------------
+# --- make_dirs, sha256_file (the table calls: test_link.py) --------------------------
 
 
 class TestMakeDirs:
@@ -625,112 +625,6 @@ class TestMakeDirs:
             core.make_dirs([str(tmp_path / "ok"), target])
         assert info.value.filename == target
         assert (tmp_path / "ok").is_dir()
-
-
-def _is_tmpfs(path: str) -> bool:
-    with open("/proc/mounts") as f:
-        return any(line.split()[1] == path and line.split()[2] == "tmpfs" for line in f)
-
-
-class TestLinkFiles:
-    def sources(self, tmp_path: Path) -> list[tuple[str, str]]:
-        (tmp_path / "src").mkdir()
-        (tmp_path / "dst").mkdir()
-        pairs = []
-        for i, mode in enumerate([0o644, 0o755, 0o640, 0o600]):
-            src = tmp_path / "src" / f"f{i}"
-            src.write_bytes(b"content %d\n" % i * (i * 50_000 + 1))
-            src.chmod(mode)
-            pairs.append((str(src), str(tmp_path / "dst" / f"f{i}")))
-        return pairs
-
-    def test_hardlink_shares_the_inode(self, core, tmp_path):
-        pairs = self.sources(tmp_path)
-        core.link_files(pairs, core.LINK_HARDLINK, 2)
-        for src, dst in pairs:
-            assert os.stat(src).st_ino == os.stat(dst).st_ino
-
-    def test_copy_is_a_new_file_made_with_the_umask(self, core, tmp_path):
-        """A copy is the environment's own file: 0o666/0o777 less the umask, not the
-        (read-only) mode of the cached source."""
-        pairs = self.sources(tmp_path)
-        for src, _dst in pairs:
-            os.chmod(src, 0o555 if os.stat(src).st_mode & 0o111 else 0o444)
-        old = os.umask(0o027)
-        try:
-            core.link_files(pairs, core.LINK_COPY, 2)
-        finally:
-            os.umask(old)
-        for src, dst in pairs:
-            assert Path(dst).read_bytes() == Path(src).read_bytes()
-            assert os.stat(dst).st_ino != os.stat(src).st_ino
-            executable = os.stat(src).st_mode & 0o111
-            assert stat.S_IMODE(os.stat(dst).st_mode) == (0o750 if executable else 0o640)
-
-    def test_copy_to_another_filesystem(self, core, tmp_path):
-        if not _is_tmpfs("/dev/shm"):
-            pytest.skip("no tmpfs at /dev/shm")
-        src = tmp_path / "big"
-        src.write_bytes(os.urandom(3 << 20))
-        dst = Path("/dev/shm") / f"fastinst-test-{os.getpid()}-{core.__name__}"
-        try:
-            core.link_files([(str(src), str(dst))], core.LINK_COPY, 1)
-            assert dst.read_bytes() == src.read_bytes()
-        finally:
-            dst.unlink(missing_ok=True)
-
-    def test_clone_failure_is_reported(self, core, tmp_path):
-        """tmpfs cannot clone: the failure is reported as io with an errno, dst is not left."""
-        if not _is_tmpfs("/dev/shm"):
-            pytest.skip("no tmpfs at /dev/shm")
-        base = Path("/dev/shm") / f"fastinst-test-{os.getpid()}-{core.__name__}"
-        base.mkdir()
-        try:
-            (base / "src").write_bytes(b"data")
-            with pytest.raises(CoreFailure) as info:
-                core.link_files([(str(base / "src"), str(base / "dst"))], core.LINK_CLONE, 1)
-            assert info.value.kind == "io" and info.value.index == 0
-            assert info.value.errno in (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY)
-            assert not (base / "dst").exists()
-        finally:
-            for p in base.iterdir():
-                p.unlink()
-            base.rmdir()
-
-    def test_clone_succeeds_or_fails_cleanly_here(self, core, tmp_path):
-        pairs = self.sources(tmp_path)
-        try:
-            core.link_files(pairs, core.LINK_CLONE, 2)
-        except CoreFailure as f:
-            assert f.kind == "io" and f.errno != 0
-        else:
-            for src, dst in pairs:
-                assert Path(dst).read_bytes() == Path(src).read_bytes()
-
-    @pytest.mark.parametrize("how", [0, 1, 2])
-    def test_existing_destination(self, core, tmp_path, how):
-        pairs = self.sources(tmp_path)
-        Path(pairs[2][1]).write_text("in the way")
-        with pytest.raises(CoreFailure) as info:
-            core.link_files(pairs[2:3], how, 1)
-        f = info.value
-        assert (f.kind, f.job, f.index, f.errno) == ("io", 0, 0, errno.EEXIST)
-        assert f.detail == pairs[2][1]
-        assert Path(pairs[2][1]).read_text() == "in the way"
-
-    @pytest.mark.parametrize("how", [1, 2])
-    def test_missing_source(self, core, tmp_path, how):
-        pairs = self.sources(tmp_path)
-        missing = str(tmp_path / "src" / "missing")
-        with pytest.raises(CoreFailure) as info:
-            core.link_files([(missing, str(tmp_path / "dst" / "m"))], how, 1)
-        assert (info.value.kind, info.value.errno) == ("io", errno.ENOENT)
-        assert info.value.detail in (missing, str(tmp_path / "dst" / "m"))
-        assert pairs  # the other files are untouched
-
-    def test_bad_mode(self, core):
-        with pytest.raises(ValueError):
-            core.link_files([], 7, 1)
 
 
 class TestSha256File:

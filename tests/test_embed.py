@@ -160,15 +160,28 @@ class TestRecordReport:
             fastinst.install([], scheme, verify_record="warn")
 
 
-def test_pycache_members_skipped_with_a_warning(wheel_dir, scheme, caplog):
+@pytest.mark.parametrize("cached", [False, True], ids=["archive", "cache-entry"])
+def test_pycache_members_skipped_with_a_warning(wheel_dir, scheme, caplog, tmp_path, cached):
     pyc = "demo/__pycache__/m.cpython-311.pyc"
     whl = make_wheel(wheel_dir, files={"demo/m.py": "x = 1\n", pyc: b"\0" * 16})
-    [kept] = fastinst.install([whl], scheme, dry_run=True)
+    cache = tmp_path / "cache" if cached else None
+    if cached:  # the entry is built (with the .pyc) by an install without skip_pycache
+        fastinst.install([whl], scheme, cache_dir=cache)
+        assert Path(scheme.purelib, pyc).is_file()
+    [kept] = fastinst.install([whl], scheme, dry_run=True, cache_dir=cache)
     assert str(Path(scheme.purelib, pyc)) in kept.files  # pip installs them
+    [left] = fastinst.install([whl], scheme, dry_run=True, skip_pycache=True, cache_dir=cache)
+    assert str(Path(scheme.purelib, pyc)) not in left.files
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="fastinst"):
-        [r] = fastinst.install([whl], scheme, skip_pycache=True)
+        [r] = fastinst.install([whl], scheme, skip_pycache=True, cache_dir=cache)
+    assert r.from_cache is cached
     assert not Path(scheme.purelib, pyc).exists()
+    assert Path(scheme.purelib, "demo/m.py").is_file()
     assert pyc not in {row[0] for row in record_rows(r.dist_info)}
+    assert "demo/m.py" in {row[0] for row in record_rows(r.dist_info)}
+    assert len(r.files) == len(record_rows(r.dist_info))
+    assert str(Path(scheme.purelib, pyc)) not in r.files
     assert "__pycache__" in caplog.text
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 
 def _load() -> tuple[ModuleType, bool]:
@@ -23,4 +24,12 @@ def _load() -> tuple[ModuleType, bool]:
     return _core_py, False
 
 
-core, HAS_EXTENSION = _load()
+if TYPE_CHECKING:
+    # Type checkers see the twin's names and signatures (the compiled core has the
+    # same: ``_core.pyi``), so that every call into the core is checked, as yarl does.
+    from . import _core_py
+
+    core = _core_py
+    HAS_EXTENSION: bool
+else:
+    core, HAS_EXTENSION = _load()

@@ -13,7 +13,12 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._distinfo import Row
+    from ._transaction import Transaction
 
 INVALIDATION_MODES = ("timestamp", "checked-hash", "unchecked-hash")
 
@@ -115,3 +120,45 @@ def _feed(proc: subprocess.Popen[str], share: Sequence[tuple[str, str]]) -> None
         proc.stdin.close()
     except (BrokenPipeError, OSError):
         pass  # the worker died; its missing answers are reported by the reader
+
+
+def compile_staged(
+    tx: Transaction,
+    python: str,
+    sources: Sequence[tuple[str, str]],
+    prefixes: Mapping[str, str],
+    *,
+    optimization_levels: Sequence[int],
+    invalidation_mode: str | None,
+    workers: int,
+) -> list[Row]:
+    """Compile staged ``.py`` files, each ``(root, path below it)``, where they are
+    staged (tracebacks name the final path); the RECORD rows of the ``.pyc`` files,
+    ``prefixes[root]`` put before their path below ``root``."""
+    import logging
+
+    from ._distinfo import row_of
+
+    if not sources:
+        return []
+    items = [(tx.stages[root] + "/" + rel, root + "/" + rel) for root, rel in sources]
+    written, failed = compile_files(
+        python,
+        items,
+        optimization_levels=optimization_levels,
+        invalidation_mode=invalidation_mode,
+        workers=workers,
+    )
+    for message in failed:
+        logging.getLogger("fastinst").warning("not compiled: %s", message)
+    stage_of = {tx.stages[root]: root for root in {r for r, _ in sources}}
+    rows = []
+    for pyc in written:
+        for stage, root in stage_of.items():
+            if pyc.startswith(stage + "/"):
+                rel = pyc[len(stage) + 1 :]
+                tx.add_tops(root, (rel.partition("/")[0],))
+                with open(pyc, "rb") as f:
+                    rows.append(row_of(prefixes[root] + rel, f.read()))
+                break
+    return rows

@@ -2,15 +2,17 @@
 
 Layout under the cache directory::
 
-    wheels-v1/<sha256>/tree/...      the archive's members, unpacked, read-only
-    wheels-v1/<sha256>/manifest.json what a warm install needs without the zip
-    index-v1/<sha256 of the path>    (size, mtime, inode) of a wheel file -> its sha256
-    tmp/                             entries being built; renamed into place when whole
-    probe-v2/                        interpreter answers (see _probe_cache)
+    wheels-v2/<sha256>/tree/<key>/...  the wheel's files in scheme layout, read-only
+    wheels-v2/<sha256>/entry           header and file table (``_entry``)
+    index-v1/<sha256 of the path>      (size, mtime, inode) of a wheel file -> its sha256
+    tmp/                               entries being built; renamed into place when whole
+    probe-v2/                          interpreter answers (see _probe_cache)
 
 An entry is trusted only once its directory has its final name, and it gets that
 name by one ``rename`` after everything in it was written and verified: a killed
 or concurrent builder can never leave a half-filled entry that is used later.
+Entries of older formats (``wheels-v1/``) are never read; ``cache prune`` and
+``cache clean`` remove them.
 """
 
 from __future__ import annotations
@@ -22,29 +24,31 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import _backend
+from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
 from ._errors import FastinstError
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
-from ._records import RecordEntry, encode_hash
-from ._wheel import ATTR, NAME, USIZE, Entry, EntryPoint, Wheel
+
+if TYPE_CHECKING:  # a warm install does not import them
+    from ._plan import Member
+    from ._wheel import Wheel
 
 logger = logging.getLogger("fastinst")
 
-ENTRIES = "wheels-v1"
+ENTRIES = "wheels-v2"
+OLD_ENTRIES = ("wheels-v1",)
 INDEX = "index-v1"
 TMP = "tmp"
-MANIFEST = "manifest.json"
-TREE = "tree"
 # Cached files are read-only, so that editing an installed file through a hardlink
 # fails instead of silently changing the cache for every environment.
 MODE_FILE = 0o444
 MODE_EXEC = 0o555
 
 
-class CacheEntry(NamedTuple):
-    """One unpacked wheel in the cache."""
+class EntryDir(NamedTuple):
+    """One entry directory of the cache, for the maintenance commands."""
 
     digest: str
     path: str
@@ -81,59 +85,80 @@ class WheelCache:
 
     # --- reading --------------------------------------------------------------------
 
-    def load(self, digest: str, wheel_path: str, *, verified: bool) -> Wheel | None:
-        """The cached wheel for ``digest``, or ``None`` when there is no usable entry.
-
-        An entry built without RECORD verification is not used for a verified
-        install (it is rebuilt, with verification).
-        """
+    def load(self, digest: str, *, verified: bool) -> CacheEntry | None:
+        """The entry of the wheel whose SHA-256 is ``digest``, or ``None`` when there
+        is no usable one. An entry built without RECORD verification is not used
+        for a verified install (it is rebuilt, with verification)."""
+        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a SHA-256 in hex: {digest!r}")
         path = self.entry_path(digest)
-        try:
-            with open(os.path.join(path, MANIFEST), "rb") as f:
-                manifest = json.loads(f.read())
-        except (OSError, ValueError):
-            return None
-        if manifest.get("format") != 5 or (verified and not manifest["record_verified"]):
+        entry = read_entry(path, digest)
+        if entry is None or (verified and not entry.record_verified):
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # last use, for `cache prune`
-        return _wheel_from_manifest(manifest, wheel_path, os.path.join(path, TREE))
+        return entry
 
     # --- writing --------------------------------------------------------------------
 
     def populate_many(
-        self, wheels: list[tuple[Wheel, str]], threads: int, *, verified: bool
-    ) -> list[Wheel]:
+        self,
+        wheels: list[tuple[Wheel, str]],
+        threads: int,
+        *,
+        verified: bool,
+        counters: bytearray | None = None,
+    ) -> list[CacheEntry]:
         """Unpack each ``(wheel, digest)`` into the cache, all in one parallel pass;
-        return the cached views, in order. RECORD is checked on the way in."""
+        return the entries, in order. RECORD is checked on the way in. ``counters``:
+        bytes written so far, 8 bytes per wheel (see the core's ``extract``)."""
+        from . import _archive
+        from ._plan import layout
+
         tmp_root = os.path.join(self.root, TMP)
         os.makedirs(tmp_root, exist_ok=True)
         os.makedirs(os.path.join(self.root, ENTRIES), exist_ok=True)
         builds: list[str] = []
         try:
-            for _wheel, digest in wheels:
+            jobs = []
+            made: set[str] = set()  # the builds: made already, and where parents stop
+            dirs: set[str] = set()
+            for wheel, digest in wheels:
                 build = os.path.join(tmp_root, f"{digest[:16]}-{os.getpid()}-{time.monotonic_ns()}")
                 os.mkdir(build)
                 builds.append(build)
-            jobs, dirs = [], {os.path.join(b, TREE) for b in builds}
-            for (wheel, _digest), build in zip(wheels, builds):
-                jobs.append((wheel.path, _tasks(wheel, os.path.join(build, TREE), dirs)))
-            _backend.core.make_dirs(sorted(dirs, key=lambda p: (p.count(os.sep), p)))
-            blobs = _backend.core.extract(jobs, threads)
-            for (wheel, digest), build, blob in zip(wheels, builds, blobs):
-                digests = [blob[i * 32 : i * 32 + 32] for i in range(len(wheel.files))]
-                manifest = _manifest(wheel, digests, verified=verified)
-                _write_atomic(
-                    os.path.join(build, MANIFEST), json.dumps(manifest).encode(), strict=True
+                made.add(build)
+                tree = os.path.join(build, TREE)
+                lay = layout(wheel)
+                members = lay.files + lay.scripts
+                keys = [f"{tree}/{k}/" for k in KEY_NAMES]
+                for m in members:
+                    parent = (keys[m.key] + m.path).rpartition("/")[0]
+                    while parent not in dirs and parent not in made:
+                        dirs.add(parent)
+                        parent = parent.rpartition("/")[0]
+                todo = _archive.tasks(
+                    wheel,
+                    members,
+                    lambda m, keys=keys: keys[m.key] + m.path,  # type: ignore[misc]
+                    lambda m: MODE_EXEC if m.executable else MODE_FILE,
                 )
+                jobs.append((wheel, members, todo))
+            _backend.core.make_dirs(sorted(dirs, key=lambda p: (p.count("/"), p)))
+            blobs = _archive.extract(jobs, threads, counters)
+            for (wheel, digest), build, (_w, members, todo), blob in zip(
+                wheels, builds, jobs, blobs
+            ):
+                _archive.check_other_algorithms(wheel, members, [t[5] for t in todo])
+                _finish(build, wheel, members, blob, threads, verified=verified)
                 self._publish(build, digest, verified=verified)
         finally:
             for build in builds:
                 if os.path.lexists(build):
                     _rmtree_writable(build)
         result = []
-        for wheel, digest in wheels:
-            loaded = self.load(digest, wheel.path, verified=verified)
+        for _wheel, digest in wheels:
+            loaded = self.load(digest, verified=verified)
             if loaded is None:
                 raise FastinstError(f"cache entry {self.entry_path(digest)} vanished while in use")
             result.append(loaded)
@@ -145,17 +170,19 @@ class WheelCache:
             os.rename(build, final)
         except OSError:
             # Another process finished the same entry first (ENOTEMPTY/EEXIST): theirs
-            # is as good as ours, unless it was built unverified and we need verified.
-            if verified and not _is_verified(final):
+            # is as good as ours, unless it was built unverified and we need verified,
+            # or it is damaged (an entry found changed is replaced by a new build).
+            current = read_entry(final, digest)
+            if current is None or (verified and not current.record_verified):
                 self.remove(digest)
                 os.rename(build, final)
 
     def remove(self, digest: str) -> None:
         """Delete an entry (first moved out of the way, so no one sees it half-deleted)."""
-        path = self.entry_path(digest)
-        doomed = os.path.join(
-            self.root, TMP, f"remove-{digest[:16]}-{os.getpid()}-{time.monotonic_ns()}"
-        )
+        self._remove_dir(self.entry_path(digest), digest[:16])
+
+    def _remove_dir(self, path: str, label: str) -> None:
+        doomed = os.path.join(self.root, TMP, f"remove-{label}-{os.getpid()}-{time.monotonic_ns()}")
         os.makedirs(os.path.dirname(doomed), exist_ok=True)
         try:
             os.rename(path, doomed)
@@ -165,11 +192,11 @@ class WheelCache:
 
     # --- maintenance (``fastinst cache ...``) -----------------------------------------
 
-    def entries(self) -> Iterator[CacheEntry]:
+    def entries(self) -> Iterator[EntryDir]:
         base = os.path.join(self.root, ENTRIES)
         with contextlib.suppress(FileNotFoundError):
             for name in sorted(os.listdir(base)):
-                yield CacheEntry(name, os.path.join(base, name))
+                yield EntryDir(name, os.path.join(base, name))
 
     def info(self) -> dict[str, object]:
         """Location, entry count and size in bytes."""
@@ -184,7 +211,7 @@ class WheelCache:
         return {"path": self.root, "entries": count, "bytes": size}
 
     def verify(self, *, repair: bool = True) -> list[str]:
-        """Re-hash every entry against its manifest; list the bad ones (removed if ``repair``)."""
+        """Re-hash every entry against its table; list the bad ones (removed if ``repair``)."""
         bad = []
         for entry in self.entries():
             problem = _verify_entry(entry)
@@ -195,7 +222,8 @@ class WheelCache:
         return bad
 
     def prune(self, days: float) -> list[str]:
-        """Remove entries not used for ``days`` days, and stale temporary builds."""
+        """Remove entries not used for ``days`` days, entries of older formats, and
+        stale temporary builds."""
         cutoff = time.time() - days * 86400
         removed = []
         for entry in self.entries():
@@ -203,6 +231,7 @@ class WheelCache:
                 if os.stat(entry.path).st_mtime < cutoff:
                     self.remove(entry.digest)
                     removed.append(entry.digest)
+        self._remove_old_formats()
         self._clean_tmp(older_than=3600)
         return removed
 
@@ -210,8 +239,14 @@ class WheelCache:
         """Remove the whole cache."""
         for entry in list(self.entries()):
             self.remove(entry.digest)
+        self._remove_old_formats()
         _rmtree_writable(os.path.join(self.root, INDEX))
         self._clean_tmp(older_than=0)
+
+    def _remove_old_formats(self) -> None:
+        for name in OLD_ENTRIES:
+            if os.path.isdir(os.path.join(self.root, name)):
+                self._remove_dir(os.path.join(self.root, name), name)
 
     def _clean_tmp(self, older_than: float) -> None:
         tmp = os.path.join(self.root, TMP)
@@ -224,114 +259,87 @@ class WheelCache:
                         _rmtree_writable(path)
 
 
-def _tasks(
-    wheel: Wheel, tree: str, dirs: set[str]
-) -> list[tuple[int, int, int, int, int, str, int, str | bytes, int, str]]:
-    """Core tasks unpacking every member of ``wheel`` below ``tree`` (adds their dirs)."""
-    from ._wheel import CRC, CSIZE, METHOD, OFFSET
-
-    tasks = []
-    for e in wheel.files:
-        dest = os.path.join(tree, *e[NAME].split("/"))
-        parent = os.path.dirname(dest)
-        while parent not in dirs:
-            dirs.add(parent)
-            parent = os.path.dirname(parent)
-        row = wheel.record.get(e[NAME]) if wheel.record is not None else None
-        sha: str | bytes = b""
-        size = -1
-        if row is not None and row.hash.startswith("sha256="):
-            sha = row.hash  # the core decodes RECORD's field
-            size = int(row.size) if row.size else -1
-        mode = MODE_EXEC if _is_exec(e) else MODE_FILE
-        tasks.append(
-            (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, sha, size, e[NAME])
-        )
-    return tasks
-
-
-def _is_exec(e: Entry) -> bool:
-    from ._paths import is_executable_mode
-
-    return is_executable_mode(e[ATTR])
-
-
-def _manifest(wheel: Wheel, digests: list[bytes], *, verified: bool) -> dict[str, object]:
+def _finish(
+    build: str, wheel: Wheel, members: list[Member], blob: bytes, threads: int, *, verified: bool
+) -> None:
+    """Write the ``entry`` file of a build whose tree is extracted (``blob``: the
+    members' SHA-256 digests, in order)."""
+    from ._entry import FLAG_EXEC
+    from ._records import encode_hash
     from ._scripts import posix_body
+    from ._wheel import USIZE
 
-    return {
-        # 4: entries made before reserved ".fastinst" names were refused are not trusted;
-        # 5: METADATA checked, its Requires-Python kept
-        "format": 5,
+    tree = os.path.join(build, TREE)
+    rows: list[tuple[int, str, int, bytes]] = []
+    scripts: list[list[object]] = []
+    places = set()
+    size = 0
+    for i, m in enumerate(members):
+        digest = blob[i * 32 : i * 32 + 32]
+        size += m.entry[USIZE]
+        places.add((m.key, m.path.partition("/")[0]))
+        if m.key == SCRIPTS:
+            # A script that starts with #!python is rewritten for each environment;
+            # any other is linked as it is (executable, as pip makes it).
+            with open(f"{tree}/scripts/{m.path}", "rb") as f:
+                if f.read(8) == b"#!python":
+                    scripts.append([m.path, m.entry[USIZE], encode_hash(digest)])
+                    continue
+        rows.append((m.key, m.path, FLAG_EXEC if m.executable else 0, digest))
+    # Sorted, so that the files of a directory are neighbours in the table.
+    rows.sort(key=lambda r: (r[0], r[1]))
+    tops: list[list[str]] = [[] for _ in KEY_NAMES]
+    for key, top in sorted(places):
+        tops[key].append(top)
+    table = _backend.core.make_table([f"{tree}/{k}" for k in KEY_NAMES], rows, threads)
+    header: dict[str, object] = {
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,
         "version": wheel.version,
         "dist_info": wheel.dist_info,
-        "requires_python": wheel.requires_python,
         "root_is_purelib": wheel.root_is_purelib,
         "record_verified": verified,
+        "requires_python": wheel.requires_python,
         "entry_points": [
             [ep.name, ep.module, ep.attr, ep.section, posix_body(ep).decode("utf-8")]
             for ep in wheel.entry_points
         ],
-        # The hash in RECORD form, so that a warm install copies it into RECORD as is.
-        "files": [
-            [e[NAME], e[USIZE], e[ATTR], encode_hash(d)] for e, d in zip(wheel.files, digests)
-        ],
+        "scripts": scripts,
+        "tops": tops,
+        "files": len(rows),
+        "bytes": size,
     }
+    write_entry(build, header, table, len(rows))
 
 
-def _wheel_from_manifest(m: dict[str, object], wheel_path: str, tree: str) -> Wheel:
-    files: list[Entry] = []
-    record: dict[str, RecordEntry] = {}
-    for name, size, attr, hash_ in m["files"]:  # type: ignore[attr-defined]
-        files.append((name, 0, 0, 0, 0, size, 0, attr))
-        record[name] = RecordEntry(name, hash_, str(size))
-    dist_info = str(m["dist_info"])
-    return Wheel(
-        path=wheel_path,
-        name=str(m["name"]),
-        version=str(m["version"]),
-        dist_info=dist_info,
-        data_dir=dist_info[: -len(".dist-info")] + ".data",
-        root_is_purelib=bool(m["root_is_purelib"]),
-        files=files,
-        record=record,
-        entry_points=[
-            EntryPoint(name, module, attr, section, body.encode("utf-8"))
-            for name, module, attr, section, body in m["entry_points"]  # type: ignore[attr-defined]
-        ],
-        cache_tree=tree,
-        requires_python=None if m["requires_python"] is None else str(m["requires_python"]),
-    )
+def _verify_entry(entry: EntryDir) -> str | None:
+    loaded = read_entry(entry.path, entry.digest)
+    if loaded is None:
+        return "unreadable or outdated entry file"
+    from ._errors import CoreFailure
+    from ._records import encode_hash
 
-
-def _verify_entry(entry: CacheEntry) -> str | None:
     try:
-        with open(os.path.join(entry.path, MANIFEST), "rb") as f:
-            manifest = json.loads(f.read())
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError) as exc:
-        return f"unreadable manifest ({exc})"
-    for name, size, _attr, hash_ in files:
-        path = os.path.join(entry.path, TREE, *name.split("/"))
+        rows = _backend.core.read_table(loaded.table)
+    except CoreFailure as failure:
+        return f"bad table row {failure.index}: {failure.detail}"
+    sources = loaded.sources()
+    checks = [
+        (f"{sources[key]}/{path}", path, size, encode_hash(sha))
+        for key, path, size, _m, _f, sha in rows
+    ]
+    checks += [(f"{sources[SCRIPTS]}/{s.path}", s.path, s.size, s.hash) for s in loaded.scripts]
+    for full, path, size, hash_ in checks:
         try:
-            if os.path.getsize(path) != size:
-                return f"{name}: size changed"
-            digest = bytes.fromhex(_backend.core.sha256_file(path))
-            if encode_hash(digest) != hash_:
-                return f"{name}: content changed"
+            if not os.path.isfile(full) or os.path.islink(full):
+                return f"{path}: not a regular file"
+            if os.path.getsize(full) != size:
+                return f"{path}: size changed"
+            if encode_hash(bytes.fromhex(_backend.core.sha256_file(full))) != hash_:
+                return f"{path}: content changed"
         except OSError as exc:
-            return f"{name}: {exc.strerror}"
+            return f"{path}: {exc.strerror}"
     return None
-
-
-def _is_verified(path: str) -> bool:
-    try:
-        with open(os.path.join(path, MANIFEST), "rb") as f:
-            return bool(json.loads(f.read()).get("record_verified"))
-    except (OSError, ValueError):
-        return False
 
 
 def _path_key(path: str) -> str:

@@ -10,17 +10,38 @@ Entry = tuple[str, int, int, int, int, int, int, int]
 #  (none), or RECORD's hash field ("sha256=...": decoded by the core; another
 #  algorithm is not checked by the core)
 Task = tuple[int, int, int, int, int, str, int, bytes | str, int, str]
+# A table row: (key, path, size, mtime_ns, flags, sha256)
+Row = tuple[int, str, int, int, int, bytes]
 
 LINK_CLONE: Final[int]
 LINK_HARDLINK: Final[int]
 LINK_COPY: Final[int]
 INFLATER: Final[str]
 STREAMER: Final[str]
+KEYS: Final[int]
+FLAG_EXEC: Final[int]
+SKIP_LISTED: Final[int]
+SKIP_UNLISTED: Final[int]
 
 def read_central_directory(path: str) -> list[Entry]: ...
-def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[bytes]: ...
+def extract(
+    jobs: Sequence[tuple[str, Sequence[Task]]], threads: int, counters: bytearray | None = None
+) -> list[bytes]: ...
 def make_dirs(paths: Sequence[str]) -> None: ...
-def link_files(pairs: Sequence[tuple[str, str]], how: int, threads: int) -> None: ...
+def read_table(table: bytes) -> list[Row]: ...
+def make_table(
+    sources: Sequence[str | None], rows: Sequence[tuple[int, str, int, bytes]], threads: int
+) -> bytes: ...
+def link_tree(
+    table: bytes,
+    sources: Sequence[str | None],
+    targets: Sequence[str | None],
+    prefixes: Sequence[str],
+    how: Sequence[int],
+    threads: int,
+    skip: bytes | None = None,
+    counter: bytearray | None = None,
+) -> tuple[bytes, list[list[str]], int]: ...
 def sha256_file(path: str) -> str: ...
 def _set_stream_threshold(n: int) -> int: ...  # tests only
 def _set_memory_budget(n: int) -> int: ...  # tests only

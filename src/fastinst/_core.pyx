@@ -20,12 +20,12 @@ from libc.errno cimport (
     EEXIST, EINTR, EINVAL, EIO, ENOMEM, ENOSYS, EOPNOTSUPP, EXDEV, errno,
 )
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort
+from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
 from posix.stat cimport S_ISDIR, fstat, mkdir, stat, struct_stat
-from posix.unistd cimport close, link, pread, read, sysconf, unlink, write
+from posix.unistd cimport close, pread, read, sysconf, unlink, write
 
 import os
 

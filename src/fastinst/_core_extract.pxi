@@ -449,6 +449,8 @@ cdef void* _extract_worker(void* arg) noexcept nogil:
         r = _extract_one(w, t)
         if r == K_PUT_ASIDE:
             continue
+        if r == K_OK and sh.counters != NULL:
+            fi_add64(&sh.counters[t.job], t.usize)
         if r != K_OK:
             _fail(sh, -r if r < 0 else r, t.job, t.index, errno if r == K_IO or r == -K_IO else 0,
                   r < 0)
@@ -520,12 +522,15 @@ cdef int _cmp_tasks(const void* a, const void* b) noexcept nogil:
     return -1 if x.index < y.index else (1 if x.index > y.index else 0)
 
 
-def extract(jobs, int threads):
+def extract(jobs, int threads, counters=None):
     """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
 
-    >>> task = (0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")
-    >>> extract([("demo.whl", [task])], 0)
-    [b'...32 bytes...']
+    ``counters``, when given, holds a little-endian 8-byte count per job that grows
+    by each member's size once it is written, for another thread to poll.
+
+    For example, ``extract([("demo.whl", [task])], 0)``, with ``task`` a ``Task``
+    such as ``(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")``,
+    gives ``[digest]``, the 32-byte SHA-256 of ``/stage/a.py``.
     """
     cdef list job_list = list(jobs)
     cdef Py_ssize_t njobs = len(job_list)
@@ -631,6 +636,7 @@ def extract(jobs, int threads):
         sh.ntasks = <size_t>n
         sh.budget = _whole_budget
         sh.deferred = deferred
+        sh.counters = _counters(counters, njobs)
         pthread_mutex_init(&sh.lock, NULL)
         with nogil:
             qsort(arr, <size_t>n, sizeof(Task), _cmp_tasks)
@@ -668,6 +674,8 @@ def extract(jobs, int threads):
                 detail = archives[j] if f.on_archive else task[5]
                 raise CoreFailure(f.kind, j, i, f.errno, detail) from None
             memcpy(t.digest, PyBytes_AS_STRING(digest), 32)
+            if sh.counters != NULL:
+                fi_add64(&sh.counters[j], task[3])
         return results
     finally:
         free(arr)

@@ -256,5 +256,17 @@ static int fi_stream_inflate(fi_stream* f, unsigned char* out, size_t cap, size_
     /* Z_BUF_ERROR: no progress possible (the input is used up): the caller sees that */
     return r == Z_OK || r == Z_BUF_ERROR ? FI_STREAM_MORE : FI_STREAM_BAD;
 }
+/* For the table calls (_core_link.pxi): a stat result's modification time in
+   nanoseconds, a 64-bit atomic counter, S_ISREG, and base64url's alphabet. */
+#include <sys/stat.h>
+static inline int64_t fi_mtime_ns(const struct stat* st) {
+    return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+static inline void fi_add64(int64_t* p, int64_t n) {
+    __atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+}
+static inline int fi_is_reg(unsigned int mode) { return S_ISREG(mode); }
+static const char fi_b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 #endif /* FASTINST_CORE_HELPERS_H */

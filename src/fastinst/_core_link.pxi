@@ -1,11 +1,21 @@
-# Directories, hard links, clones and copies: make_dirs and link_files.
-# Included by _core.pyx.
+# Directories, and the files of a cache entry's table: make_dirs, read_table,
+# make_table and link_tree (hard links, clones and copies). Included by _core.pyx.
+#
+# A table is the packed list of an unpacked wheel's files, one row each: a fixed
+# part of ROW_SIZE bytes (u64 size, i64 mtime_ns of the cached file, u8 key,
+# u8 flags, u16 path length, 32 bytes sha256), then the path (UTF-8,
+# "/"-separated, relative to its key's directory). The twin's ``ROW`` says the same.
+
+from cpython.bytearray cimport PyByteArray_AS_STRING
+from libc.errno cimport EMLINK, ENOENT, ENOTTY, EPERM
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport realloc
 
 
 def make_dirs(paths):
     """``mkdir`` each path in order (mode 0o777 less the umask); existing directories are fine.
 
-    >>> make_dirs(["/stage/pkg", "/stage/pkg/sub"])
+    For example, ``make_dirs(["/stage/pkg", "/stage/pkg/sub"])``.
     """
     cdef list items = list(paths)
     cdef list encoded = [_fs(p) for p in items]
@@ -33,154 +43,759 @@ def make_dirs(paths):
         free(cpaths)
 
 
-# --- links ----------------------------------------------------------------------------
+cdef int64_t* _counters(object counters, Py_ssize_t n) except? NULL:
+    """The 8-byte counts of a ``bytearray`` of ``n`` of them (NULL for None)."""
+    if counters is None:
+        return NULL
+    if not isinstance(counters, bytearray) or len(counters) != 8 * n:
+        raise ValueError(f"counters needs {8 * n} bytes in a bytearray")
+    if <uintptr_t>PyByteArray_AS_STRING(counters) % 8:
+        raise ValueError("counters are not aligned")
+    return <int64_t*>PyByteArray_AS_STRING(counters)
 
 
-cdef int _copy_fds(int src, int dst, Worker* w, bint small) noexcept nogil:
-    """Copy ``src`` to ``dst`` from their offsets: copy_file_range, else read/write; 0 or -1.
+# --- tables -------------------------------------------------------------------------
 
-    A ``small`` file goes straight to read/write: one read and one write beat
-    copy_file_range's setup for the many small files of a wheel.
+FLAG_EXEC = 1
+KEYS = NKEYS
+SKIP_LISTED = ROW_SKIPPED
+SKIP_UNLISTED = ROW_LEFT_OUT
+
+_T_NAMES = ("", "table", "changed", "io")
+_TABLE_PROBLEMS = (
+    "", "truncated row", "bad key", "empty, absolute or NUL in path",
+    "empty, '.' or '..' segment", "path is not UTF-8", "no directory for its key",
+)
+
+
+cdef int _utf8_ok(const unsigned char* p, size_t n) noexcept nogil:
+    """Whether ``p[:n]`` is strict UTF-8 (as Python decodes it: no surrogates)."""
+    cdef size_t i = 0, k, need
+    cdef uint32_t c
+    while i < n:
+        c = p[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            need = 1
+            c &= 0x1F
+        elif 0xE0 <= c <= 0xEF:
+            need = 2
+            c &= 0x0F
+        elif 0xF0 <= c <= 0xF4:
+            need = 3
+            c &= 0x07
+        else:
+            return 0
+        if n - i <= need:
+            return 0
+        for k in range(1, need + 1):
+            if (p[i + k] & 0xC0) != 0x80:
+                return 0
+            c = (c << 6) | (p[i + k] & 0x3F)
+        if need == 2 and (c < 0x800 or 0xD800 <= c <= 0xDFFF):
+            return 0
+        if need == 3 and (c < 0x10000 or c > 0x10FFFF):
+            return 0
+        i += need + 1
+    return 1
+
+
+cdef int _path_problem(const unsigned char* p, size_t n) noexcept nogil:
+    """0, or the index in _TABLE_PROBLEMS of why a table path may not be used."""
+    cdef size_t i, start = 0, seg
+    if n == 0 or p[0] == b"/" or memchr(p, 0, n) != NULL:
+        return 3
+    for i in range(n + 1):
+        if i == n or p[i] == b"/":
+            seg = i - start
+            if seg == 0 or (seg == 1 and p[start] == b".") or (
+                    seg == 2 and p[start] == b"." and p[start + 1] == b"."):
+                return 4
+            start = i + 1
+    return 0 if _utf8_ok(p, n) else 5
+
+
+cdef int _parse_table(const unsigned char* data, size_t size, TableJob* t,
+                      size_t* bad) noexcept nogil:
+    """Parse and check every row into ``t.rows`` (malloc'd); 0, or the problem
+    (its row in ``bad``); -1: no memory."""
+    cdef size_t pos = 0, n = 0, cap = 0
+    cdef Row* rows = NULL
+    cdef Row* grown
+    cdef Row* r
+    cdef int problem = 0
+    t.rows = NULL
+    t.n = 0
+    t.longest = 0
+    while pos < size:
+        if n == cap:
+            cap = cap * 2 if cap else 256
+            grown = <Row*>realloc(rows, cap * sizeof(Row))
+            if grown == NULL:
+                free(rows)
+                return -1
+            rows = grown
+        r = &rows[n]
+        bad[0] = n
+        if size - pos < ROW_SIZE:
+            problem = 1
+            break
+        r.size = <int64_t>fi_le64(data + pos)
+        r.mtime = <int64_t>fi_le64(data + pos + 8)
+        r.key = data[pos + 16]
+        r.flags = data[pos + 17]
+        r.len = fi_le16(data + pos + 18)
+        r.sha = data + pos + 20
+        r.path = data + pos + ROW_SIZE
+        pos += ROW_SIZE
+        if size - pos < r.len:
+            problem = 1
+            break
+        pos += r.len
+        problem = 2 if r.key >= NKEYS else _path_problem(r.path, r.len)
+        if problem:
+            break
+        if r.len > t.longest:
+            t.longest = r.len
+        n += 1
+    if problem:
+        free(rows)
+        return problem
+    t.rows = rows
+    t.n = n
+    return 0
+
+
+cdef int _load_table(bytes table, TableJob* t) except -1:
+    """Parse ``table`` into ``t`` (free ``t.rows`` after) or raise CoreFailure("table")."""
+    cdef size_t bad = 0
+    cdef int problem
+    cdef const unsigned char* data = <const unsigned char*>PyBytes_AS_STRING(table)
+    cdef size_t size = <size_t>PyBytes_GET_SIZE(table)
+    with nogil:
+        problem = _parse_table(data, size, t, &bad)
+    if problem == -1:
+        raise MemoryError()
+    if problem:
+        raise CoreFailure("table", 0, bad, 0, _TABLE_PROBLEMS[problem])
+    return 0
+
+
+def read_table(bytes table):
+    """The rows of a packed table, checked; `CoreFailure` ``"table"`` names a bad one.
+
+    Each row is ``(key, path, size, mtime_ns, flags, sha256)``.
+
+    >>> read_table(b"")
+    []
     """
+    cdef TableJob t
+    cdef size_t i
+    cdef Row* r
+    memset(&t, 0, sizeof(TableJob))
+    _load_table(table, &t)
+    try:
+        out = []
+        for i in range(t.n):
+            r = &t.rows[i]
+            out.append((r.key, PyUnicode_DecodeUTF8(<const char*>r.path, <Py_ssize_t>r.len, NULL),
+                        r.size, r.mtime, r.flags,
+                        PyBytes_FromStringAndSize(<const char*>r.sha, 32)))
+        return out
+    finally:
+        free(t.rows)
+
+
+# --- the worker pool of the table calls -----------------------------------------------
+
+
+cdef void _table_fail(TableJob* j, int kind, size_t index, int err, int on_source) noexcept nogil:
+    """Record the first failure of the call; later ones are dropped."""
+    fi_set(&j.stop)
+    if fi_claim(&j.failed):
+        j.fail_kind = kind
+        j.fail_index = index
+        j.fail_errno = err
+        j.fail_on_source = on_source
+
+
+cdef void _run_table_pool(TableJob* j, TableWorker* workers, int n,
+                          void* (*fn)(void*) noexcept nogil) noexcept nogil:
+    """Run ``fn`` on ``n`` workers: this thread is worker 0, the others are pthreads
+    (if a thread cannot be started, the others do its share)."""
+    cdef int k
+    for k in range(n):
+        workers[k].job = j
+    for k in range(1, n):
+        workers[k].started = pthread_create(&workers[k].thread, NULL, fn, &workers[k]) == 0
+    fn(&workers[0])
+    for k in range(1, n):
+        if workers[k].started:
+            pthread_join(workers[k].thread, NULL)
+
+
+cdef TableWorker* _table_workers(TableJob* j, int n) except NULL:
+    """``n`` workers with path buffers for the job's longest paths."""
+    cdef TableWorker* workers = <TableWorker*>calloc(<size_t>n, sizeof(TableWorker))
+    cdef int k
+    if workers == NULL:
+        raise MemoryError()
+    for k in range(n):
+        workers[k].src = <char*>malloc(j.bufsize)
+        workers[k].dst = <char*>malloc(j.bufsize)
+        workers[k].last = <char*>malloc(j.bufsize)
+        if workers[k].src == NULL or workers[k].dst == NULL or workers[k].last == NULL:
+            _free_workers(workers, n)
+            raise MemoryError()
+    return workers
+
+
+cdef void _free_workers(TableWorker* workers, int n) noexcept:
+    cdef int k
+    if workers == NULL:
+        return
+    for k in range(n):
+        free(workers[k].src)
+        free(workers[k].dst)
+        free(workers[k].last)
+        free(workers[k].buf)
+    free(workers)
+
+
+cdef size_t _join(char* out, const char* base, size_t base_len, Row* r) noexcept nogil:
+    """``out`` = base + "/" + path, NUL-terminated; its length."""
+    memcpy(out, base, base_len)
+    out[base_len] = b"/"
+    memcpy(out + base_len + 1, r.path, r.len)
+    out[base_len + 1 + r.len] = 0
+    return base_len + 1 + r.len
+
+
+cdef int _set_dirs(TableJob* j, list encoded, object dirs) except -1:
+    """Fill ``j.<dirs>`` from 5 paths (or None); the buffer size grows to fit."""
+    cdef int k
+    cdef bytes b
+    if len(dirs) != NKEYS:
+        raise ValueError(f"every per-key argument needs {NKEYS} items")
+    for k in range(NKEYS):
+        item = dirs[k]
+        if item is None:
+            encoded.append(None)
+            continue
+        b = _fs(item)
+        encoded.append(b)
+        if <size_t>len(b) + j.longest + 2 > j.bufsize:
+            j.bufsize = <size_t>len(b) + j.longest + 2
+    return 0
+
+
+# --- make_table -----------------------------------------------------------------------
+
+
+cdef void* _stat_worker(void* arg) noexcept nogil:
+    cdef TableWorker* w = <TableWorker*>arg
+    cdef TableJob* j = w.job
+    cdef size_t i, end
+    cdef Row* r
+    while not fi_load(&j.stop):
+        i = fi_fetch_add_n(&j.next, LINK_RUN)
+        if i >= j.n:
+            break
+        end = i + LINK_RUN if i + LINK_RUN < j.n else j.n
+        while i < end and not fi_load(&j.stop):
+            r = &j.rows[i]
+            _join(w.src, j.sources[r.key], j.source_len[r.key], r)
+            if fstatat(AT_FDCWD, w.src, &j.stats[i], AT_SYMLINK_NOFOLLOW) != 0:
+                _table_fail(j, T_IO, i, errno, 1)
+            elif not fi_is_reg(j.stats[i].st_mode):
+                _table_fail(j, T_CHANGED, i, 0, 1)
+            i += 1
+    return NULL
+
+
+cdef inline void _put64(unsigned char* p, uint64_t v) noexcept nogil:
+    cdef int k
+    for k in range(8):
+        p[k] = <unsigned char>(v >> (8 * k))
+
+
+def make_table(sources, rows, int threads):
+    """Pack ``(key, path, flags, sha256)`` rows of the files below ``sources[key]``,
+    with the size and modification time each file has now (``lstat``, in parallel).
+
+    >>> make_table(["/cache/e/purelib", None, None, None, None], [], 0)
+    b''
+    """
+    cdef list items = list(rows)
+    cdef size_t n = <size_t>len(items), i, total = 0
+    cdef list keep = []
+    cdef list src_b = []
+    cdef bytes path_b
+    cdef TableJob job
+    cdef TableWorker* workers = NULL
+    cdef int nthreads = 0, k, problem
+    cdef unsigned char* o
+    cdef bytes result
+    memset(&job, 0, sizeof(TableJob))
+    _n_threads(threads, 1)
+    job.rows = <Row*>calloc(n if n else 1, sizeof(Row))
+    job.stats = <struct_stat*>calloc(n if n else 1, sizeof(struct_stat))
+    try:
+        if job.rows == NULL or job.stats == NULL:
+            raise MemoryError()
+        for i in range(n):
+            key, path, flags, sha = items[i]
+            if not isinstance(sha, bytes):
+                raise TypeError(f"sha256 must be bytes, not {type(sha).__name__}")
+            path_b = path.encode("utf-8")
+            keep.append(path_b)
+            keep.append(sha)
+            problem = 2 if not 0 <= key < NKEYS else 0
+            if not problem:
+                problem = _path_problem(<const unsigned char*>PyBytes_AS_STRING(path_b),
+                                        <size_t>len(path_b))
+            if not problem and len(path_b) > 0xFFFF:
+                problem = 3
+            if problem:
+                raise CoreFailure("table", 0, i, 0, _TABLE_PROBLEMS[problem])
+            if len(sha) != 32:
+                raise CoreFailure("table", 0, i, 0, "sha256 is not 32 bytes")
+            if sources[key] is None:
+                raise CoreFailure("table", 0, i, 0, _TABLE_PROBLEMS[6])
+            job.rows[i].path = <const unsigned char*>PyBytes_AS_STRING(path_b)
+            job.rows[i].len = <size_t>len(path_b)
+            job.rows[i].sha = <const unsigned char*>PyBytes_AS_STRING(sha)
+            job.rows[i].key = key
+            job.rows[i].flags = flags & 0xFF
+            if job.rows[i].len > job.longest:
+                job.longest = job.rows[i].len
+            total += ROW_SIZE + job.rows[i].len
+        job.n = n
+        _set_dirs(&job, src_b, sources)
+        for k in range(NKEYS):
+            if src_b[k] is not None:
+                job.sources[k] = PyBytes_AS_STRING(src_b[k])
+                job.source_len[k] = <size_t>len(src_b[k])
+        nthreads = _n_threads(threads, n)
+        workers = _table_workers(&job, nthreads)
+        with nogil:
+            _run_table_pool(&job, workers, nthreads, _stat_worker)
+        if job.failed:
+            i = job.fail_index
+            raise CoreFailure(_T_NAMES[job.fail_kind], 0, i, job.fail_errno,
+                              f"{sources[items[i][0]]}/{items[i][1]}")
+        result = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>total)
+        o = <unsigned char*>PyBytes_AS_STRING(result)
+        with nogil:
+            for i in range(n):
+                _put64(o, <uint64_t>job.stats[i].st_size)
+                _put64(o + 8, <uint64_t>fi_mtime_ns(&job.stats[i]))
+                o[16] = <unsigned char>job.rows[i].key
+                o[17] = <unsigned char>job.rows[i].flags
+                o[18] = <unsigned char>(job.rows[i].len & 0xFF)
+                o[19] = <unsigned char>(job.rows[i].len >> 8)
+                memcpy(o + 20, job.rows[i].sha, 32)
+                memcpy(o + ROW_SIZE, job.rows[i].path, job.rows[i].len)
+                o += ROW_SIZE + job.rows[i].len
+        return result
+    finally:
+        _free_workers(workers, nthreads)
+        free(job.rows)
+        free(job.stats)
+
+
+# --- link_tree ------------------------------------------------------------------------
+
+
+cdef int _make_parent(TableWorker* w, size_t root_len, size_t dlen) noexcept nogil:
+    """Make the directory of the file ``w.dst`` (``dlen`` bytes) below its target
+    directory (``root_len`` bytes, which exists), with its missing parents; 0 or -1
+    (errno). The rows of a directory are neighbours in the table, so the
+    directory made last is remembered: a row in the same directory needs no
+    system call, and a row in another one only ``mkdir`` for each level below
+    what the two share (which exists)."""
+    cdef char* d = w.dst
+    cdef size_t end = dlen, known = 0, k
+    while d[end - 1] != b"/":
+        end -= 1
+    end -= 1  # d[end] is the "/" before the file name
+    if end == root_len:
+        return 0
+    if end == w.last_len and memcmp(d, w.last, end) == 0:
+        return 0
+    # the longest directory both have: it exists, as every parent of the last does
+    while known < end and known < w.last_len and d[known] == w.last[known]:
+        known += 1
+    if not ((known == end or d[known] == b"/") and (known == w.last_len or w.last[known] == b"/")):
+        # they part within a name: what they share ends at the "/" before it
+        while known > 0:
+            known -= 1
+            if d[known] == b"/":
+                break
+    if known < root_len:
+        known = root_len
+    k = known + 1
+    while k <= end:
+        if k == end or d[k] == b"/":
+            d[k] = 0
+            if mkdir(d, 0o777) != 0 and errno != EEXIST:
+                d[k] = b"/"
+                return -1
+            d[k] = b"/"
+        k += 1
+    memcpy(w.last, d, end)
+    w.last_len = end
+    return 0
+
+
+cdef int _copy_into(TableWorker* w, int sfd, int dfd, int64_t size) noexcept nogil:
+    """Copy ``size`` bytes from ``sfd`` to ``dfd``: copy_file_range for big files,
+    read/write otherwise or where it is not supported; 0 or -1 (errno)."""
     cdef ssize_t r
-    while not small:
-        r = copy_file_range(src, NULL, dst, NULL, MAX_IO, 0)
+    cdef int64_t left = size
+    while size > CHUNK and left > 0:
+        r = copy_file_range(sfd, NULL, dfd, NULL, <size_t>(left if left < MAX_IO else MAX_IO), 0)
         if r > 0:
+            left -= r
             continue
         if r == 0:
-            return 0
+            fi_set_errno(EIO)  # the file shrank under us
+            return -1
         if errno == EINTR:
             continue
         if errno == EXDEV or errno == ENOSYS or errno == EINVAL or errno == EOPNOTSUPP:
             break
         return -1
-    if _reserve(&w.inbuf, &w.incap, CHUNK) == NULL:
-        fi_set_errno(ENOMEM)
-        return -1
-    while True:
-        r = read(src, w.inbuf, CHUNK)
+    if left == 0:
+        return 0
+    if w.buf == NULL:
+        w.buf = <unsigned char*>malloc(CHUNK)
+        if w.buf == NULL:
+            fi_set_errno(ENOMEM)
+            return -1
+    while left > 0:
+        r = read(sfd, w.buf, CHUNK if left > CHUNK else <size_t>left)
         if r < 0:
             if errno == EINTR:
                 continue
             return -1
         if r == 0:
-            return 0
-        if _write_full(dst, w.inbuf, r) != 0:
+            fi_set_errno(EIO)
             return -1
+        if _write_full(dfd, w.buf, r) != 0:
+            return -1
+        left -= r
+    return 0
 
 
-cdef int _link_one(Worker* w, const char* src, const char* dst, int how,
-                   int* on_src) noexcept nogil:
-    """Clone, hardlink or copy ``src`` to the new file ``dst``: 0, or -1 with errno."""
+cdef int _copy_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
+    """Clone or copy the cached file ``w.src`` into the new file ``w.dst``, after
+    checking it against its row; T_OK, or the failure kind (errno set)."""
     cdef struct_stat st
-    cdef int sfd, dfd, r, err
-    on_src[0] = 0
-    if how == 1:
-        return link(src, dst)
-    sfd = open(src, O_RDONLY | O_CLOEXEC)
+    cdef int sfd, dfd, err, res
+    while True:
+        sfd = open(w.src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if sfd >= 0 or errno != EINTR:
+            break
     if sfd < 0:
-        on_src[0] = 1
-        return -1
-    if fstat(sfd, &st) != 0:
-        err = errno
+        return T_CHANGED  # gone, or a symlink (ELOOP)
+    if fstat(sfd, &st) != 0 or not fi_is_reg(st.st_mode) or st.st_size != r.size \
+            or fi_mtime_ns(&st) != r.mtime:
         _close(sfd)
-        fi_set_errno(err)
-        on_src[0] = 1
-        return -1
+        fi_set_errno(0)
+        return T_CHANGED
     # A copy or clone is a new file of the environment, made like any written file:
     # 0o666 or 0o777 and the umask, not the cache's read-only bits.
-    dfd = _open_new(dst, 0o777 if st.st_mode & 0o111 else 0o666)
+    while True:
+        dfd = open(w.dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0o777 if r.flags & 1 else 0o666)
+        if dfd >= 0 or errno != EINTR:
+            break
     if dfd < 0:
         err = errno
         _close(sfd)
         fi_set_errno(err)
-        return -1
+        return T_IO
+    res = -1
     if how == 0:
-        r = ioctl(dfd, FICLONE, sfd)
-    else:
-        r = _copy_fds(sfd, dfd, w, st.st_size <= CHUNK)
-    if r != 0:
-        # our own new file: do not leave a partial copy behind
-        err = errno
-        _close(dfd)
-        _close(sfd)
-        unlink(dst)
-        fi_set_errno(err)
-        return -1
+        res = ioctl(dfd, FICLONE, sfd)
+        if res != 0 and (errno == EXDEV or errno == EOPNOTSUPP or errno == EINVAL
+                         or errno == ENOTTY):
+            copied[0] = 1
+            how = 2
+    if how != 0:
+        res = _copy_into(w, sfd, dfd, r.size)
+    err = errno
     _close(sfd)
+    if res != 0:
+        _close(dfd)
+        unlink(w.dst)  # our own new file: leave no partial copy behind
+        fi_set_errno(err)
+        return T_IO
     if _close(dfd) != 0:
-        return -1
-    return 0
+        return T_IO
+    return T_OK
 
 
-# Links are handed out in runs of neighbours: the caller lists files directory by
-# directory, and two threads creating entries in one directory only wait for each
-# other on its lock (measured on tmpfs: 2 threads taking one pair at a time were
-# 2.4x slower than 1 thread; in runs, they are faster).
-cdef enum:
-    LINK_RUN = 128
+cdef int _link_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
+    """Hard link, clone or copy one cached file after checking it; T_OK or a failure."""
+    cdef struct_stat st
+    copied[0] = 0
+    if how != 1:
+        return _copy_row(w, r, how, copied)
+    if fstatat(AT_FDCWD, w.src, &st, AT_SYMLINK_NOFOLLOW) != 0:
+        return T_CHANGED
+    if not fi_is_reg(st.st_mode) or st.st_size != r.size or fi_mtime_ns(&st) != r.mtime:
+        fi_set_errno(0)
+        return T_CHANGED
+    if linkat(AT_FDCWD, w.src, AT_FDCWD, w.dst, 0) == 0:
+        return T_OK
+    if errno == EMLINK or errno == EXDEV or errno == EPERM:
+        copied[0] = 1
+        return _copy_row(w, r, 2, copied)
+    return T_IO
 
 
 cdef void* _link_worker(void* arg) noexcept nogil:
-    cdef Worker* w = <Worker*>arg
-    cdef Shared* sh = w.sh
-    cdef size_t i, end
-    cdef int on_src = 0
-    while not fi_load(&sh.stop):
-        i = fi_fetch_add_n(&sh.next, LINK_RUN)
-        if i >= sh.ntasks:
+    cdef TableWorker* w = <TableWorker*>arg
+    cdef TableJob* j = w.job
+    cdef size_t i, end, dlen
+    cdef int kind, copied = 0
+    cdef Row* r
+    w.last_len = 0
+    while not fi_load(&j.stop):
+        i = fi_fetch_add_n(&j.next, LINK_RUN)
+        if i >= j.n:
             break
-        end = i + LINK_RUN if i + LINK_RUN < sh.ntasks else sh.ntasks
-        while i < end and not fi_load(&sh.stop):
-            if _link_one(w, sh.srcs[i], sh.dsts[i], sh.how, &on_src) != 0:
-                _fail(sh, K_IO, 0, <int>i, errno, on_src)
+        end = i + LINK_RUN if i + LINK_RUN < j.n else j.n
+        while i < end and not fi_load(&j.stop):
+            r = &j.rows[i]
+            if j.skip != NULL and j.skip[i]:
+                i += 1
+                continue
+            _join(w.src, j.sources[r.key], j.source_len[r.key], r)
+            dlen = _join(w.dst, j.targets[r.key], j.target_len[r.key], r)
+            if _make_parent(w, j.target_len[r.key], dlen) != 0:
+                _table_fail(j, T_IO, i, errno, 0)
+                break
+            kind = _link_row(w, r, j.how[r.key], &copied)
+            if kind != T_OK:
+                _table_fail(j, kind, i, errno, kind == T_CHANGED)
+                break
+            if copied:
+                fi_fetch_add_n(&j.copies, 1)
+            if j.counter != NULL:
+                fi_add64(j.counter, r.size)
             i += 1
-    free(w.inbuf)
     return NULL
 
 
-def link_files(pairs, int how, int threads):
-    """Make each ``dst`` a clone, hard link or copy of its ``src``.
+# --- RECORD text ----------------------------------------------------------------------
 
-    A hard link shares the source's inode (and its mode); a clone or copy is a new
-    file with mode 0o666, or 0o777 when the source has an execute bit, less the umask.
 
-    >>> link_files([("/cache/tree/a.py", "/stage/a.py")], LINK_HARDLINK, 0)
+cdef size_t _quotes_needed(const unsigned char* p, size_t n, size_t* quotes) noexcept nogil:
+    """Whether a RECORD field needs quoting (``,``, ``"``, line breaks), and its ``"`` count."""
+    cdef size_t i, need = 0
+    for i in range(n):
+        if p[i] == b"," or p[i] == b"\n" or p[i] == b"\r":
+            need = 1
+        elif p[i] == b'"':
+            need = 1
+            quotes[0] += 1
+    return need
+
+
+cdef size_t _digits(uint64_t v) noexcept nogil:
+    cdef size_t n = 1
+    while v >= 10:
+        v //= 10
+        n += 1
+    return n
+
+
+cdef size_t _record_size(TableJob* j) noexcept nogil:
+    """The length of the RECORD text of every row."""
+    cdef size_t i, total = 0, quotes
+    cdef Row* r
+    for i in range(j.n):
+        if j.skip != NULL and j.skip[i] == ROW_LEFT_OUT:
+            continue
+        r = &j.rows[i]
+        quotes = j.prefix_quotes[r.key]
+        if _quotes_needed(r.path, r.len, &quotes) or j.prefix_quote[r.key]:
+            total += 2 + quotes
+        # path, ",sha256=", 43 characters of base64, ",", size, "\n"
+        total += j.prefix_len[r.key] + r.len + 8 + 43 + 1 + _digits(<uint64_t>r.size) + 1
+    return total
+
+
+cdef unsigned char* _put_field(unsigned char* o, const unsigned char* p, size_t n,
+                               bint quoted) noexcept nogil:
+    cdef size_t i
+    if not quoted:
+        memcpy(o, p, n)
+        return o + n
+    for i in range(n):
+        o[0] = p[i]
+        o += 1
+        if p[i] == b'"':
+            o[0] = b'"'
+            o += 1
+    return o
+
+
+cdef void _record_text(TableJob* j, unsigned char* o) noexcept nogil:
+    """Write the RECORD rows of every row at ``o`` (sized by _record_size)."""
+    cdef size_t i, k, quotes
+    cdef bint quoted
+    cdef uint32_t v
+    cdef uint64_t size
+    cdef const unsigned char* s
+    cdef unsigned char digits[24]
+    cdef Row* r
+    for i in range(j.n):
+        if j.skip != NULL and j.skip[i] == ROW_LEFT_OUT:
+            continue
+        r = &j.rows[i]
+        quotes = 0
+        quoted = _quotes_needed(r.path, r.len, &quotes) or j.prefix_quote[r.key]
+        if quoted:
+            o[0] = b'"'
+            o += 1
+        o = _put_field(o, <const unsigned char*>j.prefixes[r.key], j.prefix_len[r.key], quoted)
+        o = _put_field(o, r.path, r.len, quoted)
+        if quoted:
+            o[0] = b'"'
+            o += 1
+        memcpy(o, b",sha256=", 8)
+        o += 8
+        s = r.sha
+        for k in range(10):
+            v = (<uint32_t>s[0] << 16) | (<uint32_t>s[1] << 8) | s[2]
+            o[0] = fi_b64url[(v >> 18) & 63]
+            o[1] = fi_b64url[(v >> 12) & 63]
+            o[2] = fi_b64url[(v >> 6) & 63]
+            o[3] = fi_b64url[v & 63]
+            o += 4
+            s += 3
+        v = (<uint32_t>s[0] << 16) | (<uint32_t>s[1] << 8)
+        o[0] = fi_b64url[(v >> 18) & 63]
+        o[1] = fi_b64url[(v >> 12) & 63]
+        o[2] = fi_b64url[(v >> 6) & 63]
+        o[3] = b","
+        o += 4
+        size = <uint64_t>r.size
+        k = 0
+        while True:
+            digits[k] = <unsigned char>(48 + size % 10)  # "0" + digit
+            k += 1
+            size //= 10
+            if size == 0:
+                break
+        while k > 0:
+            k -= 1
+            o[0] = digits[k]
+            o += 1
+        o[0] = b"\n"
+        o += 1
+
+
+def link_tree(bytes table, sources, targets, prefixes, how, int threads,
+              skip=None, counter=None):
+    """Put every file of ``table`` at ``targets[key]/path``, from ``sources[key]/path``.
+
+    Per key: the cached directory, the target directory (made, with the
+    directories below it, as needed), the prefix of the key's paths in RECORD, and
+    the link mode (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`). Each cached file
+    is first checked against its row: a regular file (never a symlink: opened
+    with ``O_NOFOLLOW``) of the row's size and modification time, else
+    `CoreFailure` ``"changed"`` (the cache was edited, for instance through a
+    hardlink in an environment). A refused hardlink (``EMLINK``, ``EXDEV``,
+    ``EPERM``) or clone is replaced by a copy of that file. Rows whose ``skip``
+    byte is `SKIP_LISTED` are not linked but are listed in RECORD (a later wheel
+    writes that file); `SKIP_UNLISTED`, neither linked nor listed. ``counter`` (8
+    bytes, little-endian) grows by each file's size once it is linked, for
+    another thread to poll.
+
+    Returns the RECORD text of the rows (in table order), the top-level names
+    made below each target, and how many files were copied instead of linked.
+    Failures raise `CoreFailure` (``"table"``, ``"changed"``, ``"io"``) with the
+    row's index and the path.
     """
-    if how not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
-        raise ValueError(f"unknown link mode {how!r}")
-    cdef list items = [(s, d) for s, d in pairs]
-    cdef list encoded = [(_fs(s), _fs(d)) for s, d in items]
-    cdef Py_ssize_t n = len(items), i
-    cdef const char** srcs = <const char**>malloc(<size_t>(n if n else 1) * sizeof(char*))
-    cdef const char** dsts = <const char**>malloc(<size_t>(n if n else 1) * sizeof(char*))
-    cdef Worker* workers = NULL
-    cdef Shared sh
-    cdef int nthreads
+    cdef TableJob job
+    cdef TableWorker* workers = NULL
+    cdef int nthreads = 0, k
+    cdef size_t i, n_tops
+    cdef list src_b = [], dst_b = [], pre_b = []
+    cdef bytes record
+    cdef unsigned char* out
+    cdef Row* r
+    cdef const unsigned char* last_top = NULL
+    cdef size_t last_len = 0
+    cdef int last_key = -1
+    memset(&job, 0, sizeof(TableJob))
+    _load_table(table, &job)
     try:
-        if srcs == NULL or dsts == NULL:
-            raise MemoryError()
-        for i in range(n):
-            srcs[i] = PyBytes_AS_STRING(encoded[i][0])
-            dsts[i] = PyBytes_AS_STRING(encoded[i][1])
-        nthreads = _n_threads(threads, <size_t>n)
-        workers = <Worker*>malloc(<size_t>nthreads * sizeof(Worker))
-        if workers == NULL:
-            raise MemoryError()
-        for i in range(nthreads):
-            workers[i] = Worker(sh=NULL, inbuf=NULL, incap=0, outbuf=NULL, outcap=0,
-                                inflater=NULL, zs=NULL, md=NULL, thread=0, started=0)
-        memset(&sh, 0, sizeof(Shared))
-        sh.ntasks = <size_t>n
-        sh.srcs = srcs
-        sh.dsts = dsts
-        sh.how = how
+        _set_dirs(&job, src_b, sources)
+        _set_dirs(&job, dst_b, targets)
+        if len(prefixes) != NKEYS or len(how) != NKEYS:
+            raise ValueError(f"every per-key argument needs {NKEYS} items")
+        for k in range(NKEYS):
+            if how[k] not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
+                raise ValueError(f"unknown link mode {how[k]!r}")
+            job.how[k] = how[k]
+            pre_b.append(prefixes[k].encode("utf-8"))
+            job.prefixes[k] = PyBytes_AS_STRING(pre_b[k])
+            job.prefix_len[k] = <size_t>len(pre_b[k])
+            job.prefix_quote[k] = <int>_quotes_needed(
+                <const unsigned char*>job.prefixes[k], job.prefix_len[k], &job.prefix_quotes[k])
+            if src_b[k] is not None:
+                job.sources[k] = PyBytes_AS_STRING(src_b[k])
+                job.source_len[k] = <size_t>len(src_b[k])
+            if dst_b[k] is not None:
+                job.targets[k] = PyBytes_AS_STRING(dst_b[k])
+                job.target_len[k] = <size_t>len(dst_b[k])
+        if skip is not None:
+            if not isinstance(skip, bytes) or <size_t>len(skip) != job.n:
+                raise ValueError("skip needs one byte per row")
+            job.skip = <const unsigned char*>PyBytes_AS_STRING(skip)
+        for i in range(job.n):
+            if job.sources[job.rows[i].key] == NULL or job.targets[job.rows[i].key] == NULL:
+                raise CoreFailure("table", 0, i, 0, _TABLE_PROBLEMS[6])
+        job.counter = _counters(counter, 1)
+        nthreads = _n_threads(threads, job.n)
+        workers = _table_workers(&job, nthreads)
         with nogil:
-            _run_pool(&sh, workers, nthreads, _link_worker)
-        if sh.failed:
-            i = sh.fail_index
-            raise CoreFailure("io", 0, i, sh.fail_errno, items[i][0 if sh.fail_on_source else 1])
+            _run_table_pool(&job, workers, nthreads, _link_worker)
+        if job.failed:
+            i = job.fail_index
+            r = &job.rows[i]
+            where = sources[r.key] if job.fail_on_source else targets[r.key]
+            path = PyUnicode_DecodeUTF8(<const char*>r.path, <Py_ssize_t>r.len, NULL)
+            raise CoreFailure(_T_NAMES[job.fail_kind], 0, i, job.fail_errno, f"{where}/{path}")
+        record = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>_record_size(&job))
+        out = <unsigned char*>PyBytes_AS_STRING(record)
+        with nogil:
+            _record_text(&job, out)
+        tops = [[] for _ in range(NKEYS)]
+        for i in range(job.n):
+            r = &job.rows[i]
+            if job.skip != NULL and job.skip[i]:
+                continue
+            n_tops = 0
+            while n_tops < r.len and r.path[n_tops] != b"/":
+                n_tops += 1
+            if r.key == last_key and n_tops == last_len and memcmp(r.path, last_top, n_tops) == 0:
+                continue
+            last_key = r.key
+            last_top = r.path
+            last_len = n_tops
+            name = PyUnicode_DecodeUTF8(<const char*>r.path, <Py_ssize_t>n_tops, NULL)
+            if name not in tops[r.key]:
+                tops[r.key].append(name)
+        return record, tops, job.copies
     finally:
-        free(srcs)
-        free(dsts)
-        free(workers)
+        _free_workers(workers, nthreads)
+        free(job.rows)

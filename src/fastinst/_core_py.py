@@ -9,9 +9,11 @@ same archives, with the same reasons.
 from __future__ import annotations
 
 import base64
+import errno as errno_mod
 import hashlib
 import operator
 import os
+import stat
 import struct
 import threading
 import zlib
@@ -38,7 +40,6 @@ _EOCD = struct.Struct("<4sHHHHIIH")
 _ZIP64_LOCATOR = struct.Struct("<4sIQI")
 _ZIP64_EOCD = struct.Struct("<4sQHHIIQQQQ")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _MAX_COMMENT = 0xFFFF
 _FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
 _CHUNK = 1 << 20
@@ -63,8 +64,8 @@ def _pread_exact(fd: int, n: int, offset: int) -> bytes:
 def read_central_directory(path: str) -> list[Entry]:
     """Every entry of the zip archive at ``path``, in central-directory order.
 
-    >>> read_central_directory("demo-1.0-py3-none-any.whl")[0][0]
-    'demo/__init__.py'
+    For example, ``read_central_directory("demo-1.0-py3-none-any.whl")[0][0]`` is
+    the first member's name, ``'demo/__init__.py'``.
     """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -338,12 +339,17 @@ def _do_task(fd: int, archive_size: int, task: Task, limit: int) -> bytes:
     return digest
 
 
-def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[bytes]:
+def extract(
+    jobs: Sequence[tuple[str, Sequence[Task]]], threads: int, counters: bytearray | None = None
+) -> list[bytes]:
     """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
 
-    >>> task = (0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")
-    >>> extract([("demo.whl", [task])], 0)
-    [b'...32 bytes...']
+    ``counters``, when given, holds a little-endian 8-byte count per job that grows
+    by each member's size once it is written, for another thread to poll.
+
+    For example, ``extract([("demo.whl", [task])], 0)``, with ``task`` a ``Task``
+    such as ``(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")``,
+    gives ``[digest]``, the 32-byte SHA-256 of ``/stage/a.py``.
     """
     checked = []
     for j, (archive, tasks) in enumerate(jobs):
@@ -351,6 +357,8 @@ def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[by
             raise TypeError(f"paths must be str, not {type(archive).__name__}")
         checked.append((archive, [_check_task(t, j, i) for i, t in enumerate(tasks)]))
     _threads(threads, 1)  # every argument is checked before any archive is opened
+    if counters is not None and len(counters) != 8 * len(checked):
+        raise ValueError("counters needs 8 bytes per job")
     fds: list[int] = []
     sizes: list[int] = []
     try:
@@ -365,7 +373,7 @@ def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[by
                 raise CoreFailure("io", j, 0, exc.errno or 0, archive) from None
             fds.append(fd)
             sizes.append(os.fstat(fd).st_size)
-        return _extract(checked, fds, sizes, threads)
+        return _extract(checked, fds, sizes, threads, counters)
     finally:
         for fd in fds:
             if fd >= 0:
@@ -373,7 +381,11 @@ def extract(jobs: Sequence[tuple[str, Sequence[Task]]], threads: int) -> list[by
 
 
 def _extract(
-    jobs: list[tuple[str, list[Task]]], fds: list[int], sizes: list[int], threads: int
+    jobs: list[tuple[str, list[Task]]],
+    fds: list[int],
+    sizes: list[int],
+    threads: int,
+    counters: bytearray | None,
 ) -> list[bytes]:
     work = [(j, i) for j, (_, tasks) in enumerate(jobs) for i in range(len(tasks))]
     work.sort(key=lambda ji: -jobs[ji[0]][1][ji[1]][3])  # largest first, stable
@@ -389,6 +401,9 @@ def _extract(
         task = jobs[j][1][i]
         try:
             digests[j][i] = _do_task(fds[j], sizes[j], task, limits[j][i])
+            if counters is not None:
+                with lock:
+                    _count(counters, j, task[3])
         except MemberFailure as f:
             with lock:
                 if not failure:
@@ -407,13 +422,19 @@ def _extract(
     return [b"".join(d) for d in digests]
 
 
+def _count(counters: bytearray, index: int, n: int) -> None:
+    """Add ``n`` to the 8-byte little-endian count ``index`` of ``counters``."""
+    at = slice(8 * index, 8 * index + 8)
+    counters[at] = (int.from_bytes(counters[at], "little") + n).to_bytes(8, "little")
+
+
 # --- directories, links, hashes ----------------------------------------------------
 
 
 def make_dirs(paths: Sequence[str]) -> None:
     """``mkdir`` each path in order (mode 0o777 less the umask); existing directories are fine.
 
-    >>> make_dirs(["/stage/pkg", "/stage/pkg/sub"])
+    For example, ``make_dirs(["/stage/pkg", "/stage/pkg/sub"])``.
     """
     for path in paths:
         try:
@@ -448,79 +469,301 @@ def _copy_fds(src: int, dst: int) -> None:
             view = view[os.write(dst, view) :]
 
 
-def _link_one(src: str, dst: str, how: int) -> None:
-    """Clone, hardlink or copy ``src`` to the new file ``dst``; OSError names the path."""
+# --- the table of a cache entry, and linking from it ----------------------------------
+#
+# A table is the packed list of an unpacked wheel's files, one row each:
+# ``ROW`` (size, mtime_ns of the cached file, key, flags, path length, sha256),
+# then the path (UTF-8, "/"-separated, relative to the key's directory). ``key``
+# indexes the per-key sequences of `link_tree` (a scheme key: purelib, platlib,
+# headers, scripts, data); flag ``FLAG_EXEC`` marks an executable file.
+
+ROW = struct.Struct("<QqBBH32s")
+KEYS = 5
+FLAG_EXEC = 1
+SKIP_LISTED, SKIP_UNLISTED = 1, 2  # a row's byte in link_tree's skip mask
+# Row = (key, path, size, mtime_ns, flags, sha256)
+Row = tuple[int, str, int, int, int, bytes]
+_LINK_RUN = 128  # rows handed to a worker at a time (neighbours share a directory)
+
+
+def _path_problem(path: str) -> str | None:
+    """Why a table path may not be used (it must stay below its key's directory)."""
+    if not path or path.startswith("/") or "\0" in path:
+        return "empty, absolute or NUL in path"
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            return "empty, '.' or '..' segment"
+    return None
+
+
+def read_table(table: bytes) -> list[Row]:
+    """The rows of a packed table, checked; `CoreFailure` ``"table"`` names a bad one.
+
+    >>> read_table(b"")
+    []
+    """
+    rows: list[Row] = []
+    view = memoryview(table)
+    pos = 0
+    while pos < len(view):
+        index = len(rows)
+        if pos + ROW.size > len(view):
+            raise CoreFailure("table", 0, index, 0, "truncated row")
+        size, mtime, key, flags, n, sha = ROW.unpack_from(view, pos)
+        pos += ROW.size
+        if pos + n > len(view):
+            raise CoreFailure("table", 0, index, 0, "truncated row")
+        try:
+            path = bytes(view[pos : pos + n]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise CoreFailure("table", 0, index, 0, "path is not UTF-8") from None
+        pos += n
+        problem = "bad key" if key >= KEYS else _path_problem(path)
+        if problem is not None:
+            raise CoreFailure("table", 0, index, 0, problem)
+        rows.append((key, path, size, mtime, flags, sha))
+    return rows
+
+
+def make_table(
+    sources: Sequence[str | None], rows: Sequence[tuple[int, str, int, bytes]], threads: int
+) -> bytes:
+    """Pack ``(key, path, flags, sha256)`` rows of the files below ``sources[key]``,
+    with the size and modification time each file has now (`os.lstat`, in parallel).
+
+    >>> make_table(["/cache/e/purelib", None, None, None, None], [], 0)
+    b''
+    """
+    _threads(threads, 1)
+    checked = []
+    for index, (key, path, flags, sha) in enumerate(rows):
+        problem = "bad key" if not 0 <= key < KEYS else _path_problem(path)
+        if problem is None and len(sha) != 32:
+            problem = "sha256 is not 32 bytes"
+        if problem is None and sources[key] is None:
+            problem = "no source directory for its key"
+        if problem is not None:
+            raise CoreFailure("table", 0, index, 0, problem)
+        checked.append((key, path, operator.index(flags), sha))
+
+    def stamp(index: int) -> bytes:
+        key, path, flags, sha = checked[index]
+        full = f"{sources[key]}/{path}"
+        try:
+            st = os.lstat(full)
+        except OSError as exc:
+            raise CoreFailure("io", 0, index, exc.errno or 0, full) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise CoreFailure("changed", 0, index, 0, full)
+        encoded = path.encode("utf-8")
+        return ROW.pack(st.st_size, st.st_mtime_ns, key, flags, len(encoded), sha) + encoded
+
+    return b"".join(_run_all(stamp, len(checked), threads))
+
+
+def _run_all(fn: Callable[[int], bytes], n: int, threads: int) -> list[bytes]:
+    """``fn(i)`` for every ``i < n`` on up to ``threads`` threads; the first failure raises."""
+    workers = _threads(threads, n)
+    if workers == 1:
+        return [fn(i) for i in range(n)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, range(n)))
+
+
+def _quote(field: str) -> str:
+    """A RECORD (CSV) field as the csv module's minimal quoting writes it."""
+    if "," in field or '"' in field or "\n" in field or "\r" in field:
+        return '"' + field.replace('"', '""') + '"'
+    return field
+
+
+def _record_row(prefix: str, row: Row) -> str:
+    hash_ = base64.urlsafe_b64encode(row[5]).rstrip(b"=").decode("ascii")
+    return f"{_quote(prefix + row[1])},sha256={hash_},{row[2]}\n"
+
+
+def _copy_new(sfd: int, dst: str, mode: int, how: int) -> None:
+    """Clone or copy the open ``sfd`` into the new file ``dst``; a partial copy is removed."""
+    dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        if how == LINK_CLONE:
+            import fcntl
+
+            fcntl.ioctl(dfd, _FICLONE, sfd)
+        else:
+            _copy_fds(sfd, dfd)
+    except BaseException:
+        os.close(dfd)
+        os.unlink(dst)
+        raise
+    os.close(dfd)
+
+
+# A refused hardlink or clone of one file: copy that file instead (a file at the
+# filesystem's link limit, another device, a filesystem without reflinks here).
+_COPY_INSTEAD = {
+    LINK_HARDLINK: (errno_mod.EMLINK, errno_mod.EXDEV, errno_mod.EPERM),
+    LINK_CLONE: (errno_mod.EXDEV, errno_mod.EOPNOTSUPP, errno_mod.EINVAL, errno_mod.ENOTTY),
+}
+
+
+class _Changed(Exception):
+    """The cached file differs from its row (size, mtime, kind) or is gone."""
+
+    def __init__(self, errno: int = 0) -> None:
+        self.errno = errno
+
+
+def _link_row(src: str, dst: str, row: Row, how: int) -> bool:
+    """Link, clone or copy one cached file after checking it against its row.
+
+    True when a refused hardlink or clone was replaced by a copy.
+    """
     if how == LINK_HARDLINK:
         try:
-            os.link(src, dst)
+            st = os.lstat(src)
         except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, dst) from None
-        return
+            raise _Changed(exc.errno or 0) from None
+        if not stat.S_ISREG(st.st_mode) or st.st_size != row[2] or st.st_mtime_ns != row[3]:
+            raise _Changed()
+        try:
+            os.link(src, dst, follow_symlinks=False)
+            return False
+        except OSError as exc:
+            if exc.errno not in _COPY_INSTEAD[how]:
+                raise OSError(exc.errno, exc.strerror, dst) from None
     try:
-        sfd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+        sfd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, src) from None
+        raise _Changed(exc.errno or 0) from None
     try:
+        st = os.fstat(sfd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != row[2] or st.st_mtime_ns != row[3]:
+            raise _Changed()
         # A copy or clone is a new file of the environment, made like any written
         # file: 0o666 or 0o777 and the umask, not the cache's read-only bits.
-        mode = 0o777 if os.fstat(sfd).st_mode & 0o111 else 0o666
+        mode = 0o777 if row[4] & FLAG_EXEC else 0o666
         try:
-            dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+            _copy_new(sfd, dst, mode, LINK_COPY if how == LINK_HARDLINK else how)
+            return how == LINK_HARDLINK
         except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, dst) from None
-        try:
-            if how == LINK_CLONE:
-                import fcntl
-
-                fcntl.ioctl(dfd, _FICLONE, sfd)
-            else:
-                _copy_fds(sfd, dfd)
-        except OSError as exc:
-            os.close(dfd)
-            os.unlink(dst)  # our own new file: do not leave a partial copy behind
-            raise OSError(exc.errno, exc.strerror, dst) from None
-        try:
-            os.close(dfd)
-        except OSError as exc:
-            raise OSError(exc.errno, exc.strerror, dst) from None
+            if how != LINK_CLONE or exc.errno not in _COPY_INSTEAD[how]:
+                raise OSError(exc.errno, exc.strerror, dst) from None
+        _copy_new(sfd, dst, mode, LINK_COPY)
+        return True
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, exc.filename or dst) from None
     finally:
         os.close(sfd)
 
 
-def link_files(pairs: Sequence[tuple[str, str]], how: int, threads: int) -> None:
-    """Make each ``dst`` a clone, hard link or copy of its ``src``.
+def _make_parent(dst: str) -> None:
+    parent = dst.rpartition("/")[0]
+    try:
+        os.mkdir(parent, 0o777)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(parent, 0o777, exist_ok=True)
 
-    A hard link shares the source's inode (and its mode); a clone or copy is a new
-    file with mode 0o666, or 0o777 when the source has an execute bit, less the umask.
 
-    >>> link_files([("/cache/tree/a.py", "/stage/a.py")], LINK_HARDLINK, 0)
+def link_tree(
+    table: bytes,
+    sources: Sequence[str | None],
+    targets: Sequence[str | None],
+    prefixes: Sequence[str],
+    how: Sequence[int],
+    threads: int,
+    skip: bytes | None = None,
+    counter: bytearray | None = None,
+) -> tuple[bytes, list[list[str]], int]:
+    """Put every file of ``table`` at ``targets[key]/path``, from ``sources[key]/path``.
+
+    Per key: the cached directory, the target directory (made, with the
+    directories below it, as needed), the prefix of the key's paths in RECORD, and
+    the link mode (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`). Each cached file
+    is first checked against its row: a regular file (never a symlink: opened
+    with ``O_NOFOLLOW``) of the row's size and modification time, else
+    `CoreFailure` ``"changed"`` (the cache was edited, for instance through a
+    hardlink in an environment). A refused hardlink (``EMLINK``, ``EXDEV``,
+    ``EPERM``) or clone is replaced by a copy of that file. Rows whose ``skip``
+    byte is `SKIP_LISTED` are not linked but are listed in RECORD (a later wheel
+    writes that file); `SKIP_UNLISTED`, neither linked nor listed. ``counter`` (8
+    bytes, little-endian) grows by each file's size once it is linked, for
+    another thread to poll.
+
+    Returns the RECORD text of the rows (in table order), the top-level names
+    made below each target, and how many files were copied instead of linked.
+    Failures raise `CoreFailure` (``"table"``, ``"changed"``, ``"io"``) with the
+    row's index and the path.
     """
-    if how not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
-        raise ValueError(f"unknown link mode {how!r}")
-    pairs = [(str(s), str(d)) for s, d in pairs]
+    rows = read_table(table)
+    if len(sources) != KEYS or len(targets) != KEYS or len(prefixes) != KEYS or len(how) != KEYS:
+        raise ValueError(f"sources, targets, prefixes and how need {KEYS} items each")
+    for mode in how:
+        if mode not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
+            raise ValueError(f"unknown link mode {mode!r}")
+    if skip is not None and len(skip) != len(rows):
+        raise ValueError("skip needs one byte per row")
+    for index, row in enumerate(rows):
+        if sources[row[0]] is None or targets[row[0]] is None:
+            raise CoreFailure("table", 0, index, 0, "no directory for its key")
     lock = threading.Lock()
     failure: list[CoreFailure] = []
+    copies = [0]
+    tops: list[list[str]] = [[] for _ in range(KEYS)]
 
-    def run(index: int) -> None:
-        if failure:
-            return
-        src, dst = pairs[index]
-        try:
-            _link_one(src, dst, how)
-        except OSError as exc:
+    def run(start: int) -> None:
+        for index in range(start, min(start + _LINK_RUN, len(rows))):
+            if failure:
+                return
+            row = rows[index]
+            if skip is not None and skip[index]:
+                continue
+            key, path = row[0], row[1]
+            src, dst = f"{sources[key]}/{path}", f"{targets[key]}/{path}"
+            try:
+                if "/" in path:
+                    _make_parent(dst)
+                copied = _link_row(src, dst, row, how[key])
+            except _Changed as exc:
+                fail = CoreFailure("changed", 0, index, exc.errno, src)
+            except OSError as exc:
+                fail = CoreFailure("io", 0, index, exc.errno or 0, str(exc.filename or dst))
+            else:
+                with lock:
+                    copies[0] += copied
+                    if counter is not None:
+                        _count(counter, 0, row[2])
+                continue
             with lock:
                 if not failure:
-                    failure.append(CoreFailure("io", 0, index, exc.errno or 0, str(exc.filename)))
+                    failure.append(fail)
+            return
 
-    n = _threads(threads, len(pairs))
-    if n == 1:
-        for i in range(len(pairs)):
-            run(i)
+    workers = _threads(threads, len(rows))
+    starts = range(0, len(rows), _LINK_RUN)
+    if workers == 1:
+        for start in starts:
+            run(start)
     else:
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            list(pool.map(run, range(len(pairs))))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, starts))
     if failure:
         raise failure[0]
+    record = []
+    last = (-1, "")
+    for index, row in enumerate(rows):
+        if skip is not None and skip[index] == SKIP_UNLISTED:
+            continue
+        record.append(_record_row(prefixes[row[0]], row))
+        if skip is None or not skip[index]:
+            top = (row[0], row[1].partition("/")[0])
+            if top != last:
+                if top[1] not in tops[top[0]]:
+                    tops[top[0]].append(top[1])
+                last = top
+    return "".join(record).encode("utf-8"), tops, copies[0]
 
 
 def sha256_file(path: str) -> str:
@@ -542,12 +785,18 @@ def sha256_file(path: str) -> str:
 
 
 __all__ = [
+    "FLAG_EXEC",
+    "KEYS",
     "LINK_CLONE",
     "LINK_COPY",
     "LINK_HARDLINK",
+    "SKIP_LISTED",
+    "SKIP_UNLISTED",
     "extract",
-    "link_files",
+    "link_tree",
     "make_dirs",
+    "make_table",
     "read_central_directory",
+    "read_table",
     "sha256_file",
 ]

@@ -4,8 +4,8 @@
 def read_central_directory(str path):
     """Every entry of the zip archive at ``path``, in central-directory order.
 
-    >>> read_central_directory("demo-1.0-py3-none-any.whl")[0][0]
-    'demo/__init__.py'
+    For example, ``read_central_directory("demo-1.0-py3-none-any.whl")[0][0]`` is
+    the first member's name, ``'demo/__init__.py'``.
     """
     cdef bytes bpath = _fs(path)
     cdef int fd = open(PyBytes_AS_STRING(bpath), O_RDONLY | O_CLOEXEC)

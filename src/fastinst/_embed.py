@@ -20,11 +20,9 @@ from typing import TYPE_CHECKING, Union
 from ._errors import SchemeError
 
 if TYPE_CHECKING:
-    from ._install import InstallResult
-    from ._plan import WheelPlan
+    from ._install import InstallResult, Options, Planned
     from ._scheme import Scheme
-    from ._stage import Options
-    from ._wheel import Entry, Wheel
+    from ._wheel import Entry
 
 logger = logging.getLogger("fastinst")
 
@@ -77,45 +75,50 @@ def metadata_files(
     return out
 
 
-def drop_pycache(wheels: list[Wheel]) -> None:
-    """Leave out members inside a ``__pycache__`` directory, as installer does."""
-    from ._wheel import NAME
-
-    for wheel in wheels:
-        kept = [e for e in wheel.files if "__pycache__" not in e[NAME].split("/")[:-1]]
-        if len(kept) == len(wheel.files):
+def drop_pycache(planned: list[Planned]) -> None:
+    """Leave out files inside a ``__pycache__`` directory, as installer does."""
+    for p in planned:
+        dropped = {
+            i
+            for i, (_key, path, _h) in enumerate(p.source.listing())
+            if "__pycache__" in path.split("/")[:-1]
+        }
+        if not dropped:
             continue
-        skipped = len(wheel.files) - len(kept)
         logger.warning(
             "%s: %d member(s) in __pycache__ directories not installed (a wheel should not"
             " ship bytecode; it is probably a problem of its build)",
-            wheel.path,
-            skipped,
+            p.wheel,
+            len(dropped),
         )
-        wheel.files = kept
+        p.skips.dropped |= dropped
 
 
-def check_plans(plans: list[WheelPlan], options: Options) -> None:
-    """What can only be checked once the wheels are planned: the interpreter a
+def check_plans(planned: list[Planned], scheme: Scheme, options: Options) -> None:
+    """What can only be checked once the wheels are opened: the interpreter a
     mapping scheme left open, and ``metadata`` names that the wheel has too."""
-    from ._wheel import NAME
+    from ._entry import PLATLIB, PURELIB, SCRIPTS
 
-    for plan in plans:
-        if not plan.scheme.python and (plan.launchers or plan.scripts or options.compile_bytecode):
+    for p in planned:
+        source = p.source
+        scripts = source.entry_points or source.tops[SCRIPTS]
+        if not scheme.python and (scripts or options.compile_bytecode):
             what = "compile bytecode" if options.compile_bytecode else "write its scripts"
             raise SchemeError(
-                f"{plan.wheel.path}: a scheme given as a mapping does not say which interpreter"
+                f"{p.wheel}: a scheme given as a mapping does not say which interpreter"
                 f" to {what} for; pass interpreter= (the target environment's python)"
             )
-        extra = options.metadata.get(plan.wheel.path)
+        extra = options.metadata.get(p.wheel)
         if extra:
-            info = plan.wheel.dist_info + "/"
-            members = {e[NAME][len(info) :] for e in plan.wheel.files if e[NAME].startswith(info)}
+            info = source.dist_info + "/"
+            members = {
+                path[len(info) :]
+                for key, path, _h in source.listing()
+                if key in (PURELIB, PLATLIB) and path.startswith(info)
+            }
             clash = sorted(members.intersection(extra))
             if clash:
-                raise ValueError(
-                    f"{plan.wheel.path}: metadata file {clash[0]} is already in the wheel"
-                )
+                raise ValueError(f"{p.wheel}: metadata file {clash[0]} is already in the wheel")
 
 
 # --- verify_record="report" -------------------------------------------------------------

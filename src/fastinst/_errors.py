@@ -160,3 +160,43 @@ class MemberFailure(Exception):
         self.errno = errno
         self.on_archive = on_archive
         super().__init__(kind)
+
+
+# --- from the core's and the OS's errors to the public ones (internal) -----------------
+
+
+def core_error(failure: CoreFailure, wheel: str, member: str, dest: str) -> Exception:
+    """The public error for a failure the core reported on ``member`` of ``wheel``."""
+    kind = failure.kind
+    if kind == "record-hash":
+        return RecordMismatch(wheel, "malformed sha256 in RECORD", member)
+    if kind in ("sha256", "record-size"):
+        what = "sha256" if kind == "sha256" else "size"
+        return RecordMismatch(wheel, f"{what} differs from RECORD", member)
+    reason = _ARCHIVE_FAILURES.get(kind)
+    if reason is not None:
+        return CorruptArchive(wheel, reason, member)
+    import os
+
+    return os_error(OSError(failure.errno, os.strerror(failure.errno), failure.detail or dest))
+
+
+_ARCHIVE_FAILURES = {
+    "crc": "CRC-32 mismatch",
+    "size": "size differs from the zip directory",
+    "inflate": "corrupt compressed data",
+    "header": "bad local file header",
+    "method": "unsupported compression method",
+    "window": "zstd window over 8 MiB (the most RFC 8878 asks decoders to support)",
+    "name": "the local file header names another file",
+    "overlap": "its data overlaps the next member (the layout of a zip bomb)",
+}
+
+
+def os_error(exc: OSError) -> InstallIOError:
+    """An `OSError` met while installing, as the public error (the install was rolled back)."""
+    import errno
+
+    denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+    cls = PermissionDenied if denied else InstallIOError
+    return cls(exc.errno, f"{exc.strerror}; nothing was installed", exc.filename)

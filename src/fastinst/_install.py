@@ -1,79 +1,183 @@
-"""One ``install()`` call: open, plan, stage, publish; roll back on any failure."""
+"""One ``install()`` call: open and plan every wheel, stage, publish; roll back on any failure.
+
+Each wheel comes from one of two sources: a cache entry (``_entry``: linked by
+one core call per wheel) or its archive (``_archive``: extracted by one core call
+for all such wheels). Everything else here is per wheel, never per file.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, NamedTuple, Union
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Union, overload
 
 from . import _transaction
-from ._errors import (
-    CoreFailure,
-    FastinstError,
-    InvalidWheel,
-)
-from ._names import canonical_name as canonicalize_name
-from ._plan import WheelPlan, plan_wheel
+from ._entry import KEY_NAMES, PLATLIB, PURELIB, SCRIPTS, CacheEntry, DamagedCacheEntry
+from ._errors import FastinstError, InvalidWheel, os_error
+from ._names import canonical_name
+from ._overlaps import Skips
+from ._plan import Targets, targets
 from ._probe_cache import DEFAULT_CACHE as DEFAULT_CACHE  # one sentinel for both caches
 from ._probe_cache import _Default as _Default
 from ._scheme import Scheme
-from ._stage import (
-    DamagedCacheEntry,
-    Options,
-    ProgressCallback,
-    bulk_record_rows,
-    compile_sources,
-    core_error,
-    current_umask,
-    os_error,
-    wheel_bytes,
-    write_bulk,
-    write_metadata,
-    write_record,
-    write_scripts,
-)
-from ._wheel import (
-    NAME,
-    Wheel,
-    check_filename,
-    open_wheel,
-)
 
 if TYPE_CHECKING:
+    from ._archive import ArchiveSource
     from ._cache import WheelCache
+    from ._link import Linker
+    from ._plan import Member
     from ._remove import RemovalPlan
     from ._tags import TargetInterpreter
+    from ._wheel import Wheel
+
+    Source = Union[ArchiveSource, CacheEntry]
 
 logger = logging.getLogger("fastinst")
 
 PathLike = Union[str, "os.PathLike[str]"]
 SchemeLike = Union[Scheme, Mapping[str, str], None]
+# progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
+# done and total count the bytes of the wheel's files.
+ProgressCallback = Callable[[str, str, int, int], None]
+# A wheel of at least this many bytes gets "bytes" events while the core works on it.
+_PROGRESS_BYTES = 16 << 20
+
+
+class RecordFiles(Sequence[str]):
+    """The absolute paths an install wrote, read from its RECORD when first indexed.
+
+    A sequence (not a tuple): its length is known at once, the paths are parsed
+    from the RECORD text only when they are asked for.
+    """
+
+    __slots__ = ("_base", "_paths", "_record")
+
+    def __init__(self, record: bytes, base: str) -> None:
+        self._record = record
+        self._base = base  # the directory of the .dist-info: RECORD paths are relative to it
+        self._paths: tuple[str, ...] | None = None
+
+    def _load(self) -> tuple[str, ...]:
+        if self._paths is None:
+            import csv
+
+            base = self._base
+            out = []
+            for row in csv.reader(self._record.decode("utf-8").splitlines()):
+                path = row[0]
+                out.append(
+                    base + "/" + path
+                    if "../" not in path
+                    else os.path.normpath(os.path.join(base, path))
+                )
+            self._paths = tuple(out)
+        return self._paths
+
+    def __len__(self) -> int:
+        return self._record.count(b"\n") if self._paths is None else len(self._paths)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._load()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._load()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._load())
+
+    def __repr__(self) -> str:
+        return f"RecordFiles({list(self)!r})"
 
 
 class InstallResult(NamedTuple):
     """What one distribution's install did (or, with ``dry_run``, would do).
 
-    ``files`` are the absolute paths written (RECORD included); ``replaced`` is
-    the version that was there before, if any, and ``removed`` the files of that
-    version that are gone afterwards; ``from_cache`` says whether the wheel was
-    already unpacked in the cache. ``already_installed``: with
-    ``skip_installed``, the same version was there and nothing was written
-    (``dist_info`` is the installed one). ``record_issues`` lists what is wrong
-    with the wheel's own RECORD when it was installed with
+    ``files`` are the absolute paths written (RECORD included): a sequence whose
+    length is known at once and whose paths are read from the installed RECORD's
+    text when first asked for. ``replaced`` is the version that was there before,
+    if any, and ``removed`` the files of that version that are gone afterwards;
+    ``from_cache`` says whether the wheel was already unpacked in the cache.
+    ``already_installed``: with ``skip_installed``, the same version was there and
+    nothing was written (``dist_info`` is the installed one). ``record_issues``
+    lists what is wrong with the wheel's own RECORD when it was installed with
     ``verify_record="report"`` (always empty otherwise: such a wheel is refused).
     """
 
     name: str
     version: str
     dist_info: str
-    files: tuple[str, ...]
+    files: Sequence[str]
     wheel: str
     replaced: str | None = None
     removed: tuple[str, ...] = ()
     from_cache: bool = False
     already_installed: bool = False
     record_issues: tuple[str, ...] = ()
+
+
+class Options(NamedTuple):
+    """The per-call choices that staging needs (one object, not ten arguments)."""
+
+    jobs: int
+    link_mode: str
+    requested: frozenset[str]
+    direct_urls: Mapping[str, Mapping[str, object]]
+    installer_name: str | None
+    compile_bytecode: bool
+    optimization_levels: tuple[int, ...]
+    invalidation_mode: str | None
+    progress: ProgressCallback | None
+    # wheel path -> further .dist-info files, written byte for byte
+    metadata: Mapping[str, Mapping[str, bytes]] = {}
+
+
+class Planned:
+    """One wheel of an install: where its files come from and where they go."""
+
+    __slots__ = ("from_cache", "skips", "source", "started", "targets", "wheel")
+
+    def __init__(self, source: Source, wheel: str, targets: Targets, from_cache: bool) -> None:
+        self.source = source
+        self.wheel = wheel  # the wheel's path as the caller gave it
+        self.targets = targets
+        self.from_cache = from_cache  # the cache had it before this call
+        self.skips = Skips()
+        self.started = not from_cache and isinstance(source, CacheEntry)  # "wheel-start" sent
+
+    @property
+    def dist_info(self) -> str:
+        return self.targets.lib_root + "/" + self.source.dist_info
+
+    # What `_tags.check_requires_python` reads: the wheel's path, name, version and
+    # Requires-Python.
+    @property
+    def path(self) -> str:
+        return self.wheel
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def version(self) -> str:
+        return self.source.version
+
+    @property
+    def requires_python(self) -> str | None:
+        return self.source.requires_python
 
 
 def install(
@@ -133,7 +237,10 @@ def install(
       interpreter, at ``optimization_levels``, with ``invalidation_mode``
       (``"timestamp"``, ``"checked-hash"``, ``"unchecked-hash"``, or ``None`` for
       py_compile's default); the ``.pyc`` files go into RECORD.
-    - ``progress``: called as ``progress(event, wheel, done, total)``.
+    - ``progress``: called as ``progress(event, wheel, done, total)`` with ``done``
+      and ``total`` in bytes of the wheel's files: ``"wheel-start"``, ``"bytes"``
+      while a big wheel is written (from a helper thread), and ``"wheel-done"``
+      once the wheel is wholly staged.
     - ``dry_run``: touch nothing; return what would be written, replaced, removed.
     - ``skip_installed``: leave a wheel alone when its distribution is installed at
       that version already (as pip and uv do without ``--force-reinstall``); its
@@ -153,6 +260,10 @@ def install(
       ``--ignore-requires-python``) skip these checks, for callers that
       selected the wheels for that interpreter already.
 
+    Two wheels that ship the same file are installed as pip installs them one
+    after the other: the later wheel's file is kept (both RECORDs list it), with
+    a warning when the contents differ.
+
     Raises a `FastinstError` subclass on any failure, after rolling back.
 
     >>> import fastinst
@@ -169,9 +280,10 @@ def install(
     resolved = _resolve_scheme(scheme, interpreter)
     order = [os.path.abspath(os.fspath(w)) for w in wheels]
     present = _already_installed(order, resolved) if skip_installed else {}
-    paths = [p for p in order if p not in present]
-    remove = tuple(canonicalize_name(n) for n in remove)
-    known = {os.path.abspath(os.fspath(k)): v.lower() for k, v in (sha256 or {}).items()}
+    known = {os.path.abspath(os.fspath(k)): _hex(v) for k, v in (sha256 or {}).items()}
+    items = [(p, known.get(p)) for p in order if p not in present]
+    paths = [p for p, _pin in items]
+    removed = tuple(canonical_name(n) for n in remove)
     options = Options(
         jobs=jobs,
         link_mode=link_mode,
@@ -192,58 +304,189 @@ def install(
         if not ignore_tags:
             check_compatible(paths, target)  # by file name: before anything is read
     rp_target = None if ignore_requires_python else target
-    if dry_run:
-        opened = [_open_for_dry_run(p, known.get(p), cache_dir, verify) for p in paths]
-        plans = _plan_all(opened, resolved, options, skip_pycache, rp_target)
-        dry = _embed.report_issues(_dry_run(plans, resolved, options), resolved, report, False)
-        return _in_order(order, dry, present)
-    if not paths and not remove:
+    if not items and not removed and not dry_run:
         return _in_order(order, [], present)
     cache = _open_cache(cache_dir)
     for attempt in (1, 2):
-        opened = _open_all(paths, cache, verify, jobs, known)
-        plans = _plan_all(opened, resolved, options, skip_pycache, rp_target)
-        both = sorted({canonicalize_name(p.wheel.name) for p in plans}.intersection(remove))
-        if both:
-            raise ValueError(f"{', '.join(both)}: both installed and removed by one call")
         try:
-            results = _transact(plans, resolved, options, remove)
+            planned = _open_and_plan(
+                items,
+                resolved,
+                cache,
+                verify,
+                options,
+                fill=not dry_run,
+                skip_pycache=skip_pycache,
+                target=rp_target,
+            )
+            if dry_run:
+                dry = _dry_run(planned, resolved, options)
+                return _in_order(order, _embed.report_issues(dry, resolved, report, False), present)
+            both = sorted({canonical_name(p.source.name) for p in planned}.intersection(removed))
+            if both:
+                raise ValueError(f"{', '.join(both)}: both installed and removed by one call")
+            results = _transact(planned, resolved, options, removed)
             return _in_order(order, _embed.report_issues(results, resolved, report, True), present)
         except DamagedCacheEntry as damaged:
-            # A file vanished from a cache entry: drop the entry, unpack the wheel
-            # again, and start over (nothing was published).
+            # A cached file was changed (through a hardlink, say) or removed: drop
+            # the entry, unpack the wheel again, and start over (nothing was published).
+            entry = damaged.entry
             if attempt == 2 or cache is None:
-                raise FastinstError(f"cache entry {damaged.entry} is damaged") from None
-            logger.warning("cache entry %s is damaged; unpacking the wheel again", damaged.entry)
-            cache.remove(os.path.basename(damaged.entry))
+                raise FastinstError(f"cache entry {entry.path} is damaged ({damaged})") from None
+            logger.warning(
+                "cache entry of %s is damaged (%s: %s); unpacking the wheel again",
+                entry.wheel, os.path.relpath(damaged.path, entry.path), damaged.reason,
+            )  # fmt: skip
+            cache.remove(entry.digest)
     raise AssertionError("unreachable")
 
 
-def _plan_all(
-    opened: list[Wheel],
-    scheme: Scheme,
-    options: Options,
-    skip_pycache: bool,
-    target: TargetInterpreter | None,
-) -> list[WheelPlan]:
-    """Check the opened wheels together and plan each one."""
-    from . import _embed
+# --- open and plan (the same for dry runs and installs) ------------------------------
 
-    _check_distinct(opened)
-    if target is not None:  # None when Requires-Python is ignored
+
+def _open_and_plan(
+    items: list[tuple[str, str | None]],
+    scheme: Scheme,
+    cache: WheelCache | None,
+    verify: bool,
+    options: Options,
+    *,
+    fill: bool,
+    skip_pycache: bool = False,
+    target: TargetInterpreter | None = None,
+) -> list[Planned]:
+    """Open every wheel (from the cache, else its archive, unpacked into the cache
+    when ``fill``), check them together (and their Requires-Python against
+    ``target``'s version, unless None) and decide where each file goes."""
+    from . import _embed
+    from ._overlaps import resolve
+
+    sources, hits = _open_all(
+        items, cache, verify, options.jobs, fill=fill, progress=options.progress
+    )
+    _check_distinct(sources, [p for p, _ in items])
+    planned = [
+        Planned(s, p, _targets(scheme, s), hit) for s, (p, _pin), hit in zip(sources, items, hits)
+    ]
+    if target is not None:
         from ._tags import check_requires_python
 
-        check_requires_python(opened, target)
+        check_requires_python(planned, target)
     if skip_pycache:
-        _embed.drop_pycache(opened)
-    plans = [plan_wheel(w, scheme.for_distribution(canonicalize_name(w.name))) for w in opened]
-    _check_no_overlap(plans)
-    _embed.check_plans(plans, options)
-    return plans
+        _embed.drop_pycache(planned)
+    if len(planned) > 1 or any(_roots_shared(p) for p in planned):
+        resolve(
+            sources,
+            [p.targets for p in planned],
+            [p.wheel for p in planned],
+            [p.skips for p in planned],
+        )
+    _embed.check_plans(planned, scheme, options)
+    return planned
+
+
+def _targets(scheme: Scheme, source: Source) -> Targets:
+    """Where the files of ``source`` go (headers in a directory of the distribution's
+    name where the scheme says so, as pip)."""
+    if scheme.headers_per_distribution:
+        scheme = scheme.for_distribution(canonical_name(source.name))
+    roots = (scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data)
+    return targets(roots, source.lib_key)
+
+
+def _roots_shared(p: Planned) -> bool:
+    """Whether two keys with files go to one directory (purelib and platlib of a venv)."""
+    roots = [p.targets.roots[k] for k, tops in enumerate(p.source.tops) if tops]
+    return len(set(roots)) != len(roots)
+
+
+def _open_all(
+    items: list[tuple[str, str | None]],
+    cache: WheelCache | None,
+    verify: bool,
+    jobs: int,
+    *,
+    fill: bool,
+    progress: ProgressCallback | None,
+) -> tuple[list[Source], list[bool]]:
+    """Each wheel's source: its cache entry, else its archive (all cold wheels
+    unpacked into the cache in one parallel pass when ``fill``); and for each,
+    whether the cache had it already."""
+    from ._archive import ArchiveSource
+    from ._wheel import check_filename, open_wheel
+
+    sources: list[Source | None] = []
+    cold: list[tuple[int, Wheel, str]] = []
+    for path, pin in items:
+        digest = None
+        if cache is not None:
+            digest = pin or _wheel_digest(cache, path)
+            entry = cache.load(digest, verified=verify)
+            if entry is not None:
+                if os.path.basename(path) != entry.wheel:  # the same bytes under another name
+                    check_filename(path, entry.dist_info)
+                sources.append(entry)
+                continue
+        if pin is not None:
+            if not os.path.exists(path):
+                where = "in the cache" if cache is not None else "in a cache (none is used)"
+                raise InvalidWheel(path, f"the wheel is not {where} and the file does not exist")
+            digest = _wheel_digest(cache, path)
+            if digest != pin:
+                from ._errors import RecordMismatch
+
+                raise RecordMismatch(path, f"its sha256 is {digest}, not the expected {pin}")
+        wheel = open_wheel(path, verify_record=verify)
+        if cache is not None and fill:
+            assert digest is not None
+            cold.append((len(sources), wheel, digest))
+            sources.append(None)
+        else:
+            sources.append(ArchiveSource(wheel))
+    if cold:
+        assert cache is not None
+        try:
+            with _ByteProgress(
+                [(items[i][0], _member_bytes(w)) for i, w, _d in cold], progress
+            ) as c:
+                filled = cache.populate_many(
+                    [(w, d) for _i, w, d in cold], jobs, verified=verify, counters=c
+                )
+        except OSError as exc:
+            if isinstance(exc, FastinstError):
+                raise
+            logger.info("cache %s not usable (%s); installing from the archives", cache.root, exc)
+            filled = [ArchiveSource(w) for _i, w, _d in cold]  # type: ignore[misc]
+        for (i, _w, _d), source in zip(cold, filled):
+            sources[i] = source
+    cold_at = {i for i, _w, _d in cold}
+    hits = [i not in cold_at and isinstance(s, CacheEntry) for i, s in enumerate(sources)]
+    return [s for s in sources if s is not None], hits
+
+
+def _wheel_digest(cache: WheelCache | None, path: str) -> str:
+    from . import _backend
+
+    try:
+        return cache.wheel_digest(path) if cache is not None else _backend.core.sha256_file(path)
+    except OSError as exc:
+        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
+
+
+def _check_distinct(sources: Sequence[Source], paths: Sequence[str]) -> None:
+    seen: dict[str, str] = {}
+    for source, path in zip(sources, paths):
+        key = canonical_name(source.name)
+        if key in seen:
+            raise InvalidWheel(path, f"{source.name} is already being installed from {seen[key]}")
+        seen[key] = path
+
+
+# --- stage, publish, commit -----------------------------------------------------------
 
 
 def _transact(
-    plans: list[WheelPlan], scheme: Scheme, options: Options, remove: tuple[str, ...] = ()
+    planned: list[Planned], scheme: Scheme, options: Options, remove: tuple[str, ...] = ()
 ) -> list[InstallResult]:
     """Stage, publish and commit under the environment lock; roll back on any failure."""
     tx = _transaction.Transaction(journal_dir=scheme.purelib)
@@ -254,7 +497,7 @@ def _transact(
                 cleaned = _transaction.recover(_roots(scheme), scheme.purelib)
                 if cleaned:  # one line: the slow start has a reason
                     logger.warning("finished an interrupted install first (%s)", "; ".join(cleaned))
-                results = _install_locked(tx, plans, scheme, options, remove)
+                results = _install_locked(tx, planned, scheme, options, remove)
                 tx.commit()
             except BaseException:
                 # Still under the lock: once it is released, another install may
@@ -271,95 +514,277 @@ def _transact(
 
 def _install_locked(
     tx: _transaction.Transaction,
-    plans: list[WheelPlan],
+    planned: list[Planned],
     scheme: Scheme,
     options: Options,
     remove: tuple[str, ...] = (),
 ) -> list[InstallResult]:
+    from ._distinfo import current_umask, write_metadata, write_record
+    from ._link import Linker
+    from ._scripts import exec_mode, write_scripts
+
     umask = current_umask()
-    digests = write_bulk(tx, plans, options)
-    written: list[list[tuple[str, str, str]]] = []
-    for plan in plans:
-        rows = bulk_record_rows(plan, digests.get(id(plan)))
-        rows += write_scripts(tx, plan, umask)
+    file_mode = 0o666 & ~umask
+    progress = options.progress
+    bulk = _extract_archives(
+        tx, [p for p in planned if not isinstance(p.source, CacheEntry)], options
+    )
+    linker = Linker(tx, options.link_mode, options.jobs)
+    records = []
+    for p in planned:
+        source, t = p.source, p.targets
+        if isinstance(source, CacheEntry):
+            if progress is not None and not p.started:
+                progress("wheel-start", p.wheel, 0, source.size)
+            record = _link(linker, p, source, progress)
+        else:
+            record = bulk[id(p)]
+        skip = p.skips.generated
+        rows = write_scripts(
+            tx, source, t.scripts, t.prefixes[SCRIPTS], scheme.python, exec_mode(umask), skip
+        )
         if options.compile_bytecode:
-            rows += compile_sources(tx, plan, options)
+            rows += _compile(tx, p, scheme, options)
         rows += write_metadata(
             tx,
-            plan,
+            t.lib_root,
+            source.dist_info,
             options.installer_name,
-            requested=plan.wheel.path in options.requested,
-            direct_url=options.direct_urls.get(plan.wheel.path),
-            extra=options.metadata.get(plan.wheel.path, {}),
+            file_mode,
+            requested=p.wheel in options.requested,
+            direct_url=options.direct_urls.get(p.wheel),
+            extra=options.metadata.get(p.wheel, {}),
         )
-        rows.append(write_record(tx, plan, rows))
-        written.append(rows)
-        if options.progress is not None:  # every file of this wheel is staged
-            total = wheel_bytes(plan)
-            options.progress("wheel-done", plan.wheel.path, total, total)
-    old = _move_old_versions_aside(tx, plans, scheme)
+        records.append(write_record(tx, t.lib_root, source.dist_info, record, rows, file_mode))
+        if progress is not None:
+            progress("wheel-done", p.wheel, _size(source), _size(source))
+    old = _move_old_versions_aside(tx, planned, scheme)
     if remove:
         _remove_others(tx, scheme, remove)
-    _publish(tx, plans)
-    results = []
-    for plan, rows in zip(plans, written):
-        files = tuple(_absolute(plan, path) for path, _h, _s in rows)
-        replaced, old_files, _r = old.get(plan.wheel.name, (None, [], []))
-        new = set(files)
-        results.append(
-            InstallResult(
-                name=plan.wheel.name,
-                version=plan.wheel.version,
-                dist_info=plan.dist_info_dest,
-                files=files,
-                wheel=plan.wheel.path,
-                replaced=replaced,
-                removed=tuple(f for f in old_files if f not in new),
-                from_cache=plan.wheel.cache_hit,
-            )
+    tx.publish_all({(p.targets.lib_root, p.source.dist_info) for p in planned})
+    return [_result(p, RecordFiles(r, p.targets.lib_root), old) for p, r in zip(planned, records)]
+
+
+def _link(
+    linker: Linker, p: Planned, entry: CacheEntry, progress: ProgressCallback | None
+) -> bytes:
+    """One core call for the wheel's files; a big wheel's progress polled meanwhile."""
+    skip = p.skips.mask(entry.files)
+    if progress is None or p.started:
+        return linker.link(entry, p.targets, skip)
+    if entry.size < _PROGRESS_BYTES:
+        record = linker.link(entry, p.targets, skip)
+        progress("bytes", p.wheel, entry.size, entry.size)
+        return record
+    with _ByteProgress([(p.wheel, entry.size)], progress) as counter:
+        return linker.link(entry, p.targets, skip, counter)
+
+
+class _ByteProgress:
+    """Byte counters for the core to fill, reported by a thread while it works.
+
+    ``with _ByteProgress([(wheel, total), ...], progress) as counters:`` gives
+    ``None`` when ``progress`` is; otherwise a ``bytearray`` of 8 bytes per wheel
+    that the core adds to (without the GIL), and a thread that sends ``"bytes"``
+    events every 0.1 s for the wheels whose count moved, and a last one for each
+    (``done == total``) when the core is done.
+    """
+
+    def __init__(self, wheels: list[tuple[str, int]], progress: ProgressCallback | None) -> None:
+        self.wheels = wheels
+        self.progress = progress
+        self.counters = bytearray(8 * len(wheels))
+        self.sent = [0] * len(wheels)
+
+    def __enter__(self) -> bytearray | None:
+        if self.progress is None:
+            return None
+        import threading
+
+        for wheel, total in self.wheels:
+            self.progress("wheel-start", wheel, 0, total)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self.counters
+
+    def _send(self) -> None:
+        assert self.progress is not None
+        for i, (wheel, total) in enumerate(self.wheels):
+            done = min(int.from_bytes(self.counters[8 * i : 8 * i + 8], "little"), total)
+            if done != self.sent[i]:
+                self.sent[i] = done
+                self.progress("bytes", wheel, done, total)
+
+    def _run(self) -> None:
+        while not self.done.wait(0.1):
+            self._send()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.done.set()
+            self.thread.join()
+            for wheel, total in self.wheels:
+                self.progress("bytes", wheel, total, total)
+
+
+def _extract_archives(
+    tx: _transaction.Transaction, planned: list[Planned], options: Options
+) -> dict[int, bytes]:
+    """Extract the files of the wheels read from their archives into the staging
+    areas, in one parallel core call; by ``id(planned)``, the RECORD text of those files."""
+    if not planned:
+        return {}
+    from . import _archive, _backend
+    from ._records import format_record
+
+    jobs = []
+    dirs: set[str] = set()
+    for p in planned:
+        source = p.source
+        assert not isinstance(source, CacheEntry)
+        skipped = p.skips.rows | p.skips.dropped
+        members = [m for i, m in enumerate(source.layout.files) if i not in skipped]
+        stages = [""] * len(KEY_NAMES)
+        for key in sorted({m.key for m in members}):
+            root = p.targets.roots[key]
+            stages[key] = tx.stage_dir(root) + "/"
+            tx.add_tops(root, {m.path.partition("/")[0] for m in members if m.key == key})
+        for m in members:
+            parent = (stages[m.key] + m.path).rpartition("/")[0]
+            while parent + "/" not in stages and parent not in dirs:
+                dirs.add(parent)
+                parent = parent.rpartition("/")[0]
+        todo = _archive.tasks(
+            source.wheel,
+            members,
+            lambda m, stages=stages: stages[m.key] + m.path,  # type: ignore[misc]
+            lambda m: 0o777 if m.executable else 0o666,
         )
-    return results
+        jobs.append((source.wheel, members, todo))
+    _backend.core.make_dirs(sorted(dirs, key=lambda d: (d.count("/"), d)))
+    wheels = [(p.wheel, p.source.size) for p in planned]
+    with _ByteProgress(wheels, options.progress) as counters:
+        blobs = _archive.extract(jobs, options.jobs, counters)
+    out: dict[int, bytes] = {}
+    for p, (wheel, members, todo), blob in zip(planned, jobs, blobs):
+        _archive.check_other_algorithms(wheel, members, [t[5] for t in todo])
+        out[id(p)] = format_record(_archive_rows(p, members, blob))
+        p.started = True
+    return out
 
 
-def _dry_run(plans: list[WheelPlan], scheme: Scheme, options: Options) -> list[InstallResult]:
-    """What ``install`` would do, computed without writing anything."""
+def _archive_rows(p: Planned, members: list[Member], blob: bytes) -> list[tuple[str, str, str]]:
+    """RECORD rows of a wheel's extracted files, and of those a later wheel writes."""
+    from ._archive import ArchiveSource, record_rows
+
+    source = p.source
+    assert isinstance(source, ArchiveSource)
+    rows = record_rows(members, blob, p.targets.prefixes)
+    if p.skips.rows:
+        for i in sorted(p.skips.rows):
+            m = source.layout.files[i]
+            rows.append((p.targets.prefixes[m.key] + m.path, source.file_hash(i), str(m.entry[5])))
+    return rows
+
+
+def _member_bytes(wheel: Wheel) -> int:
+    """The bytes of a wheel's files, as its cache entry will count them."""
+    from ._archive import ArchiveSource
+
+    return ArchiveSource(wheel).size
+
+
+def _size(source: Source) -> int:
+    return source.size
+
+
+def _compile(
+    tx: _transaction.Transaction, p: Planned, scheme: Scheme, options: Options
+) -> list[tuple[str, str, str]]:
+    """Compile the wheel's staged ``.py`` files; the rows of the ``.pyc`` files."""
+    from ._bytecode import compile_staged
+
+    t = p.targets
+    skipped = p.skips.rows | p.skips.dropped
+    libs = (PURELIB, PLATLIB)
+    sources = [
+        (t.roots[key], path)
+        for i, (key, path, _h) in enumerate(p.source.listing())
+        if key in libs and path.endswith(".py") and i not in skipped
+    ]
+    return compile_staged(
+        tx,
+        scheme.python,
+        sources,
+        {t.roots[key]: t.prefixes[key] for key in libs},
+        optimization_levels=options.optimization_levels,
+        invalidation_mode=options.invalidation_mode,
+        workers=options.jobs,
+    )
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+def _result(
+    p: Planned,
+    files: Sequence[str],
+    old: Mapping[str, tuple[str | None, list[str], list[RemovalPlan]]],
+) -> InstallResult:
+    """The result of one wheel: installed with ``files``, or (dry run) to be."""
+    replaced, old_files, _removals = old.get(p.source.name, (None, [], []))
+    removed: tuple[str, ...] = ()
+    if old_files:
+        new = set(files)
+        removed = tuple(f for f in old_files if f not in new)
+    return InstallResult(
+        name=p.source.name,
+        version=p.source.version,
+        dist_info=p.dist_info,
+        files=files,
+        wheel=p.wheel,
+        replaced=replaced,
+        removed=removed,
+        from_cache=p.from_cache,
+    )
+
+
+def _dry_run(planned: list[Planned], scheme: Scheme, options: Options) -> list[InstallResult]:
+    """What installing the wheels would write, replace and remove, touching nothing."""
+    old = _old_versions(planned, scheme)
+    return [_result(p, _would_write(p, scheme, options), old) for p in planned]
+
+
+def _would_write(p: Planned, scheme: Scheme, options: Options) -> tuple[str, ...]:
+    """The absolute paths that installing one wheel would write."""
     from ._scripts import launcher_kind, make_launcher
 
-    results = []
+    t, source = p.targets, p.source
+    dropped = p.skips.dropped
+    files = [
+        t.absolute(t.prefixes[key] + path)
+        for i, (key, path, _h) in enumerate(source.listing())
+        if i not in dropped
+    ]
+    files += [t.absolute(t.prefixes[SCRIPTS] + path) for path, _d in source.script_files()]
     kind = launcher_kind()
-    old = _old_versions(plans, scheme)
-    for plan in plans:
-        files = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
-        files += [
-            scheme.scripts + "/" + make_launcher(ep, scheme.python, kind)[0]
-            for ep in plan.launchers
-        ]
-        info = plan.dist_info_dest
-        names = {"RECORD", *options.metadata.get(plan.wheel.path, {})}
-        if options.installer_name is not None:
-            names.add("INSTALLER")
-        if plan.wheel.path in options.requested:
-            names.add("REQUESTED")
-        if plan.wheel.path in options.direct_urls:
-            names.add("direct_url.json")
-        files += [f"{info}/{name}" for name in sorted(names)]
-        replaced, old_files, _r = old[plan.wheel.name]
-        new = set(files)
-        results.append(
-            InstallResult(
-                name=plan.wheel.name,
-                version=plan.wheel.version,
-                dist_info=info,
-                files=tuple(files),
-                wheel=plan.wheel.path,
-                replaced=replaced,
-                removed=tuple(f for f in old_files if f not in new),
-            )
-        )
-    return results
+    files += [
+        t.scripts + "/" + make_launcher(ep, scheme.python, kind)[0] for ep in source.entry_points
+    ]
+    info = p.dist_info
+    names = {"RECORD", *options.metadata.get(p.wheel, {})}
+    if options.installer_name is not None:
+        names.add("INSTALLER")
+    if p.wheel in options.requested:
+        names.add("REQUESTED")
+    if p.wheel in options.direct_urls:
+        names.add("direct_url.json")
+    files += [f"{info}/{name}" for name in sorted(names)]
+    return tuple(files)
 
 
-# --- where the files come from: the cache or the archives ---------------------------
+# --- scheme and arguments -----------------------------------------------------------
 
 
 def _open_cache(cache_dir: PathLike | _Default | None) -> WheelCache | None:
@@ -370,94 +795,12 @@ def _open_cache(cache_dir: PathLike | _Default | None) -> WheelCache | None:
     return WheelCache(default_cache_dir() if cache_dir is DEFAULT_CACHE else os.fspath(cache_dir))
 
 
-def _open_all(
-    paths: list[str],
-    cache: WheelCache | None,
-    verify_record: bool,
-    jobs: int,
-    known: Mapping[str, str],
-) -> list[Wheel]:
-    """Open every wheel: from the cache when it has it, else from the archive (and
-    unpack it into the cache, all cold wheels in one parallel pass).
-
-    ``known`` maps paths to the SHA-256 their wheels must have (a lock's): such a
-    wheel is looked up in the cache by it, with no need for the file, and a file
-    that is read is checked against it first.
-    """
-    if cache is None:
-        for p in paths:
-            if p in known:
-                _check_sha256(p, known[p], None)
-        return [open_wheel(p, verify_record=verify_record) for p in paths]
-    wheels: list[Wheel] = []
-    cold: list[tuple[int, Wheel, str]] = []
-    for p in paths:
-        digest = known.get(p)
-        if digest is None:
-            try:
-                digest = cache.wheel_digest(p)
-            except OSError as exc:
-                raise InvalidWheel(p, f"cannot read wheel: {exc.strerror or exc}") from None
-        cached = cache.load(digest, p, verified=verify_record)
-        if cached is not None:
-            check_filename(p, cached.dist_info)
-            cached.cache_hit = True
-            wheels.append(cached)
-            continue
-        if p in known:
-            _check_sha256(p, digest, cache)
-        wheel = open_wheel(p, verify_record=verify_record)
-        cold.append((len(wheels), wheel, digest))
-        wheels.append(wheel)
-    if cold:
-        try:
-            populated = cache.populate_many(
-                [(w, d) for _i, w, d in cold], jobs, verified=verify_record
-            )
-        except CoreFailure as failure:
-            _i, wheel, _d = cold[failure.job]
-            member = wheel.files[failure.index]
-            raise core_error(failure, wheel.path, member[NAME], "") from None
-        except OSError as exc:
-            logger.info("cache %s not usable (%s); installing from the archives", cache.root, exc)
-            return wheels
-        for (i, _w, _d), w in zip(cold, populated):
-            wheels[i] = w
-    return wheels
-
-
-def _open_for_dry_run(
-    path: str, digest: str | None, cache_dir: PathLike | _Default | None, verify_record: bool
-) -> Wheel:
-    """The wheel, read without writing anything: a wheel of known hash from the cache
-    when the cache has it (its file may be gone), else from its archive."""
-    if digest is not None:
-        cache = _open_cache(cache_dir)
-        cached = None if cache is None else cache.load(digest, path, verified=verify_record)
-        if cached is not None:
-            check_filename(path, cached.dist_info)
-            return cached
-        _check_sha256(path, digest, None)
-    return open_wheel(path, verify_record=verify_record)
-
-
-def _check_sha256(path: str, want: str, cache: WheelCache | None) -> None:
-    from ._errors import RecordMismatch
-
-    try:
-        if cache is not None:
-            actual = cache.wheel_digest(path)  # remembered by (size, mtime, inode)
-        else:
-            from ._backend import core
-
-            actual = core.sha256_file(path)
-    except OSError as exc:
-        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
-    if actual != want:
-        raise RecordMismatch(path, f"its sha256 is {actual}, not the expected {want}")
-
-
-# --- scheme and arguments -----------------------------------------------------------
+def _hex(digest: str) -> str:
+    """A SHA-256 in hex, lower case; ValueError for anything else."""
+    pin = digest.lower()
+    if len(pin) != 64 or not all(c in "0123456789abcdef" for c in pin):
+        raise ValueError(f"not a SHA-256 in hex: {digest!r}")
+    return pin
 
 
 def _resolve_scheme(scheme: SchemeLike, interpreter: PathLike | None = None) -> Scheme:
@@ -488,6 +831,13 @@ def _requested_set(paths: list[str], requested: bool | Iterable[PathLike]) -> se
     if requested is False:
         return set()
     return {os.path.abspath(os.fspath(p)) for p in requested}
+
+
+def _roots(scheme: Scheme) -> list[str]:
+    return [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
+
+
+# --- versions installed already, distributions removed --------------------------------
 
 
 def _already_installed(paths: list[str], scheme: Scheme) -> dict[str, InstallResult]:
@@ -537,65 +887,6 @@ def _in_order(
     return [present.get(p) or done[p] for p in order]
 
 
-def _check_distinct(wheels: list[Wheel]) -> None:
-    seen: dict[str, str] = {}
-    for w in wheels:
-        key = canonicalize_name(w.name)
-        if key in seen:
-            raise InvalidWheel(w.path, f"{w.name} is already being installed from {seen[key]}")
-        seen[key] = w.path
-
-
-def _check_no_overlap(plans: list[WheelPlan]) -> None:
-    """Two wheels of one install may not write the same file."""
-    if len(plans) < 2:
-        return
-    owner: dict[str, str] = {}
-    for plan in plans:
-        dests = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
-        dests += [plan.scheme.scripts + "/" + ep.name for ep in plan.launchers]
-        for dest in dests:
-            other = owner.setdefault(dest, plan.wheel.path)
-            if other != plan.wheel.path:
-                raise InvalidWheel(plan.wheel.path, f"{dest} is also installed by {other}")
-
-
-def _roots(scheme: Scheme) -> list[str]:
-    return [scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data]
-
-
-def _absolute(plan: WheelPlan, record_path: str) -> str:
-    if "../" not in record_path:
-        return plan.lib_root + "/" + record_path
-    return os.path.normpath(os.path.join(plan.lib_root, record_path))
-
-
-def _old_versions(
-    plans: list[WheelPlan], scheme: Scheme
-) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
-    """For each plan's distribution: the installed version, its files (dist-info
-    last), and the plans that remove it (`_remove`, shared with uninstall)."""
-    from ._remove import replaced_versions
-
-    old: dict[str, tuple[str | None, list[str], list[RemovalPlan]]] = {}
-    for name, removals in replaced_versions([p.wheel.name for p in plans], scheme).items():
-        files = [f for r in removals for f in (*r.files, r.dist_info)]
-        old[name] = (removals[0].dist.version if removals else None, files, removals)
-    return old
-
-
-def _move_old_versions_aside(
-    tx: _transaction.Transaction, plans: list[WheelPlan], scheme: Scheme
-) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
-    """Move every file of an installed version out of the way (back on rollback);
-    after the commit they are gone, and so are the directories they left empty."""
-    from ._remove import move_out
-
-    old = _old_versions(plans, scheme)
-    move_out(tx, [r for _v, _f, removals in old.values() for r in removals])
-    return old
-
-
 def _remove_others(tx: _transaction.Transaction, scheme: Scheme, names: tuple[str, ...]) -> None:
     """Uninstall ``names`` inside ``tx`` (for a sync), before anything is published:
     only copies in the scheme's own library directories, as an upgrade replaces them."""
@@ -604,6 +895,30 @@ def _remove_others(tx: _transaction.Transaction, scheme: Scheme, names: tuple[st
     move_out(tx, [r for removals in replaced_versions(names, scheme).values() for r in removals])
 
 
-def _publish(tx: _transaction.Transaction, plans: list[WheelPlan]) -> None:
-    """Rename every staged file into place; every .dist-info last."""
-    tx.publish_all({(p.lib_root, p.wheel.dist_info) for p in plans})
+# --- the version installed before -------------------------------------------------------
+
+
+def _old_versions(
+    planned: list[Planned], scheme: Scheme
+) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
+    """For each wheel's distribution: the installed version, its files (dist-info
+    last), and the plans that remove it (`_remove`, shared with uninstall)."""
+    from ._remove import replaced_versions
+
+    old: dict[str, tuple[str | None, list[str], list[RemovalPlan]]] = {}
+    for name, removals in replaced_versions([p.source.name for p in planned], scheme).items():
+        files = [f for r in removals for f in (*r.files, r.dist_info)]
+        old[name] = (removals[0].dist.version if removals else None, files, removals)
+    return old
+
+
+def _move_old_versions_aside(
+    tx: _transaction.Transaction, planned: list[Planned], scheme: Scheme
+) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
+    """Move every file of an installed version out of the way (back on rollback);
+    after the commit they are gone, and so are the directories they left empty."""
+    from ._remove import move_out
+
+    old = _old_versions(planned, scheme)
+    move_out(tx, [r for _v, _f, removals in old.values() for r in removals])
+    return old

@@ -1,9 +1,11 @@
-"""Link cached files into an install's staging area: reflink, hardlink or copy.
+"""Link a cache entry's files into an install's staging area: reflink, hardlink or copy.
 
-The mode is decided once per destination filesystem, by trying it on one file,
-not by failing on every file: a cache on another device cannot be hardlinked
-from, a filesystem without reflinks cannot clone, a read-only cache of files
-owned by someone else cannot be hardlinked (``fs.protected_hardlinks``).
+The mode is decided once per destination directory and install, by trying it on
+one file, not by failing on every file: a cache on another device cannot be
+hardlinked from, a filesystem without reflinks cannot clone, a read-only cache of
+files owned by someone else cannot be hardlinked (``fs.protected_hardlinks``).
+What still fails for single files (a file at the filesystem's link limit,
+``EMLINK``) is copied by the core, which says how many.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Sequence
 
 from . import _backend
-from ._errors import CoreFailure
+from ._entry import FILE, KEY_NAMES, CacheEntry, DamagedCacheEntry
+from ._errors import CoreFailure, os_error
+from ._plan import Targets
+from ._transaction import Transaction
 
 logger = logging.getLogger("fastinst")
 
@@ -73,27 +77,88 @@ def _try(mode: str, sample: str, stage_dir: str) -> str | None:
     """None when ``mode`` works from ``sample`` into ``stage_dir``, else why not."""
     probe = os.path.join(stage_dir, ".fastinst-link-probe")
     try:
-        _backend.core.link_files([(sample, probe)], _CORE_MODE[mode], 1)
-    except CoreFailure as failure:
-        return os.strerror(failure.errno) if failure.errno else failure.detail
+        if mode == "hardlink":
+            os.link(sample, probe, follow_symlinks=False)
+        else:
+            import fcntl
+
+            src = os.open(sample, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                dst = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.ioctl(dst, 0x40049409, src)  # FICLONE
+                finally:
+                    os.close(dst)
+            finally:
+                os.close(src)
+    except OSError as exc:
+        return exc.strerror or str(exc)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(probe)
     return None
 
 
-def link_files(pairs: Sequence[tuple[str, str]], mode: str, jobs: int) -> None:
-    """Link every ``(src, dst)``; fall back to copies for files a hardlink cannot take.
+class Linker:
+    """Links cache entries into one install's staging areas (the mode chosen once
+    per staging directory)."""
 
-    ``EMLINK`` (a file already has the filesystem's maximum number of links) can
-    hit some files and not others, so it is handled after the fact: the pairs
-    not yet done are copied instead.
-    """
-    try:
-        _backend.core.link_files(list(pairs), _CORE_MODE[mode], jobs)
-    except CoreFailure as failure:
-        if mode != "hardlink" or failure.errno not in (errno.EMLINK, errno.EPERM, errno.EXDEV):
-            raise
-        logger.info("hardlink failed (%s); copying the rest", os.strerror(failure.errno))
-        rest = [(s, d) for s, d in pairs if not os.path.lexists(d)]
-        _backend.core.link_files(rest, _CORE_MODE["copy"], jobs)
+    def __init__(self, tx: Transaction, requested: str, jobs: int) -> None:
+        self.tx = tx
+        self.requested = requested
+        self.jobs = jobs
+        self.modes: dict[str, int] = {}
+
+    def link(
+        self,
+        entry: CacheEntry,
+        targets: Targets,
+        skip: bytes | None = None,
+        counter: bytearray | None = None,
+    ) -> bytes:
+        """Link every file of ``entry`` into the staging areas of ``targets``; the
+        RECORD text of those files. The top-level names made are registered with
+        the transaction."""
+        stages: list[str | None] = [None] * len(KEY_NAMES)
+        how = [_CORE_MODE["copy"]] * len(KEY_NAMES)
+        for key, names in enumerate(entry.tops):
+            if names:
+                stage = self.tx.stage_dir(targets.roots[key])
+                stages[key] = stage
+                mode = self.modes.get(stage)
+                if mode is None:
+                    name = choose_mode(self.requested, os.path.join(entry.path, FILE), stage)
+                    mode = self.modes[stage] = _CORE_MODE[name]
+                how[key] = mode
+        try:
+            record, made, copied = _backend.core.link_tree(
+                entry.table,
+                entry.sources(),
+                stages,
+                targets.prefixes,
+                how,
+                self.jobs,
+                skip,
+                counter,
+            )
+        except CoreFailure as failure:
+            raise _failure(entry, failure) from None
+        if copied:
+            logger.info(
+                "%s: %d files copied where a hardlink or clone was refused", entry.wheel, copied
+            )
+        for key, names in enumerate(made):
+            if names:
+                self.tx.add_tops(targets.roots[key], names)
+        return record
+
+
+def _failure(entry: CacheEntry, failure: CoreFailure) -> Exception:
+    if failure.kind == "table":
+        return DamagedCacheEntry(entry, entry.path, f"row {failure.index}: {failure.detail}")
+    if failure.kind == "changed" or (
+        failure.errno == errno.ENOENT and failure.detail.startswith(entry.path + "/")
+    ):
+        why = "missing" if failure.errno == errno.ENOENT else "changed since it was cached"
+        return DamagedCacheEntry(entry, failure.detail, why)
+    return os_error(OSError(failure.errno, os.strerror(failure.errno), failure.detail))

@@ -31,11 +31,10 @@ if TYPE_CHECKING:
     from packaging.pylock import Package, PackageArchive, PackageWheel, Pylock
 
     from ._cache import WheelCache
-    from ._install import InstallResult
+    from ._install import InstallResult, ProgressCallback
     from ._installed import InstalledDistribution
     from ._remove import UninstallResult
     from ._scheme import Scheme
-    from ._stage import ProgressCallback
     from ._tags import TargetInterpreter
 
 logger = logging.getLogger("fastinst")
@@ -367,7 +366,7 @@ def locate(
         looked: list[str] = []
         digest = wheel.sha256
         if cache is not None and digest is not None:
-            if cache.load(digest, wheel.filename, verified=verified) is not None:
+            if cache.load(digest, verified=verified) is not None:
                 found.append(Found(wheel, None, digest, True))  # no file needed
                 continue
             looked.append(f"in the cache {cache.root} by sha256 {digest[:16]}...")

@@ -54,11 +54,6 @@ def check_member_name(wheel: str, name: str) -> None:
         raise UnsafePath(wheel, problem, member=name)
 
 
-def is_symlink_mode(external_attr: int) -> bool:
-    """Whether a zip entry's Unix mode (high 16 bits) marks a symbolic link."""
-    return stat.S_ISLNK(external_attr >> 16)
-
-
 def is_executable_mode(external_attr: int) -> bool:
     """Whether a member is a regular file with an execute bit, by pip's rule."""
     mode = external_attr >> 16

@@ -1,8 +1,10 @@
-"""Decide where every member of a wheel goes in a scheme (``.data/`` routing).
+"""Where each member of a wheel goes: its scheme key and its path below that key.
 
-A plan is pure data: nothing here touches the disk, so ``dry_run`` is just a plan
-that is not executed, and the same plan is executed from an archive or from the
-cache.
+This is content-only (it does not depend on the scheme the wheel is installed
+into), so it is done once: when a cache entry is built, whose table keeps it,
+or when a wheel is installed straight from its archive. What depends on the
+scheme (the directory of each key, RECORD's relative paths) is `Targets`, a few
+strings per wheel.
 """
 
 from __future__ import annotations
@@ -10,113 +12,70 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from ._entry import DATA, HEADERS, KEY_NAMES, PLATLIB, PURELIB, SCRIPTS
 from ._errors import UnsafePath
+from ._paths import is_executable_mode
 from ._records import RecordEntry
-from ._scheme import Scheme
-from ._wheel import ATTR, NAME, Entry, EntryPoint, Wheel
+from ._wheel import ATTR, NAME, Entry, Wheel
 
-# Modes handed to open(); the process umask applies, as it does for pip.
-MODE_FILE = 0o666
-MODE_EXEC = 0o777
-_S_IFMT, _S_IFREG = 0o170000, 0o100000
+_KEY_INDEX = {"purelib": PURELIB, "platlib": PLATLIB, "headers": HEADERS, "scripts": SCRIPTS,
+              "data": DATA}  # fmt: skip
 
 
-class FileAction(NamedTuple):
-    """One archive member to install: from ``entry`` to ``dest`` (``root``/``rel``).
-
-    A named tuple rather than a dataclass: a big install makes 15,000 of them.
-    """
+class Member(NamedTuple):
+    """One archive member placed below a scheme key."""
 
     entry: Entry
-    root: str  # the scheme directory it lands in
-    rel: str  # path below root, "/"-separated
-    dest: str  # root + "/" + rel
-    mode: int
-    expected: RecordEntry | None
-    fix_shebang: bool = False  # a .data/scripts file: rewritten in Python
+    key: int  # index into KEY_NAMES
+    path: str  # below the key's directory, "/"-separated
+    executable: bool
+    expected: RecordEntry | None  # the wheel's RECORD row, when verified
 
 
-class WheelPlan:
-    """Everything one wheel installs, before any of it is written."""
+class Layout(NamedTuple):
+    """A wheel's members by scheme key."""
 
-    __slots__ = ("files", "launchers", "lib_root", "scheme", "scripts", "wheel")
-
-    def __init__(self, wheel: Wheel, scheme: Scheme, lib_root: str) -> None:
-        self.wheel = wheel
-        self.scheme = scheme
-        self.lib_root = lib_root  # purelib or platlib: where the .dist-info goes
-        self.files: list[FileAction] = []  # bulk: written by the core
-        self.scripts: list[FileAction] = []  # .data/scripts: rewritten in Python
-        self.launchers: list[EntryPoint] = []
-
-    @property
-    def dist_info_dest(self) -> str:
-        return os.path.join(self.lib_root, self.wheel.dist_info)
-
-    def all_actions(self) -> list[FileAction]:
-        return self.files + self.scripts
-
-    def record_path(self, root: str, rel: str) -> str:
-        """A path as RECORD writes it: relative to the .dist-info's parent."""
-        if root == self.lib_root:
-            return rel
-        return os.path.relpath(root + "/" + rel, self.lib_root).replace(os.sep, "/")
+    lib_key: int  # PURELIB or PLATLIB: the wheel's root, and its .dist-info
+    files: list[Member]  # written verbatim (extracted, or linked from the cache)
+    scripts: list[Member]  # .data/scripts files: ``#!python`` may need rewriting
+    tops: list[list[str]]  # per key: the top-level names, files and scripts
 
 
-def plan_wheel(wheel: Wheel, scheme: Scheme) -> WheelPlan:
-    """Map every member of ``wheel`` to its destination in ``scheme``."""
-    lib_root = scheme.purelib if wheel.root_is_purelib else scheme.platlib
-    plan = WheelPlan(wheel, scheme, lib_root)
+def layout(wheel: Wheel) -> Layout:
+    """Place every member of ``wheel`` (its RECORD and setuptools' script wrappers
+    left out); two members at one place are refused."""
+    lib_key = PURELIB if wheel.root_is_purelib else PLATLIB
     record_name = wheel.record_member
     record = wheel.record or {}
     launcher_names = {ep.name for ep in wheel.entry_points}
-    lib_prefix = lib_root + "/"
-    files = plan.files
+    files: list[Member] = []
+    scripts: list[Member] = []
     for entry in wheel.files:
         name = entry[NAME]
         if name == record_name:
             continue  # written fresh, from what is actually installed
-        attr_mode = entry[ATTR] >> 16
-        # pip's rule: a regular file with any execute bit gets them all.
-        mode = MODE_EXEC if attr_mode & _S_IFMT == _S_IFREG and attr_mode & 0o111 else MODE_FILE
+        executable = is_executable_mode(entry[ATTR])
         top, _, rest = name.partition("/")
         if not (rest and top.endswith(".data")):
-            files.append(
-                FileAction(entry, lib_root, name, lib_prefix + name, mode, record.get(name))
-            )
-        else:
-            _plan_data_file(plan, entry, rest, mode, record.get(name), launcher_names)
-    dests = [a.dest for a in plan.files] + [a.dest for a in plan.scripts]
-    if len(set(dests)) != len(dests):
-        seen: set[str] = set()
-        dup = next(d for d in dests if d in seen or seen.add(d))  # type: ignore[func-returns-value]
-        raise UnsafePath(wheel.path, "two members install to the same path", dup)
-    plan.launchers = list(wheel.entry_points)
-    scripts_dir = os.path.normpath(scheme.scripts)
-    for ep in plan.launchers:
-        if os.path.dirname(os.path.normpath(os.path.join(scripts_dir, ep.name))) != scripts_dir:
-            raise UnsafePath(wheel.path, f"entry point {ep.name!r} leaves the scripts directory")
-    return plan
-
-
-def _plan_data_file(
-    plan: WheelPlan,
-    entry: Entry,
-    rest: str,
-    mode: int,
-    expected: RecordEntry | None,
-    launcher_names: set[str],
-) -> None:
-    """Route a ``<name>.data/<key>/<path>`` member to the scheme directory ``key``."""
-    # The key was checked when the wheel was opened (``_wheel._check_data_dirs``).
-    key, _, sub = rest.partition("/")
-    root = getattr(plan.scheme, key)
-    dest = root + "/" + sub
-    if key != "scripts":
-        plan.files.append(FileAction(entry, root, sub, dest, mode, expected))
-    elif not _is_setuptools_wrapper(sub, launcher_names):
-        # pip skips setuptools' own wrappers: the entry point's launcher replaces them.
-        plan.scripts.append(FileAction(entry, root, sub, dest, MODE_EXEC, expected, True))
+            files.append(Member(entry, lib_key, name, executable, record.get(name)))
+            continue
+        # The key was checked when the wheel was opened (``_wheel._check_data_dirs``).
+        key_name, _, sub = rest.partition("/")
+        key = _KEY_INDEX[key_name]
+        if key != SCRIPTS:
+            files.append(Member(entry, key, sub, executable, record.get(name)))
+        elif not _is_setuptools_wrapper(sub, launcher_names):
+            # pip skips setuptools' own wrappers: the entry point's launcher replaces them.
+            scripts.append(Member(entry, SCRIPTS, sub, True, record.get(name)))
+    places = [(m.key, m.path) for m in files] + [(m.key, m.path) for m in scripts]
+    if len(set(places)) != len(places):
+        seen: set[tuple[int, str]] = set()
+        dup = next(p for p in places if p in seen or seen.add(p))  # type: ignore[func-returns-value]
+        raise UnsafePath(wheel.path, "two members install to the same path", dup[1])
+    tops: list[list[str]] = [[] for _ in KEY_NAMES]
+    for key, path in sorted({(k, p.partition("/")[0]) for k, p in places}):
+        tops[key].append(path)
+    return Layout(lib_key, files, scripts, tops)
 
 
 def _is_setuptools_wrapper(sub: str, launcher_names: set[str]) -> bool:
@@ -128,3 +87,35 @@ def _is_setuptools_wrapper(sub: str, launcher_names: set[str]) -> bool:
         if lowered.endswith(suffix):
             return sub[: -len(suffix)] in launcher_names
     return sub in launcher_names
+
+
+class Targets(NamedTuple):
+    """Where one wheel's keys go in a scheme, and how RECORD names them."""
+
+    roots: tuple[str, ...]  # per key: the scheme directory
+    lib_root: str  # the directory of the .dist-info: RECORD paths are relative to it
+    prefixes: tuple[str, ...]  # per key: what RECORD puts before a path below that key
+
+    @property
+    def scripts(self) -> str:
+        return self.roots[SCRIPTS]
+
+    def record_path(self, key: int, path: str) -> str:
+        return self.prefixes[key] + path
+
+    def absolute(self, record_path: str) -> str:
+        """The absolute path of a RECORD path."""
+        if "../" not in record_path:
+            return self.lib_root + "/" + record_path
+        return os.path.normpath(os.path.join(self.lib_root, record_path))
+
+
+def targets(roots: tuple[str, ...], lib_key: int) -> Targets:
+    """The `Targets` of a wheel whose root is ``lib_key``, in a scheme's ``roots``
+    (the five directories, in `KEY_NAMES` order)."""
+    lib_root = roots[lib_key]
+    prefixes = tuple(
+        "" if root == lib_root else os.path.relpath(root, lib_root).replace(os.sep, "/") + "/"
+        for root in roots
+    )
+    return Targets(roots, lib_root, prefixes)

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
+from typing import TYPE_CHECKING, NamedTuple
 
-from ._wheel import EntryPoint
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from ._archive import ArchiveSource
+    from ._distinfo import Row
+    from ._entry import CacheEntry
+    from ._transaction import Transaction
+
+
+class EntryPoint(NamedTuple):
+    """A console or GUI script to generate: ``name = module:attr``."""
+
+    name: str
+    module: str
+    attr: str
+    section: str  # "console" or "gui"
+    # The POSIX launcher's body (everything after the shebang line), when known
+    # already: the cache keeps it, so that a warm install need not import
+    # ``installer`` (about 30 ms) just to write the same few lines again.
+    posix_body: bytes | None = None
+
 
 # Longest shebang line the kernel is sure to honour (Linux allows 127 bytes up to
 # 5.0; macOS allows more; a conservative limit works everywhere).
@@ -72,6 +92,8 @@ def shebang(python: str) -> bytes:
     exe = python.encode(sys.getfilesystemencoding())
     if b" " not in exe and len(exe) + 3 <= _MAX_SHEBANG:
         return b"#!" + exe
+    import shlex
+
     return b"#!/bin/sh\n'''exec' " + shlex.quote(python).encode() + b' "$0" "$@"\n' + b"' '''"
 
 
@@ -85,3 +107,33 @@ def fix_script(data: bytes, python: str) -> bytes:
         return data
     _first, newline, rest = data.partition(b"\n")
     return shebang(python) + b"\n" + (rest if newline else b"")
+
+
+def exec_mode(umask: int) -> int:
+    """pip's mode for scripts: the default file mode plus every execute bit."""
+    return (0o777 & ~umask) | 0o111
+
+
+def write_scripts(
+    tx: Transaction,
+    source: ArchiveSource | CacheEntry,
+    scripts_root: str,
+    record_prefix: str,
+    python: str,
+    mode: int,
+    skip: Collection[str] = (),
+) -> list[Row]:
+    """Write ``source``'s ``.data/scripts`` files that are not linked (``#!python``
+    pointed at ``python``) and its entry-point launchers; their RECORD rows. Names
+    in ``skip`` are listed but not written: a later wheel of the install writes them."""
+    from ._distinfo import row_of
+
+    rows = []
+    written = [(path, fix_script(data, python)) for path, data in source.script_files()]
+    kind = launcher_kind()
+    written += [make_launcher(ep, python, kind) for ep in source.entry_points]
+    for name, data in written:
+        if name not in skip:
+            tx.write(scripts_root, name, data, mode)
+        rows.append(row_of(record_prefix + name, data))
+    return rows

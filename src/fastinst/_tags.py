@@ -29,8 +29,21 @@ from ._probe_cache import DEFAULT_CACHE, CacheDir
 
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Protocol
 
-    from ._wheel import Wheel
+    class Wheel(Protocol):
+        """What `check_requires_python` reads of a wheel (an opened wheel, or
+        ``_install``'s planned one)."""
+
+        @property
+        def path(self) -> str: ...
+        @property
+        def name(self) -> str: ...
+        @property
+        def version(self) -> str: ...
+        @property
+        def requires_python(self) -> str | None: ...
+
 
 logger = logging.getLogger("fastinst")
 

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Iterable, Iterator
 
 logger = logging.getLogger("fastinst")
@@ -305,35 +306,6 @@ def _undo(moves: list[tuple[str, str]]) -> None:
             os.rename(dst, src)
 
 
-def _group(rels: Iterable[str]) -> dict[str, list[str] | None]:
-    """Relative paths by their first segment: name -> the paths below it, or
-    ``None`` for a file.
-
-    Only directories that already exist in the target are grouped further, so a
-    fresh install of 15,000 files costs one ``partition`` per file and one
-    ``rename`` per new top-level entry.
-    """
-    groups: dict[str, list[str] | None] = {}
-    for rel in rels:
-        head, sep, tail = rel.partition("/")
-        if sep:
-            sub = groups.get(head)
-            if sub is None:
-                if head in groups:
-                    raise IsADirectoryError(
-                        errno.EISDIR, "a file and a directory of this name are staged", head
-                    )
-                sub = groups[head] = []
-            sub.append(tail)
-        elif head in groups:
-            raise IsADirectoryError(
-                errno.EISDIR, "a file and a directory of this name are staged", head
-            )
-        else:
-            groups[head] = None
-    return groups
-
-
 class Transaction:
     """One install's staging areas, publish journal and rollback.
 
@@ -347,7 +319,7 @@ class Transaction:
         self.journal_dir = journal_dir
         self.txid = txid or f"{os.getpid()}-{os.urandom(4).hex()}"
         self.stages: dict[str, str] = {}  # root -> staging dir
-        self.staged: dict[str, list[str]] = {}  # root -> staged files (rel)
+        self.staged: dict[str, set[str]] = {}  # root -> top-level names staged there
         self.emptied: dict[str, str] = {}  # dir an old file left -> its root
         self.created_roots: list[str] = []
         self.moves: list[tuple[str, str]] = []  # renames done, in order
@@ -387,12 +359,34 @@ class Transaction:
 
     def add(self, root: str, rel: str) -> str:
         """Register a file to stage at ``root``/``rel``; return its staging path."""
+        self.add_tops(root, (rel.partition("/")[0],))
+        return (self.stages.get(root) or self.stage_dir(root)) + "/" + rel
+
+    def add_tops(self, root: str, names: Iterable[str]) -> None:
+        """Register top-level names (files or whole trees) staged in ``root``'s staging
+        directory, by the core or by `add`: publish renames exactly these."""
         staged = self.staged.get(root)
         if staged is None:
-            staged = self.staged[root] = []
-        staged.append(rel)
-        stage = self.stages.get(root) or self.stage_dir(root)
-        return stage + "/" + rel
+            staged = self.staged[root] = set()
+        staged.update(names)
+
+    def write(self, root: str, rel: str, data: bytes, mode: int) -> str:
+        """Stage a new file with ``data`` at ``root``/``rel`` (``mode`` as given, no
+        umask: the caller applied it); its parent directories are made as needed."""
+        path = self.add(root, rel)
+        if "/" in rel:
+            os.makedirs(path.rpartition("/")[0], exist_ok=True)
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        return path
 
     def make_root(self, root: str) -> None:
         """Create ``root`` and missing parents, remembering them for rollback."""
@@ -465,32 +459,38 @@ class Transaction:
             self.emptied[os.path.dirname(path)] = root
 
     def publish_all(self, last: set[tuple[str, str]]) -> None:
-        """Rename every staged file into place; the top-level entries in ``last``
-        (``(root, name)``, the ``.dist-info`` directories) after everything else."""
-        deferred: dict[str, dict[str, list[str] | None]] = {}
-        for root, rels in self.staged.items():
-            groups = _group(rels)
-            for r, name in last:
-                if r == root and name in groups:
-                    deferred.setdefault(root, {})[name] = groups.pop(name)
-            self._publish(self.stages[root], root, groups, root)
-        for root, groups in deferred.items():
-            self._publish(self.stages[root], root, groups, root)
+        """Rename every staged top-level name into place; those in ``last`` (``(root,
+        name)``: the ``.dist-info`` directories) after everything else."""
+        deferred = []
+        for root, names in self.staged.items():
+            stage = self.stages[root]
+            for name in sorted(names):
+                if (root, name) in last:
+                    deferred.append((root, name))
+                else:
+                    self._publish(stage + "/" + name, root + "/" + name, root)
+        for root, name in deferred:
+            self._publish(self.stages[root] + "/" + name, root + "/" + name, root)
 
-    def _publish(
-        self, stage: str, target: str, groups: dict[str, list[str] | None], root: str
-    ) -> None:
-        for name, sub in groups.items():
-            src = os.path.join(stage, name)
-            dst = os.path.join(target, name)
-            if sub is not None and os.path.isdir(dst):
-                # merge into an existing directory; a new one goes whole, below
-                self._publish(src, dst, _group(sub), root)
+    def _publish(self, src: str, dst: str, root: str) -> None:
+        """Rename ``src`` to ``dst``; where ``dst`` is a directory already (a namespace
+        package, ``bin/``, an upgrade), merge into it, walking ``src`` (iteratively:
+        a tree may be deeper than Python's recursion limit)."""
+        todo = [(src, dst)]
+        while todo:
+            src, dst = todo.pop()
+            try:
+                st = os.lstat(dst)
+            except FileNotFoundError:
+                self._record(src, dst)
                 continue
-            if os.path.lexists(dst):
-                if os.path.isdir(dst) and not os.path.islink(dst):
+            if stat.S_ISDIR(st.st_mode):
+                if not os.path.isdir(src) or os.path.islink(src):
                     raise IsADirectoryError(errno.EISDIR, "a directory is in the way", dst)
-                self.move_aside(dst, root)
+                with os.scandir(src) as entries:
+                    todo.extend((e.path, dst + "/" + e.name) for e in entries)
+                continue
+            self.move_aside(dst, root)
             self._record(src, dst)
 
     def rollback(self) -> None:

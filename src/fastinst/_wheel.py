@@ -11,7 +11,7 @@ import os
 import re
 import struct
 import zlib
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -20,6 +20,7 @@ from . import _backend
 from ._errors import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
 from ._paths import check_member_name
 from ._records import RecordEntry, parse_record
+from ._scripts import EntryPoint
 
 logger = logging.getLogger("fastinst")
 
@@ -49,27 +50,10 @@ MAX_EXPANSION_RATIO = 200
 MAX_SMALL_MEMBER = 64 * 1024 * 1024  # METADATA, WHEEL, RECORD, entry_points.txt
 
 
-class EntryPoint(NamedTuple):
-    """A console or GUI script to generate: ``name = module:attr``."""
-
-    name: str
-    module: str
-    attr: str
-    section: str  # "console" or "gui"
-    # The POSIX launcher's body (everything after the shebang line), when known
-    # already: the cache keeps it, so that a warm install need not import
-    # ``installer`` (about 30 ms) just to write the same few lines again.
-    posix_body: bytes | None = None
-
-
 class Wheel:
-    """A checked wheel, ready to be planned and extracted (or read from the cache)."""
+    """A checked wheel archive, ready to be planned and extracted (into staging or the cache)."""
 
     __slots__ = (
-        "archive_size",
-        "cache_hit",
-        "cache_tree",
-        "data_dir",
         "dist_info",
         "entry_points",
         "files",
@@ -88,28 +72,20 @@ class Wheel:
         name: str,  # as written in the .dist-info directory name
         version: str,
         dist_info: str,  # e.g. "demo-1.0.dist-info"
-        data_dir: str,  # e.g. "demo-1.0.data"
         root_is_purelib: bool,
         files: list[Entry],  # regular file members, directories left out
         record: dict[str, RecordEntry] | None,
         entry_points: list[EntryPoint] | None = None,
-        archive_size: int = 0,
-        cache_tree: str | None = None,  # set when the members are read from the cache
-        cache_hit: bool = False,  # the cache had it already (not unpacked by this call)
         requires_python: str | None = None,  # METADATA's Requires-Python, as written
     ) -> None:
         self.path = path
         self.name = name
         self.version = version
         self.dist_info = dist_info
-        self.data_dir = data_dir
         self.root_is_purelib = root_is_purelib
         self.files = files
         self.record = record
         self.entry_points = entry_points or []
-        self.archive_size = archive_size
-        self.cache_tree = cache_tree
-        self.cache_hit = cache_hit
         self.requires_python = requires_python
 
     def __repr__(self) -> str:
@@ -118,13 +94,6 @@ class Wheel:
     @property
     def record_member(self) -> str:
         return f"{self.dist_info}/RECORD"
-
-    def read(self, entry: Entry) -> bytes:
-        """The bytes of a (small) member, from the cache when unpacked there."""
-        if self.cache_tree is None:
-            return read_member(self.path, entry)
-        with open(os.path.join(self.cache_tree, *entry[NAME].split("/")), "rb") as f:
-            return f.read()
 
 
 def read_member(path: str, entry: Entry) -> bytes:
@@ -261,12 +230,10 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
         name=info_name,
         version=info_version,
         dist_info=dist_info,
-        data_dir=dist_info[: -len(".dist-info")] + ".data",
         root_is_purelib=root_is_purelib,
         files=files,
         record=record,
         entry_points=entry_points,
-        archive_size=os.path.getsize(path),
         requires_python=requires_python,
     )
 

@@ -303,7 +303,7 @@ def _write_installer_record(
 
 
 def _umask() -> int:
-    from ._stage import current_umask
+    from ._distinfo import current_umask
 
     return current_umask()
 

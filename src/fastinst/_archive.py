@@ -1,0 +1,186 @@
+"""A wheel read straight from its archive: the source without a cache, and the
+one that fills it.
+
+The core extracts members into directories by scheme key: the staging areas of
+an install (`ArchiveSource`, no cache), or the tree of a cache entry being built
+(``_cache``). One builder makes the core's tasks for both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Union
+
+from . import _backend
+from ._errors import CoreFailure, RecordMismatch, core_error
+from ._plan import Layout, Member, layout
+from ._records import RecordEntry, encode_hash
+from ._scripts import EntryPoint
+from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, read_member
+
+# (header_offset, method, compressed_size, file_size, crc32, dest, mode,
+#  expected_sha256, expected_size, name): the core's extraction task;
+#  expected_sha256 is RECORD's hash field (the core decodes it) or b"" (none)
+Task = tuple[int, int, int, int, int, str, int, Union[bytes, str], int, str]
+
+
+class ArchiveSource:
+    """A wheel to install from its archive, members placed by scheme key."""
+
+    def __init__(self, wheel: Wheel) -> None:
+        self.wheel = wheel
+        self.layout: Layout = layout(wheel)
+
+    def __repr__(self) -> str:
+        return f"ArchiveSource({self.wheel.path!r})"
+
+    @property
+    def path(self) -> str:
+        return self.wheel.path
+
+    @property
+    def name(self) -> str:
+        return self.wheel.name
+
+    @property
+    def version(self) -> str:
+        return self.wheel.version
+
+    @property
+    def dist_info(self) -> str:
+        return self.wheel.dist_info
+
+    @property
+    def requires_python(self) -> str | None:
+        return self.wheel.requires_python
+
+    @property
+    def lib_key(self) -> int:
+        return self.layout.lib_key
+
+    @property
+    def tops(self) -> list[list[str]]:
+        return self.layout.tops
+
+    @property
+    def size(self) -> int:
+        return sum(m.entry[USIZE] for m in self.layout.files + self.layout.scripts)
+
+    @property
+    def entry_points(self) -> list[EntryPoint]:
+        return self.wheel.entry_points
+
+    def script_files(self) -> list[tuple[str, bytes]]:
+        """The ``.data/scripts`` files (path below the scripts key, bytes), checked."""
+        return [(m.path, read_checked(self.wheel, m)) for m in self.layout.scripts]
+
+    def listing(self) -> list[tuple[int, str, str]]:
+        """``(key, path, hash)`` of every verbatim file (hash "" without RECORD)."""
+        return [(m.key, m.path, m.expected.hash if m.expected else "") for m in self.layout.files]
+
+    def file_hash(self, index: int) -> str:
+        """The hash of verbatim file ``index`` (its RECORD row's, or read)."""
+        m = self.layout.files[index]
+        if m.expected is not None and m.expected.hash:
+            return m.expected.hash
+        return encode_hash(hashlib.sha256(read_member(self.wheel.path, m.entry)).digest())
+
+
+def tasks(
+    wheel: Wheel,
+    members: Sequence[Member],
+    dest: Callable[[Member], str],
+    mode: Callable[[Member], int],
+) -> list[Task]:
+    """The core's tasks extracting ``members`` of ``wheel`` to ``dest(member)``,
+    checked against the wheel's RECORD (sha256 rows; other algorithms are checked
+    after, by `check_other_algorithms`)."""
+    out = []
+    for m in members:
+        e, row = m.entry, m.expected
+        sha: bytes | str = b""
+        size = -1
+        if row is not None and row.hash.startswith("sha256="):
+            sha = row.hash  # the core decodes RECORD's field
+            size = int(row.size) if row.size else -1
+        out.append(
+            (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest(m), mode(m), sha, size, e[NAME])
+        )
+    return out
+
+
+def extract(
+    jobs: list[tuple[Wheel, list[Member], list[Task]]],
+    threads: int,
+    counters: bytearray | None = None,
+) -> list[bytes]:
+    """Run the tasks of every wheel in one parallel core call; per wheel, the digests
+    (and, with ``counters``, the bytes written so far, 8 bytes per wheel).
+
+    A failure is raised as the public error that names the wheel and the member.
+    """
+    try:
+        return _backend.core.extract([(w.path, t) for w, _m, t in jobs], threads, counters)
+    except CoreFailure as failure:
+        wheel, members, todo = jobs[failure.job]
+        raise core_error(
+            failure, wheel.path, members[failure.index].entry[NAME], todo[failure.index][5]
+        ) from None
+
+
+def check_other_algorithms(wheel: Wheel, members: Sequence[Member], paths: Sequence[str]) -> None:
+    """Check the members whose RECORD row uses another algorithm than sha256 (rare)
+    by reading the written files (``paths``, in order) again."""
+    for m, path in zip(members, paths):
+        row = m.expected
+        if row is None or not row.hash or row.hash.startswith("sha256="):
+            continue
+        assert row.algorithm is not None
+        h = hashlib.new(row.algorithm)
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        try:
+            ok = h.digest() == row.digest()
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RecordMismatch(wheel.path, f"{row.algorithm} differs from RECORD", m.entry[NAME])
+
+
+def read_checked(wheel: Wheel, m: Member) -> bytes:
+    """A (small) member's bytes, checked against its RECORD row."""
+    data = read_member(wheel.path, m.entry)
+    check_bytes(wheel.path, m.entry[NAME], data, m.expected)
+    return data
+
+
+def check_bytes(wheel: str, member: str, data: bytes, row: RecordEntry | None) -> None:
+    if row is None or not row.hash:
+        return
+    if row.size and int(row.size) != len(data):
+        raise RecordMismatch(wheel, "size differs from RECORD", member)
+    try:
+        ok = hashlib.new(row.algorithm or "sha256", data).digest() == row.digest()
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RecordMismatch(wheel, "hash differs from RECORD", member)
+
+
+def record_rows(
+    members: Sequence[Member], blob: bytes, prefixes: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """RECORD rows of extracted members. A file checked against the wheel's RECORD
+    keeps that row's hash and size strings (as pip does); otherwise the digest the
+    core computed is used."""
+    rows = []
+    for i, m in enumerate(members):
+        row = m.expected
+        path = prefixes[m.key] + m.path
+        if row is not None and row.hash and row.size:
+            rows.append((path, row.hash, row.size))
+        else:
+            rows.append((path, encode_hash(blob[i * 32 : i * 32 + 32]), str(m.entry[USIZE])))
+    return rows
