@@ -6,6 +6,7 @@ stderr without a traceback.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -144,7 +145,11 @@ class TestInstall:
         assert (info / "INSTALLER").read_text() == "fastinst\n"
         assert (info / "REQUESTED").exists()
         direct = json.loads((info / "direct_url.json").read_text())
-        assert direct == {"url": Path(demo1(house)).as_uri(), "archive_info": {}}
+        digest = hashlib.sha256(Path(demo1(house)).read_bytes()).hexdigest()
+        assert direct == {
+            "url": Path(demo1(house)).as_uri(),
+            "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+        }
 
     def test_upgrade_summary_and_second_install_from_cache(self, env, house, tmp_path):
         cache = str(tmp_path / "cache")

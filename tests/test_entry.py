@@ -13,6 +13,7 @@ import pytest
 
 import fastinst
 from fastinst._cache import WheelCache
+from fastinst._entry import FORMAT
 from wheelmaker import make_wheel
 
 pytestmark = pytest.mark.usefixtures("core")
@@ -294,4 +295,4 @@ def test_table_rows_are_sorted_and_stamped(whl, tmp_path):
         st = os.lstat(f"{entry.sources()[key]}/{path}")
         assert (st.st_size, st.st_mtime_ns) == (size, mtime)
     assert [s.path for s in entry.scripts] == ["run"]  # plain.sh is linked, not rewritten
-    assert struct.unpack_from("<16sI", entry_dir(cache).joinpath("entry").read_bytes())[1] == 5
+    assert struct.unpack_from("<16sI", entry_dir(cache).joinpath("entry").read_bytes())[1] == FORMAT

@@ -34,7 +34,8 @@ from hypothesis import strategies as st
 import fastinst
 from conftest import tree_snapshot
 from fastinst import _backend
-from fastinst._errors import FastinstError, RecordMismatch
+from fastinst._errors import FastinstError, RecordMismatch, UnsafePath
+from fastinst._paths import first_bad_name
 from fastinst._records import parse_record
 from faults import leftovers, scheme_in
 from test_install import assert_record_true
@@ -297,17 +298,21 @@ def _record_bytes(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8", "surrogatepass")
 
 
-def test_parse_record_raises_only_record_mismatch(fuzz_settings):
+def test_parse_record_raises_only_record_errors(fuzz_settings):
+    """A RECORD is parsed, or refused as malformed (`RecordMismatch`) or as naming a
+    path no member could have (`UnsafePath`), naming the wheel and RECORD."""
+
     @fuzz_settings
     @given(data=st.one_of(st.binary(max_size=300), record_rows().map(_record_bytes)))
     def check(data: bytes) -> None:
         try:
             entries = parse_record("w.whl", "demo-1.0.dist-info/RECORD", data)
-        except RecordMismatch as exc:
+        except (RecordMismatch, UnsafePath) as exc:
             assert exc.wheel == "w.whl" and exc.member == "demo-1.0.dist-info/RECORD"
             return
         for path, entry in entries.items():
             assert entry.path == path
+            assert first_bad_name([path]) is None
             if entry.size:
                 assert 0 <= int(entry.size) < 10**19
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
+import json
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -22,12 +24,22 @@ import pytest
 import fastinst
 from conftest import run_cli, tree_snapshot
 from fastinst import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
+from fastinst._records import encode_hash
 from faults import Raw, craft_zip, leftovers, raw_members, record_for, true_record
-from wheelmaker import Member, WheelSpec, build_members, corrupt_crc, make_wheel, write_zip
+from wheelmaker import (
+    Member,
+    WheelSpec,
+    build_members,
+    corrupt_crc,
+    make_wheel,
+    rewrite_wheel,
+    write_zip,
+)
 
 GOOD = WheelSpec(name="demo", files={"demo/__init__.py": "x = 1\n", "demo/util.py": "y = 2\n"})
 WHEEL_NAME = "demo-1.0-py3-none-any.whl"
 RECORD = "demo-1.0.dist-info/RECORD"
+EP = "demo-1.0.dist-info/entry_points.txt"
 
 
 @dataclass(frozen=True)
@@ -459,8 +471,137 @@ def cases() -> Iterator[Case]:
     # Entry points whose names leave the scripts directory.
     yield Case("ep-dotdot", _entry_point("../../evil"), U, "scripts directory")
     yield Case("ep-absolute", _entry_point("/tmp/evil"), U, "scripts directory")
-    yield Case("ep-backslash", _entry_point("..\\evil"), U, "scripts directory")
+    yield Case("ep-backslash", _entry_point("..\\evil"), U, "backslash")
     yield Case("ep-dotdot-only", _entry_point(".."), U, "scripts directory")
+    yield Case("ep-dotdot-inner", _entry_point("a/../../evil"), U, "scripts directory")
+    yield Case("ep-nul", _entry_point("ev\x00il"), U, "NUL")
+    # Names that would replace the interpreter (uv's rule): launchers and
+    # .data/scripts files; .data/data ones are checked against the scheme.
+    for name in (
+        "python",
+        "python3",
+        "python3.12",
+        "Python3.13t",
+        "pythonw",
+        "pypy3",
+        "python.exe",
+    ):
+        yield Case(f"ep-{name}", _entry_point(name), I, "interpreter", EP)
+    yield Case(
+        "gui-python3",
+        _spec(entry_points={"gui_scripts": {"python3": "demo:main"}}),
+        I,
+        "interpreter",
+        EP,
+    )
+    for name in ("python", "python3.11", "PYTHON3"):
+        member = f"demo-1.0.data/scripts/{name}"
+        yield Case(f"data-script-{name}", _extra(member, b"#!python\n"), I, "interpreter", member)
+    # Another distribution's metadata, wherever it would land in the library.
+    for key in ("purelib", "platlib"):
+        member = f"demo-1.0.data/{key}/other-1.0.dist-info/RECORD"
+        yield Case(
+            f"foreign-dist-info-{key}",
+            _extra(member, b"../../../bin/python3,,\n"),
+            I,
+            "other than the wheel's own",
+            member,
+        )
+    member = "demo-1.0.data/purelib/other.egg-info/PKG-INFO"
+    yield Case("foreign-egg-info-data", _extra(member, b"Name: other\n"), I, "metadata", member)
+    yield Case(
+        "foreign-egg-info-root",
+        _extra("other.egg-info/PKG-INFO", b"Name: other\n"),
+        I,
+        "other than the wheel's own",
+        "other.egg-info/PKG-INFO",
+    )
+    yield Case(
+        "foreign-dist-info-file",
+        _extra("other-1.0.dist-info", b"x"),
+        I,
+        "other than the wheel's own",
+        "other-1.0.dist-info",
+    )
+    # Names that break RECORD (importlib.metadata splits lines at each of these),
+    # or hold terminal escapes.
+    for char in "\v\f\x1c\x1d\x1e\x85\u2028\u2029":
+        name = f"demo/a{char}b.py"
+        yield Case(f"line-break-U+{ord(char):04X}", _extra(name), U, "line break", name)
+    yield Case(
+        "escape-sequence",
+        _extra("demo/\x1b[31mred.py"),
+        U,
+        "control character",
+        "demo/\x1b[31mred.py",
+    )
+    yield Case("tab", _extra("demo/a\tb.py"), U, "control character", "demo/a\tb.py")
+    # Names beyond the limits (a component over NAME_MAX, a long name, a deep tree).
+    long_component = "demo/" + "x" * 256 + ".py"
+    yield Case("component-256-bytes", _extra(long_component), U, "259 bytes long", long_component)
+    long_name = "demo/" + "/".join(["y" * 200] * 6) + ".py"
+    yield Case("name-over-1024-bytes", _extra(long_name), U, "bytes long", long_name)
+    deep = "demo/" + "d/" * 64 + "x.py"
+    yield Case("65-deep", _extra(deep), U, "66 path components", deep)
+    deeper = "demo/" + "d/" * 1100 + "x.py"
+    yield Case("1100-deep", _extra(deeper), U, "1102 path components", deeper)
+    # RECORD rows that no member could have: refused as hostile (pip would copy
+    # them into the installed RECORD, for an uninstall to follow).
+    yield Case(
+        "record-row-dotdot",
+        _record_says(_record_row("../../victim.txt,,")),
+        U,
+        "'..' segment: '../../victim.txt'",
+        RECORD,
+    )
+    yield Case(
+        "record-row-absolute",
+        _record_says(_record_row("/etc/hostname,,")),
+        U,
+        "absolute RECORD path",
+        RECORD,
+    )
+    yield Case(
+        "record-row-backslash", _record_says(_record_row("..\\..\\x,,")), U, "backslash", RECORD
+    )
+    yield Case(
+        "record-row-line-break",
+        _record_says(_record_row('"demo/a\u2028b.py",,')),
+        U,
+        "line break",
+        RECORD,
+    )
+    # Members read into memory, bounded by what real wheels need.
+    yield Case(
+        "record-too-many-rows",
+        _record_says(
+            lambda data: data + "".join(f"demo/n{i}.py,,\n" for i in range(1100)).encode()
+        ),
+        R,
+        "more than the wheel has members",
+        RECORD,
+    )
+    yield Case(
+        "record-too-big",
+        _record_says(lambda data: data + b"#" * (3 << 20) + b"\n"),
+        I,
+        "implausibly large",
+        RECORD,
+    )
+    wheel_file = "demo-1.0.dist-info/WHEEL"
+    padded = b"Wheel-Version: 1.0\nX-Pad: " + b"p" * (300 << 10) + b"\n"
+    yield Case(
+        "wheel-file-too-big", _changed(wheel_file, data=padded), I, "implausibly large", wheel_file
+    )
+    metadata_file = "demo-1.0.dist-info/METADATA"
+    big_metadata = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n" + b"m" * (17 << 20)
+    yield Case(
+        "metadata-too-big",
+        _changed(metadata_file, data=big_metadata),
+        I,
+        "implausibly large",
+        metadata_file,
+    )
     # Bombs: a directory that claims far more than the archive holds.
     yield Case("bomb-by-directory", _changed("demo/util.py", cd_usize=0xFFFF_FFF0), I, "expand")
 
@@ -574,28 +715,212 @@ def test_a_hostile_wheel_among_good_ones_installs_nothing(env, tmp_path):
     assert tree_snapshot(root) == before
 
 
-# --- RECORD rows that point outside --------------------------------------------------
+# --- what pip and uv install, fastinst installs too --------------------------------------
 
 
-def test_record_rows_outside_never_reach_the_installed_record(env, tmp_path):
-    """A wheel's RECORD may list paths that are no member (``../../x``): they are not
-    installed, not written into the installed RECORD, and uninstall never touches them."""
-    scheme, _root = env
-    victim = tmp_path / "victim.txt"
-    victim.write_text("precious\n")
-    rows = ["../../victim.txt,,", "../../../../../../../../etc/passwd,,", "/etc/hostname,,"]
+def _installed_record(scheme: fastinst.Scheme, dist_info: str) -> list[str]:
+    with open(Path(scheme.purelib, dist_info, "RECORD"), newline="") as f:
+        return [row[0] for row in csv.reader(f)]
+
+
+def test_wheel_version_0_installs_with_a_warning(core, scheme, wheel_dir, caplog):
+    """pip installs its own ``simple.dist-0.1`` fixture (Wheel-Version 0.1)."""
+    whl = make_wheel(wheel_dir, WheelSpec(name="demo", files=dict(GOOD.files), wheel_version="0.1"))
+    with caplog.at_level("WARNING", logger="fastinst"):
+        fastinst.install([whl], scheme, cache_dir=None)
+    assert "Wheel-Version 0.1 is older than 1.0; installing anyway" in caplog.text
+    assert Path(scheme.purelib, "demo/util.py").read_text() == "y = 2\n"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_entry_point_names_below_the_scripts_directory(core, scheme, wheel_dir, tmp_path, cache):
+    """``sub/tool`` and ``a/../b`` stay inside the scripts directory: pip writes
+    ``bin/sub/tool`` and ``bin/b`` (and so does uv, given ``bin/sub``)."""
+    eps = {"console_scripts": {"sub/tool": "demo:main", "a/../b": "demo:main"}}
+    whl = make_wheel(wheel_dir, WheelSpec(name="demo", files=dict(GOOD.files), entry_points=eps))
+    fastinst.install([whl], scheme, cache_dir=tmp_path / "cache" if cache else None)
+    scripts = Path(scheme.scripts)
+    assert sorted(str(p.relative_to(scripts)) for p in scripts.rglob("*")) == [
+        "b",
+        "sub",
+        "sub/tool",
+    ]
+    assert (scripts / "sub/tool").read_text().startswith("#!/usr/bin/python3-test\n")
+    rows = _installed_record(scheme, "demo-1.0.dist-info")
+    assert "../bin/b" in rows and "../bin/sub/tool" in rows
+    fastinst.uninstall("demo", scheme)
+    assert not scripts.exists() or list(scripts.rglob("*")) == []
+
+
+def test_a_console_and_a_gui_script_of_one_name(core, scheme, wheel_dir, caplog):
+    """pip and uv write both, the GUI script last: its launcher is what stays.
+    (fastinst used to fail with ``[Errno 17] File exists`` naming its staging area.)"""
+    eps = {"console_scripts": {"t": "demo:cli"}, "gui_scripts": {"t": "demo:gui"}}
+    whl = make_wheel(wheel_dir, WheelSpec(name="demo", files=dict(GOOD.files), entry_points=eps))
+    with caplog.at_level("WARNING", logger="fastinst"):
+        fastinst.install([whl], scheme, cache_dir=None)
+    assert "declares the script 't' twice" in caplog.text
+    launcher = Path(scheme.scripts, "t").read_text()
+    assert "from demo import gui" in launcher and "cli" not in launcher
+    assert _installed_record(scheme, "demo-1.0.dist-info").count("../bin/t") == 1
+
+
+def test_dist_info_whose_version_holds_a_dash(core, scheme, wheel_dir):
+    """``simple_dist-1.0.0-rc1.dist-info`` is 1.0.0rc1 (pip and uv install it); it was
+    refused as being "for 'simple_dist-1.0.0'"."""
+    spec = WheelSpec(name="simple_dist", version="1.0.0rc1", files={"simple_dist/__init__.py": ""},
+                     dist_info_name="simple_dist-1.0.0-rc1")  # fmt: skip
+    whl = make_wheel(wheel_dir, spec)
+    [result] = fastinst.install([whl], scheme, cache_dir=None)
+    assert Path(result.dist_info).name == "simple_dist-1.0.0-rc1.dist-info"
+    assert [d.version for d in fastinst.list_installed(scheme)] == ["1.0.0rc1"]
+
+
+# --- what a name means in the scheme it is installed into --------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_venv(tmp_path_factory) -> Path:
+    import venv
+
+    path = tmp_path_factory.mktemp("venv") / "env"
+    venv.create(path, with_pip=False, symlinks=True)
+    return path
+
+
+def _venv_snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """The venv's own files (the interpreter links, pyvenv.cfg) as they are."""
+    return {
+        str(p.relative_to(root)): (p.lstat().st_mode, os.readlink(p) if p.is_symlink() else b"")
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def _data_member(path: str) -> Callable[[Path], Path]:
+    return _extra(f"demo-1.0.data/data/{path}", b"#!/bin/sh\necho owned\n", mode=0o100755)
+
+
+@pytest.mark.parametrize(
+    ("member", "fragment"),
+    [
+        ("bin/python", "interpreter"),
+        ("bin/python3", "interpreter"),
+        ("bin/python{v}", "interpreter"),
+        ("bin/Python3.99", "interpreter"),
+        ("pyvenv.cfg", "pyvenv.cfg"),
+        ("lib/python{v}/site-packages/other-1.0.dist-info/METADATA", "other than the wheel's own"),
+        ("lib/python{v}/site-packages/other.egg-info", "other than the wheel's own"),
+    ],
+)
+@pytest.mark.parametrize("cache", [False, True])
+def test_data_files_that_would_replace_the_environment(
+    core, real_venv, tmp_path, member, fragment, cache
+):
+    """``.data/data`` lands in the venv's prefix: its ``bin/python*``, its
+    ``pyvenv.cfg`` and its site-packages' metadata are refused (uv refuses the
+    interpreter names; pip and uv install the rest)."""
+    import sys
+
+    scheme = fastinst.get_scheme(str(real_venv / "bin" / "python"))
+    member = member.format(v=f"{sys.version_info[0]}.{sys.version_info[1]}")
     d = tmp_path / "wheels"
     d.mkdir()
-    whl = _record_says(lambda data: data + "\n".join(rows).encode() + b"\n")(d)
-    fastinst.install([whl], scheme, cache_dir=None)
-    info = Path(scheme.purelib, "demo-1.0.dist-info")
-    with open(info / "RECORD", newline="") as f:
-        recorded = [r[0] for r in csv.reader(f)]
-    assert all(not r.startswith(("/", "../../..")) for r in recorded), recorded
-    assert not any("victim" in r or "passwd" in r or "hostname" in r for r in recorded)
-    fastinst.uninstall("demo", scheme)
-    assert victim.read_text() == "precious\n"
-    assert not info.exists()
+    whl = _data_member(member)(d)
+    before = _venv_snapshot(real_venv)
+    cfg = (real_venv / "pyvenv.cfg").read_bytes()
+    with pytest.raises(InvalidWheel, match=fragment) as info:
+        fastinst.install([whl], scheme, cache_dir=tmp_path / "cache" if cache else None)
+    assert info.value.member == f"demo-1.0.data/data/{member}"
+    assert str(whl) in str(info.value)
+    assert _venv_snapshot(real_venv) == before
+    assert (real_venv / "pyvenv.cfg").read_bytes() == cfg
+
+
+def test_launcher_and_data_script_cannot_be_a_file_and_a_directory(core, scheme, wheel_dir):
+    """An entry point ``sub/tool`` and a ``.data/scripts/sub`` file: one needs a
+    directory where the other is a file. Refused, naming both, before anything
+    is written."""
+    eps = {"console_scripts": {"sub/tool": "demo:main"}}
+    files = {**GOOD.files, "demo-1.0.data/scripts/sub": "#!python\n"}
+    whl = make_wheel(wheel_dir, WheelSpec(name="demo", files=files, entry_points=eps))
+    with pytest.raises(UnsafePath, match="both a file and a directory") as info:
+        fastinst.install([whl], scheme, cache_dir=None)
+    assert info.value.member == "demo-1.0.data/scripts/sub"
+    assert not Path(scheme.purelib).exists() or list(Path(scheme.purelib).iterdir()) == []
+
+
+def test_launcher_and_data_file_at_one_path(core, real_venv, tmp_path):
+    """A launcher ``tool`` and ``.data/data/bin/tool`` are one file in a venv."""
+    scheme = fastinst.get_scheme(str(real_venv / "bin" / "python"))
+    d = tmp_path / "wheels"
+    d.mkdir()
+    members = raw_members(
+        WheelSpec(name="demo", files=dict(GOOD.files),
+                  entry_points={"console_scripts": {"tool": "demo:main"}}),
+        [Raw(b"demo-1.0.data/data/bin/tool", b"#!/bin/sh\n")],
+    )  # fmt: skip
+    whl = craft_zip(d / WHEEL_NAME, record_for(members, true_record(members, RECORD)))
+    with pytest.raises(UnsafePath, match="install to the same path") as info:
+        fastinst.install([whl], scheme, cache_dir=None)
+    assert "entry_points.txt" in str(info.value) and "data/bin/tool" in str(info.value)
+    assert not (real_venv / "bin" / "tool").exists()
+
+
+_OPEN_AND_MEASURE = """
+import resource, sys
+from fastinst._wheel import open_wheel
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+wheel = open_wheel(sys.argv[1])
+print(len(wheel.files), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+@pytest.fixture(scope="module")
+def deep_wide_wheel(tmp_path_factory) -> Path:
+    """5,000 names 62 components deep (within the limits), each in a directory of
+    its own: a wheel of 9.6 MB."""
+    component = "d" * 14
+    files: dict[str, str | bytes] = {"demo/__init__.py": ""}
+    for i in range(5000):
+        files[f"demo/a{i:05d}/" + "/".join([component] * 60) + "/f.py"] = ""
+    return make_wheel(tmp_path_factory.mktemp("deep-wide"), WheelSpec(name="demo", files=files))
+
+
+@pytest.mark.parametrize("no_extensions", ["", "1"], ids=["compiled", "python"])
+def test_name_checks_take_memory_linear_in_the_names(deep_wide_wheel, no_extensions):
+    """Checking names built every parent of every name (memory quadratic in the
+    depth: 170 MB for this 9.6 MB wheel, 6 GB for a 385 KB one 1,100 deep); now
+    about 40 MB, mostly the member table itself."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FASTINST_NO_EXTENSIONS": no_extensions}
+    out = subprocess.run(
+        [sys.executable, "-c", _OPEN_AND_MEASURE, str(deep_wide_wheel)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    files, kib = map(int, out.stdout.split())
+    assert files == 5000 + 4  # and the .dist-info's METADATA, WHEEL, RECORD
+    assert kib < 100 << 10, f"opening the wheel took {kib >> 10} MB more"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
+@pytest.mark.parametrize("cache", [False, True])
+def test_only_regular_files_are_wheels(core, scheme, tmp_path, kind, cache):
+    """A FIFO or a device is never read (with the cache on, hashing one hung for
+    ever); the refusal says what it is."""
+    whl = tmp_path / WHEEL_NAME
+    if kind == "fifo":
+        os.mkfifo(whl)
+    elif kind == "dev-zero":
+        whl.symlink_to("/dev/zero")
+    else:
+        whl.mkdir()
+    expected = {"fifo": "a FIFO", "dev-zero": "a character device", "directory": "a directory"}
+    with pytest.raises(InvalidWheel, match=f"not a regular file \\({expected[kind]}\\)"):
+        fastinst.install([whl], scheme, cache_dir=tmp_path / "cache" if cache else None)
+    with pytest.raises(InvalidWheel, match="not a regular file"):
+        fastinst.install([whl], scheme, dry_run=True)
 
 
 def test_tampered_installed_record_cannot_steer_uninstall(env, tmp_path, caplog):
@@ -641,6 +966,61 @@ def test_symlinked_directory_in_the_environment_cannot_steer_uninstall(env, tmp_
     assert (outside / "__init__.py").read_text() == "K = 1\n"
 
 
+# --- the environment as it is ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_users_file_where_the_wheel_has_a_directory(core, env, tmp_path, cache):
+    """``lib/demo`` is a file nobody installed: pip and uv refuse (ENOTDIR, EEXIST);
+    it was silently deleted (``removed: []``). Refused, naming the wheel and a member."""
+    scheme, root = env
+    fastinst.uninstall("demo", scheme)  # the 0.9 the fixture installed
+    user_file = Path(scheme.purelib, "demo")
+    user_file.write_text("the user's\n")
+    d = tmp_path / "wheels"
+    d.mkdir()
+    whl = make_wheel(d, GOOD)
+    before = tree_snapshot(root)
+    with pytest.raises(fastinst.InstallIOError) as info:
+        fastinst.install([whl], scheme, cache_dir=tmp_path / "cache" if cache else None)
+    message = str(info.value)
+    assert f"{user_file} is a file, but {whl} installs the directory of demo/" in message
+    assert tree_snapshot(root) == before
+    assert user_file.read_text() == "the user's\n"
+    assert leftovers(root) == []
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_data_script_over_64_mib(core, scheme, wheel_dir, tmp_path, cache):
+    """A ``.data/scripts`` file is streamed (its ``#!python`` line rewritten on the
+    way) from the archive and from the cache alike: it was refused as "implausibly
+    large" without the cache and installed with it."""
+    body = b"#" * (65 << 20) + b"\n"
+    files = {**GOOD.files, "demo-1.0.data/scripts/big": b"#!python -u\n" + body}
+    whl = make_wheel(wheel_dir, WheelSpec(name="demo", files=files))
+    fastinst.install([whl], scheme, cache_dir=tmp_path / "cache" if cache else None)
+    installed = Path(scheme.scripts, "big")
+    with open(installed, "rb") as f:
+        assert f.readline() == b"#!/usr/bin/python3-test\n"
+        assert f.read() == body
+    assert installed.stat().st_mode & 0o111
+    with open(Path(scheme.purelib, "demo-1.0.dist-info/RECORD"), newline="") as f:
+        rows = {r[0]: r for r in csv.reader(f)}
+    expected = encode_hash(hashlib.sha256(installed.read_bytes()).digest())
+    assert rows["../bin/big"][1:] == [expected, str(installed.stat().st_size)]
+
+
+def test_a_data_script_that_lies_about_its_hash(core, scheme, wheel_dir, tmp_path):
+    """Streamed, it is still checked against RECORD (the wrong bytes never publish)."""
+    files = {**GOOD.files, "demo-1.0.data/scripts/tool": b"#!python\nprint(1)\n"}
+    whl = make_wheel(wheel_dir, WheelSpec(name="demo", files=files))
+    rewrite_wheel(whl, replace={"demo-1.0.data/scripts/tool": b"#!python\nprint(2)\n"})
+    with pytest.raises(RecordMismatch, match="hash differs from RECORD") as info:
+        fastinst.install([whl], scheme, cache_dir=None)
+    assert info.value.member == "demo-1.0.data/scripts/tool"
+    assert not Path(scheme.scripts).exists()
+
+
 # --- the command line -------------------------------------------------------------------
 
 CLI_SAMPLE = [
@@ -658,6 +1038,10 @@ CLI_SAMPLE = [
     "ep-dotdot",
     "bomb-by-directory",
     "record-hash-lies",
+    "escape-sequence",
+    "record-row-dotdot",
+    "ep-python",
+    "component-256-bytes",
 ]
 
 
@@ -679,8 +1063,57 @@ def test_cli_one_line_exit_1(case_id, cache, tmp_path):
     assert len(lines) == 1, out.stderr
     assert lines[0].startswith("fastinst: error: ") and str(whl) in lines[0]
     assert "Traceback" not in out.stderr and "internal error" not in out.stderr
+    assert "\x1b" not in out.stderr  # names are printed with control characters escaped
+    assert ".fastinst-stage" not in out.stderr and "[Errno" not in out.stderr
     assert out.stdout == ""
     assert tree_snapshot(tmp_path) == before
+
+
+def test_cli_show_files_escapes_control_characters(tmp_path):
+    """A RECORD written by another installer may hold terminal escapes: ``show
+    --files`` prints them escaped, never raw."""
+    d = tmp_path / "wheels"
+    d.mkdir()
+    whl = make_wheel(d, GOOD)
+    target = tmp_path / "target"
+    assert run_cli("install", "--target", str(target), "--no-cache", str(whl)).returncode == 0
+    record = target / "demo-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text() + "demo/\x1b[2J\x1b]0;owned\x07.py,,\n")
+    out = run_cli("show", "--target", str(target), "--files", "demo")
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout and "\x07" not in out.stdout
+    assert "demo/\\x1b[2J\\x1b]0;owned\\x07.py" in out.stdout
+
+
+def test_cli_compile_quiet_prints_nothing(tmp_path):
+    """The compiler's SyntaxWarnings about a wheel's code are not printed (pip
+    silences them); the .pyc files are written all the same."""
+    d = tmp_path / "wheels"
+    d.mkdir()
+    code = 'def f(x):\n    assert (x, "always true")\n    return x is 1\n'
+    whl = make_wheel(d, WheelSpec(name="warny", files={"warny/__init__.py": code}))
+    target = tmp_path / "target"
+    out = run_cli("install", "-q", "--compile", "--target", str(target), "--no-cache", str(whl))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "" and out.stderr == ""
+    assert list((target / "warny" / "__pycache__").glob("__init__.*.pyc"))
+
+
+@pytest.mark.parametrize("cache", ["--no-cache", "--cache-dir"])
+def test_cli_direct_url_has_the_wheels_sha256(tmp_path, cache):
+    """pip writes ``archive_info.hashes`` (and the older ``hash``) for a local wheel."""
+    d = tmp_path / "wheels"
+    d.mkdir()
+    whl = make_wheel(d, GOOD)
+    target = tmp_path / "target"
+    args = ["--no-cache"] if cache == "--no-cache" else ["--cache-dir", str(tmp_path / "cache")]
+    assert run_cli("install", "--target", str(target), *args, str(whl)).returncode == 0
+    digest = hashlib.sha256(whl.read_bytes()).hexdigest()
+    direct = json.loads((target / "demo-1.0.dist-info" / "direct_url.json").read_text())
+    assert direct == {
+        "url": whl.resolve().as_uri(),
+        "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}},
+    }
 
 
 # --- local headers that disagree with the central directory ---------------------------

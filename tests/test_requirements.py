@@ -210,6 +210,45 @@ class TestHashes:
         with pytest.raises(RequirementError, match=r"no wheel in .* matches its --hash"):
             choose([], [str(reqs)])
 
+    def test_one_hash_requires_them_all(self, tmp_path, house):
+        """As in pip ("it turns on automatically when any package has a hash"): the
+        requirement without one is refused, with the hash its wheel has."""
+        demo = house / "demo-1.0-py3-none-any.whl"
+        chosen = house / f"Tool.Kit-2.0-{BEST}.whl"
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(f"-f {house}\n{demo} --hash=sha256:{self.sha(demo)}\ntool-kit==2.0\n")
+        with pytest.raises(RequirementError, match="has no --hash") as info:
+            choose([], [str(reqs)])
+        assert info.value.requirement == "tool-kit==2.0"
+        assert info.value.where == f"{reqs}:3"
+        assert f"tool-kit==2.0 ({reqs}:3) --hash=sha256:{self.sha(chosen)}" in str(info.value)
+        # A wheel named on the command line has no hash either.
+        other = make_wheel(tmp_path, name="other", version="1.0")
+        reqs.write_text(f"{demo} --hash=sha256:{self.sha(demo)}\n")
+        with pytest.raises(RequirementError, match="has no --hash") as info:
+            choose([str(other)], [str(reqs)])
+        assert f"(command line) --hash=sha256:{self.sha(other)}" in str(info.value)
+
+    def test_require_hashes_line_and_option(self, tmp_path, house):
+        demo = house / "demo-1.0-py3-none-any.whl"
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(f"--require-hashes\n{demo}\n")
+        with pytest.raises(RequirementError, match="has no --hash"):
+            choose([], [str(reqs)])
+        with pytest.raises(RequirementError, match="has no --hash"):
+            select(collect([str(demo)], [], [], require_hashes=True), TARGET)
+        reqs.write_text(f"--require-hashes\n{demo} --hash=sha256:{self.sha(demo)}\n")
+        assert choose([], [str(reqs)]) == ["demo-1.0-py3-none-any.whl"]
+
+    def test_requirements_for_other_interpreters_need_no_hash(self, tmp_path, house):
+        demo = house / "demo-1.0-py3-none-any.whl"
+        reqs = tmp_path / "r.txt"
+        reqs.write_text(
+            f"{demo} --hash=sha256:{self.sha(demo)}\n"
+            f"-f {house}\ntool-kit==2.0; python_version < '3'\n"
+        )
+        assert choose([], [str(reqs)]) == ["demo-1.0-py3-none-any.whl"]
+
     @pytest.mark.parametrize("option", ["--hash=md5:00", "--hash=sha256", "--config-settings=x"])
     def test_bad_options_after_a_requirement(self, tmp_path, house, option):
         reqs = tmp_path / "r.txt"

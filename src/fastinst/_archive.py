@@ -9,15 +9,15 @@ an install (`ArchiveSource`, no cache), or the tree of a cache entry being built
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Union
 
 from . import _backend
 from ._errors import CoreFailure, RecordMismatch, core_error
 from ._plan import Layout, Member, layout
-from ._records import RecordEntry, encode_hash
-from ._scripts import EntryPoint
-from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, read_member
+from ._records import encode_hash
+from ._scripts import EntryPoint, ScriptStream
+from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, iter_member
 
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
 #  expected_sha256, expected_size, name): the core's extraction task;
@@ -71,9 +71,13 @@ class ArchiveSource:
     def entry_points(self) -> list[EntryPoint]:
         return self.wheel.entry_points
 
-    def script_files(self) -> list[tuple[str, bytes]]:
-        """The ``.data/scripts`` files (path below the scripts key, bytes), checked."""
-        return [(m.path, read_checked(self.wheel, m)) for m in self.layout.scripts]
+    def script_files(self) -> list[ScriptStream]:
+        """The ``.data/scripts`` files, read in pieces when asked, checked against
+        the wheel's RECORD as they are read."""
+        return [
+            ScriptStream(m.path, _sha256_of(m), lambda m=m: checked_chunks(self.wheel, m))  # type: ignore[misc]
+            for m in self.layout.scripts
+        ]
 
     def listing(self) -> list[tuple[int, str, str]]:
         """``(key, path, hash)`` of every verbatim file (hash "" without RECORD)."""
@@ -84,7 +88,10 @@ class ArchiveSource:
         m = self.layout.files[index]
         if m.expected is not None and m.expected.hash:
             return m.expected.hash
-        return encode_hash(hashlib.sha256(read_member(self.wheel.path, m.entry)).digest())
+        h = hashlib.sha256()
+        for chunk in iter_member(self.wheel.path, m.entry):
+            h.update(chunk)
+        return encode_hash(h.digest())
 
 
 def tasks(
@@ -149,24 +156,33 @@ def check_other_algorithms(wheel: Wheel, members: Sequence[Member], paths: Seque
             raise RecordMismatch(wheel.path, f"{row.algorithm} differs from RECORD", m.entry[NAME])
 
 
-def read_checked(wheel: Wheel, m: Member) -> bytes:
-    """A (small) member's bytes, checked against its RECORD row."""
-    data = read_member(wheel.path, m.entry)
-    check_bytes(wheel.path, m.entry[NAME], data, m.expected)
-    return data
-
-
-def check_bytes(wheel: str, member: str, data: bytes, row: RecordEntry | None) -> None:
-    if row is None or not row.hash:
+def checked_chunks(wheel: Wheel, m: Member) -> Iterator[bytes]:
+    """A member's bytes in pieces; after the last, `RecordMismatch` when they are
+    not what its RECORD row says."""
+    row = m.expected
+    algorithm = (row.algorithm or "sha256") if row is not None and row.hash else None
+    h = hashlib.new(algorithm) if algorithm is not None else None
+    size = 0
+    for chunk in iter_member(wheel.path, m.entry):
+        if h is not None:
+            h.update(chunk)
+        size += len(chunk)
+        yield chunk
+    if row is None or h is None:
         return
-    if row.size and int(row.size) != len(data):
-        raise RecordMismatch(wheel, "size differs from RECORD", member)
+    if row.size and int(row.size) != size:
+        raise RecordMismatch(wheel.path, "size differs from RECORD", m.entry[NAME])
     try:
-        ok = hashlib.new(row.algorithm or "sha256", data).digest() == row.digest()
+        ok = h.digest() == row.digest()
     except ValueError:
         ok = False
     if not ok:
-        raise RecordMismatch(wheel, "hash differs from RECORD", member)
+        raise RecordMismatch(wheel.path, "hash differs from RECORD", m.entry[NAME])
+
+
+def _sha256_of(m: Member) -> str:
+    row = m.expected
+    return row.hash if row is not None and row.hash.startswith("sha256=") else ""
 
 
 def record_rows(

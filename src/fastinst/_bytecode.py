@@ -68,9 +68,14 @@ def compile_files(
     if invalidation_mode is not None and invalidation_mode not in INVALIDATION_MODES:
         raise ValueError(f"invalidation_mode must be one of {', '.join(INVALIDATION_MODES)}")
     count = min(workers or os.cpu_count() or 1, len(files))
+    # -W ignore: the compiler's SyntaxWarnings about a wheel's code are the
+    # wheel's business (pip silences them too); a file that does not compile at
+    # all is still reported.
     cmd = [
         python,
         "-I",
+        "-W",
+        "ignore",
         "-c",
         _WORKER,
         json.dumps(list(optimization_levels)),

@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
@@ -30,6 +29,7 @@ from . import _backend
 from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
 from ._errors import FastinstError
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
+from ._tree import iter_files, remove_tree
 
 if TYPE_CHECKING:  # a warm install does not import them
     from ._plan import Member
@@ -204,10 +204,9 @@ class WheelCache:
         count = 0
         for entry in self.entries():
             count += 1
-            for dirpath, _dirs, files in os.walk(entry.path):
-                for f in files:
-                    with contextlib.suppress(OSError):
-                        size += os.lstat(os.path.join(dirpath, f)).st_size
+            for file in iter_files(entry.path):
+                with contextlib.suppress(OSError):
+                    size += file.stat(follow_symlinks=False).st_size
         return {"path": self.root, "entries": count, "bytes": size}
 
     def verify(self, *, repair: bool = True) -> list[str]:
@@ -366,6 +365,7 @@ def _write_atomic(path: str, data: bytes, *, strict: bool = False) -> None:
 
 
 def _rmtree_writable(path: str) -> None:
-    """Remove a cache tree. Its files are read-only but its directories are not, so a
-    plain rmtree works; errors are ignored because a concurrent remover may race us."""
-    shutil.rmtree(path, ignore_errors=True)
+    """Remove a cache tree, however deep. Its files are read-only but its directories
+    are not, so unlinking works; errors are ignored because a concurrent remover
+    may race us."""
+    remove_tree(path, ignore_errors=True)

@@ -318,6 +318,11 @@ def _parser(only: str | None = None) -> argparse.ArgumentParser:
         )
         _add_lock_options(g)
         g.add_argument(
+            "--require-hashes",
+            action="store_true",
+            help="require a --hash for every requirement (as pip, also on once any has one)",
+        )
+        g.add_argument(
             "--no-deps",
             action="store_true",
             help="accepted for pip's sake: dependencies are never installed",
@@ -577,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         if json_errors:
             _json_error(args, exc, f"internal error: {exc}", EXIT_FAILED)
-        print(f"fastinst: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _say(f"fastinst: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 
@@ -622,7 +627,15 @@ def _json_error(args: argparse.Namespace, exc: BaseException, message: str, code
 
 def _error(message: str) -> None:
     # One line, whatever the message holds.
-    print(f"fastinst: error: {' '.join(message.split())}", file=sys.stderr)
+    _say(f"fastinst: error: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _say(text: str, file: Any = None) -> None:
+    """Print a line that may hold names from a wheel or a RECORD: control
+    characters (terminal escapes) are shown escaped, never sent raw."""
+    from ._paths import printable
+
+    print(printable(text), file=file)
 
 
 def _setup_logging(quiet: bool, verbose: int) -> None:
@@ -742,7 +755,8 @@ def _install(args: argparse.Namespace) -> int:
     if lock is not None:
         return _install_lock(args, lock, scheme, start)
     target = TargetInterpreter(args.python, cache_dir=_cache_dir(args))
-    selected = select(collect(args.wheels, args.requirement, args.find_links), target)
+    collected = collect(args.wheels, args.requirement, args.find_links, args.require_hashes)
+    selected = select(collected, target)
     if not selected:
         if args.json:
             print(_dumps(_install_json([], scheme, 0.0, dry_run=args.dry_run)))
@@ -751,7 +765,7 @@ def _install(args: argparse.Namespace) -> int:
         return EXIT_OK
     wheels = [s.path for s in selected]
     direct_url: dict[str | os.PathLike[str], Mapping[str, object]] = {
-        s.path: _direct_url(s.path) for s in selected if s.direct
+        s.path: _direct_url(s.path, _cache_dir(args), args.dry_run) for s in selected if s.direct
     }
     bar = _progress_bar(wheels, start) if _wants_progress(args) else None
     if bar is not None:
@@ -1072,11 +1086,32 @@ def _progress_bar(wheels: list[str], start: float) -> ProgressBar:
     return ProgressBar(wheels, sys.stderr, delay=delay, start=start)
 
 
-def _direct_url(path: str) -> dict[str, object]:
-    """PEP 610 for a wheel named by its path, as pip writes it."""
+def _direct_url(path: str, cache_dir: object, dry_run: bool) -> dict[str, object]:
+    """PEP 610 for a wheel named by its path, with its SHA-256, as pip writes it.
+
+    With the cache, the hash is the one the cache takes anyway (and remembers);
+    without it, the file is read once more. A dry run writes no
+    ``direct_url.json`` and hashes nothing.
+    """
+    import contextlib
     from pathlib import Path
 
-    return {"url": Path(path).resolve().as_uri(), "archive_info": {}}
+    url = Path(path).resolve().as_uri()
+    if dry_run:
+        return {"url": url, "archive_info": {}}
+    digest = None
+    if cache_dir is not None:
+        from ._cache import WheelCache, default_cache_dir
+        from ._install import DEFAULT_CACHE
+
+        root = default_cache_dir() if cache_dir is DEFAULT_CACHE else str(cache_dir)
+        with contextlib.suppress(OSError):
+            digest = WheelCache(root).wheel_digest(path)
+    if digest is None:
+        from ._backend import core
+
+        digest = core.sha256_file(path)
+    return {"url": url, "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}}}
 
 
 def _install_json(
@@ -1146,7 +1181,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{'Package':<{width}} {'Version':<{vwidth}} Location")
         print(f"{'-' * width} {'-' * vwidth} {'-' * 8}")
         for d in dists:
-            print(f"{d.name:<{width}} {d.version:<{vwidth}} {d.location}")
+            _say(f"{d.name:<{width}} {d.version:<{vwidth}} {d.location}")
     return EXIT_OK
 
 
@@ -1193,32 +1228,32 @@ def _show(args: argparse.Namespace) -> int:
     for i, info in enumerate(shown):
         if i:
             print("---")
-        print(f"Name: {info['name']}")
-        print(f"Version: {info['version']}")
+        _say(f"Name: {info['name']}")
+        _say(f"Version: {info['version']}")
         if info["summary"]:
-            print(f"Summary: {info['summary']}")
-        print(f"Location: {info['location']}")
-        print(f"Requires: {', '.join(info['requires'])}")
-        print(f"Required-by: {', '.join(info['required_by'])}")
-        print(f"Installer: {info['installer'] or ''}")
-        print(f"Requested: {'yes' if info['requested'] else 'no'}")
+            _say(f"Summary: {info['summary']}")
+        _say(f"Location: {info['location']}")
+        _say(f"Requires: {', '.join(info['requires'])}")
+        _say(f"Required-by: {', '.join(info['required_by'])}")
+        _say(f"Installer: {info['installer'] or ''}")
+        _say(f"Requested: {'yes' if info['requested'] else 'no'}")
         if info["direct_url"]:
-            print(f"Direct-URL: {info['direct_url']}")
+            _say(f"Direct-URL: {info['direct_url']}")
         eps = info["entry_points"]
         if eps:
             print("Entry-points:")
             for group, entries in eps.items():
                 for ep_name, value in entries.items():
-                    print(f"  [{group}] {ep_name} = {value}")
+                    _say(f"  [{group}] {ep_name} = {value}")
         count = info["files_count"]
         if count is None:
             print("Files: unknown (no RECORD)")
         elif not args.files:
-            print(f"Files: {count}")
+            _say(f"Files: {count}")
         else:  # as pip lists them: relative to the location
             print("Files:")
             for path in info["files"]:
-                print(f"  {os.path.relpath(path, info['location'])}")
+                _say(f"  {os.path.relpath(path, info['location'])}")
     return EXIT_OK
 
 

@@ -155,9 +155,9 @@ def record_issues(result: InstallResult, scheme: Scheme, installed: bool) -> lis
     if record_name not in by_name:
         return [f"Unable to retrieve `RECORD` from {wheel}: it is missing"]
     try:
-        from ._wheel import read_member
+        from ._wheel import MAX_RECORD, read_member
 
-        text = read_member(wheel, by_name[record_name]).decode("utf-8")
+        text = read_member(wheel, by_name[record_name], MAX_RECORD).decode("utf-8")
         rows = [r for r in csv.reader(io.StringIO(text)) if r]
     except (ValueError, csv.Error, OSError) as exc:
         return [f"Unable to retrieve `RECORD` from {wheel}: {exc!r}"]
@@ -215,7 +215,7 @@ def _hash_matches(
     scheme: Scheme,
 ) -> bool:
     from ._records import RecordEntry, encode_hash
-    from ._wheel import NAME, read_member
+    from ._wheel import NAME, iter_member
 
     name = entry[NAME]
     algorithm = expected.partition("=")[0]
@@ -242,6 +242,9 @@ def _hash_matches(
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)
             return h.digest() == want
-        return hashlib.new(algorithm, read_member(result.wheel, entry)).digest() == want
+        h = hashlib.new(algorithm)
+        for chunk in iter_member(result.wheel, entry):  # a member of any size
+            h.update(chunk)
+        return h.digest() == want
     except (ValueError, OSError):
         return False

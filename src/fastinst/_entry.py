@@ -25,9 +25,10 @@ from __future__ import annotations
 import json
 import os
 import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
-from ._scripts import EntryPoint
+from ._scripts import EntryPoint, ScriptStream
 
 KEY_NAMES = ("purelib", "platlib", "headers", "scripts", "data")
 PURELIB, PLATLIB, HEADERS, SCRIPTS, DATA = range(5)
@@ -35,8 +36,11 @@ FLAG_EXEC = 1  # a row's flag: the file is executable (as ``_core_py.FLAG_EXEC``
 TREE = "tree"
 FILE = "entry"
 MAGIC = b"fastinst-entry\n\0"
-# 5: the first binary entry (formats 1-4 were manifest.json in wheels-v1/).
-FORMAT = 5
+# 5: the first binary entry (formats 1-4 were manifest.json in wheels-v1/); 6:
+# entries built since control characters, name limits, interpreter names and
+# other distributions' metadata are refused, and entry point names normalised
+# (an entry built before was never checked by those rules).
+FORMAT = 6
 # magic, format, header length, table length, rows
 _HEAD = struct.Struct("<16sIIQQ")
 _MAX_HEADER = 16 << 20
@@ -124,31 +128,43 @@ class CacheEntry:
             ) from None
         return [(key, path, encode_hash(sha)) for key, path, _s, _m, _f, sha in rows]
 
-    def script_files(self) -> list[tuple[str, bytes]]:
-        """The ``#!python`` scripts (path below the scripts key, cached bytes), checked
-        against the header."""
+    def script_files(self) -> list[ScriptStream]:
+        """The ``#!python`` scripts, read in pieces when asked, checked against the
+        header as they are read."""
+        return [
+            ScriptStream(s.path, s.hash, lambda s=s: self._script_chunks(s))  # type: ignore[misc]
+            for s in self.scripts
+        ]
+
+    def _script_chunks(self, script: ScriptFile) -> Iterator[bytes]:
         import hashlib
 
         from ._records import encode_hash
 
-        out = []
-        for script in self.scripts:
-            path = f"{self.tree}/{KEY_NAMES[SCRIPTS]}/{script.path}"
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        path = f"{self.tree}/{KEY_NAMES[SCRIPTS]}/{script.path}"
+        h = hashlib.sha256()
+        size = 0
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise DamagedCacheEntry(self, path, exc.strerror or "unreadable") from None
+        try:
+            while True:
                 try:
-                    data = os.read(fd, script.size + 1)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                raise DamagedCacheEntry(self, path, exc.strerror or "unreadable") from None
-            if (
-                len(data) != script.size
-                or encode_hash(hashlib.sha256(data).digest()) != script.hash
-            ):
-                raise DamagedCacheEntry(self, path, "changed since it was cached")
-            out.append((script.path, data))
-        return out
+                    chunk = os.read(fd, 1 << 20)
+                except OSError as exc:
+                    raise DamagedCacheEntry(self, path, exc.strerror or "unreadable") from None
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > script.size:
+                    break
+                h.update(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+        if size != script.size or encode_hash(h.digest()) != script.hash:
+            raise DamagedCacheEntry(self, path, "changed since it was cached")
 
 
 class DamagedCacheEntry(Exception):
@@ -238,7 +254,7 @@ def _header_problem(h: object, rows: int) -> str | None:
         isinstance(ep, list)
         and len(ep) == 5
         and all(isinstance(x, str) for x in ep)
-        and _name_ok(ep[0])
+        and _path_ok(ep[0])  # a launcher may be below a directory (``sub/tool``)
         for ep in eps
     ):
         return "bad entry points"

@@ -7,6 +7,7 @@ for all such wheels). Everything else here is per wheel, never per file.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -359,6 +360,7 @@ def _open_and_plan(
     when ``fill``), check them together (and their Requires-Python against
     ``target``'s version, unless None) and decide where each file goes."""
     from . import _embed
+    from ._destinations import check_destinations
     from ._overlaps import resolve
 
     sources, hits = _open_all(
@@ -374,6 +376,8 @@ def _open_and_plan(
         check_requires_python(planned, target)
     if skip_pycache:
         _embed.drop_pycache(planned)
+    for p in planned:
+        check_destinations(p.source, p.targets, scheme, p.wheel)
     if len(planned) > 1 or any(_roots_shared(p) for p in planned):
         resolve(
             sources,
@@ -392,6 +396,47 @@ def _targets(scheme: Scheme, source: Source) -> Targets:
         scheme = scheme.for_distribution(canonical_name(source.name))
     roots = (scheme.purelib, scheme.platlib, scheme.headers, scheme.scripts, scheme.data)
     return targets(roots, source.lib_key)
+
+
+def _in_the_way(exc: NotADirectoryError, planned: list[Planned]) -> OSError:
+    """The error for a file (not one of a version being replaced: those were moved
+    aside) where a wheel has a directory: refused, as pip and uv refuse it, naming
+    the wheel and one of its members below that directory."""
+    from ._errors import InstallIOError
+
+    place = os.path.normpath(str(exc.filename))
+    what = "a symbolic link" if os.path.islink(place) else "a file"
+    for p in planned:
+        member = _member_below(p, place)
+        if member is not None:
+            return InstallIOError(
+                exc.errno,
+                f"{place} is {what}, but {p.wheel} installs the directory of {member} there;"
+                " nothing was installed",
+                place,
+            )
+    return exc
+
+
+def _member_below(p: Planned, place: str) -> str | None:
+    """A member of ``p``'s wheel that installs below the directory ``place``."""
+    source, t = p.source, p.targets
+    stem = source.dist_info[: -len(".dist-info")]
+    for key, root in enumerate(t.roots):
+        if not place.startswith(root + "/"):
+            continue
+        below = place[len(root) + 1 :] + "/"
+        if key == SCRIPTS:
+            for ep in source.entry_points:
+                if ep.name.startswith(below):
+                    return f"{source.dist_info}/entry_points.txt"
+            for script in source.script_files():
+                if script.path.startswith(below):
+                    return f"{stem}.data/scripts/{script.path}"
+        for k, path, _h in source.listing():
+            if k == key and path.startswith(below):
+                return path if k == source.lib_key else f"{stem}.data/{KEY_NAMES[k]}/{path}"
+    return None
 
 
 def _roots_shared(p: Planned) -> bool:
@@ -453,9 +498,11 @@ def _open_all(
                     [(w, d) for _i, w, d in cold], jobs, verified=verify, counters=c
                 )
         except OSError as exc:
-            if isinstance(exc, FastinstError):
+            if isinstance(exc, FastinstError) and not _in_cache(exc, cache):
                 raise
-            logger.info("cache %s not usable (%s); installing from the archives", cache.root, exc)
+            # Writing into the cache failed (a full cache filesystem, say): the
+            # environment may well have room.
+            _cache_unusable(cache, exc)
             filled = [ArchiveSource(w) for _i, w, _d in cold]  # type: ignore[misc]
         for (i, _w, _d), source in zip(cold, filled):
             sources[i] = source
@@ -464,9 +511,32 @@ def _open_all(
     return [s for s in sources if s is not None], hits
 
 
+def _in_cache(exc: OSError, cache: WheelCache) -> bool:
+    """Whether ``exc`` is about a path in the cache (not the wheel, not the environment)."""
+    name = exc.filename
+    return isinstance(name, str) and os.path.abspath(name).startswith(cache.root + os.sep)
+
+
+def _cache_unusable(cache: WheelCache, exc: OSError) -> None:
+    """Say that the install goes on from the archives: a warning when the cache's
+    filesystem is full (or over quota), which the user may want to know about."""
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    reason = exc.strerror or str(exc)
+    if reason.endswith("; nothing was installed"):  # an InstallIOError's wording
+        reason = reason[: -len("; nothing was installed")]
+    logger.log(
+        logging.WARNING if full else logging.INFO,
+        "cache %s not usable (%s); installing from the archives",
+        cache.root,
+        reason,
+    )
+
+
 def _wheel_digest(cache: WheelCache | None, path: str) -> str:
     from . import _backend
+    from ._wheel import check_wheel_file
 
+    check_wheel_file(path)  # before hashing it: a FIFO or /dev/zero never ends
     try:
         return cache.wheel_digest(path) if cache is not None else _backend.core.sha256_file(path)
     except OSError as exc:
@@ -561,7 +631,10 @@ def _install_locked(
     old = _move_old_versions_aside(tx, planned, scheme)
     if remove:
         _remove_others(tx, scheme, remove)
-    tx.publish_all({(p.targets.lib_root, p.source.dist_info) for p in planned})
+    try:
+        tx.publish_all({(p.targets.lib_root, p.source.dist_info) for p in planned})
+    except NotADirectoryError as exc:
+        raise _in_the_way(exc, planned) from None
     return [_result(p, RecordFiles(r, p.targets.lib_root), old) for p, r in zip(planned, records)]
 
 
@@ -767,7 +840,7 @@ def _would_write(p: Planned, scheme: Scheme, options: Options) -> tuple[str, ...
         for i, (key, path, _h) in enumerate(source.listing())
         if i not in dropped
     ]
-    files += [t.absolute(t.prefixes[SCRIPTS] + path) for path, _d in source.script_files()]
+    files += [t.absolute(t.prefixes[SCRIPTS] + s.path) for s in source.script_files()]
     kind = launcher_kind()
     files += [
         t.scripts + "/" + make_launcher(ep, scheme.python, kind)[0] for ep in source.entry_points

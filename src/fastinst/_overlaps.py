@@ -13,7 +13,7 @@ distributions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Union
 
 from ._errors import InvalidWheel, UnsafePath
@@ -70,8 +70,8 @@ def resolve(
         for key, names in enumerate(source.tops):
             for name in names:
                 owners.setdefault((t.roots[key], name), []).append(i)
-        for ep in source.entry_points:
-            owners.setdefault((t.roots[3], ep.name), []).append(i)
+        for ep in source.entry_points:  # a name may be below a directory (``sub/tool``)
+            owners.setdefault((t.roots[3], ep.name.partition("/")[0]), []).append(i)
     shared = {top for top, who in owners.items() if len(who) > 1}
     if not shared:
         return
@@ -131,8 +131,20 @@ def _generated(source: Source) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = [
         (ep.name, ("launcher", ep.module, ep.attr, ep.section)) for ep in source.entry_points
     ]
-    out += [(path, data) for path, data in source.script_files()]
+    out += [(s.path, ("script", s.sha256 or _sha256(s.chunks()))) for s in source.script_files()]
     return out
+
+
+def _sha256(chunks: Iterator[bytes]) -> str:
+    """The hash of a script the wheel's RECORD does not give (read, and checked, whole)."""
+    import hashlib
+
+    from ._records import encode_hash
+
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return encode_hash(h.digest())
 
 
 def _check_kinds(

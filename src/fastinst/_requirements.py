@@ -11,7 +11,9 @@ Requirements files take a subset of pip's format, one item a line:
 * ``name==version`` (extras are refused, markers are evaluated for the target);
 * ``-r other.txt`` / ``--requirement``, ``-f DIR`` / ``--find-links DIR``;
 * ``--hash=sha256:<hex>`` after a requirement (as ``pip-compile`` writes them):
-  the wheel file must match one of them;
+  the wheel file must match one of them. As in pip, one hash anywhere (or a
+  ``--require-hashes`` line, or the option) makes a hash required of every
+  requirement;
 * ``#`` comments, blank lines and ``\\`` continuations.
 
 Relative paths in a file are taken from the file's directory when something
@@ -64,11 +66,13 @@ class Item:
 
 
 class Collected:
-    """Everything the command line and its ``-r`` files named."""
+    """Everything the command line and its ``-r`` files named; ``require_hashes``
+    when a file said ``--require-hashes`` (or the caller asked for it)."""
 
     def __init__(self) -> None:
         self.items: list[Item] = []
         self.find_links: list[str] = []
+        self.require_hashes = False
 
 
 class Selected:
@@ -127,10 +131,14 @@ def not_a_wheel(text: str, base: str) -> str | None:
 
 
 def collect(
-    args: Sequence[str], requirement_files: Sequence[str], find_links: Sequence[str]
+    args: Sequence[str],
+    requirement_files: Sequence[str],
+    find_links: Sequence[str],
+    require_hashes: bool = False,
 ) -> Collected:
     """Read ``-r`` files (and the files they include) and gather every item and ``-f`` dir."""
     out = Collected()
+    out.require_hashes = require_hashes
     cwd = os.getcwd()
     out.find_links.extend(os.path.abspath(d) for d in find_links)
     for text in args:
@@ -171,6 +179,8 @@ def _read_file(path: str, out: Collected, seen: set[str], where: str) -> None:
             out.find_links.append(_relative(value, base))
         elif option in ("--no-index", "--no-deps"):
             pass  # what fastinst always does
+        elif option == "--require-hashes":
+            out.require_hashes = True
         else:
             raise RequirementError(
                 line, here, f"{option} is not supported (fastinst installs local wheels only)"
@@ -178,6 +188,7 @@ def _read_file(path: str, out: Collected, seen: set[str], where: str) -> None:
 
 
 _HASH_ALGORITHMS = ("sha256", "sha384", "sha512")  # pip's
+_FLAGS = ("--no-index", "--no-deps", "--require-hashes")  # options without a value
 
 
 def _split_hashes(line: str, here: str) -> tuple[str, tuple[str, ...]]:
@@ -242,7 +253,7 @@ def _option(words: list[str], line: str, here: str) -> tuple[str, str]:
         name, eq, value = first.partition("=")
         if eq:
             rest = words[1:]
-        elif name in ("--no-index", "--no-deps"):
+        elif name in _FLAGS:
             return name, ""
         else:
             value, rest = (words[1], words[2:]) if len(words) > 1 else ("", [])
@@ -251,7 +262,7 @@ def _option(words: list[str], line: str, here: str) -> tuple[str, str]:
         rest = words[1:]
         if not value and rest:
             value, rest = rest[0], rest[1:]
-    if rest or (not value and name not in ("--no-index", "--no-deps")):
+    if rest or (not value and name not in _FLAGS):
         raise RequirementError(line, here, f"{name} takes exactly one value")
     return name, value
 
@@ -300,6 +311,10 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
     index: dict[str, list[tuple[str, str]]] | None = None
     chosen: dict[str, tuple[Selected, Item]] = {}
     order: list[str] = []
+    # pip's rule: a hash on any requirement turns hashes on for every one (a
+    # requirement without is then what an attacker would swap).
+    require_hashes = collected.require_hashes or any(item.hashes for item in collected.items)
+    unhashed: list[tuple[Item, str]] = []
     for item in collected.items:
         if looks_like_wheel_path(item.text):
             path = _wheel_path(item, item.text)
@@ -332,6 +347,8 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
                     index = _scan(collected.find_links)
                 name = _canonical(req.name)
                 selected = Selected(_find(req, item, index, collected.find_links, target), False)
+        if require_hashes and not item.hashes:
+            unhashed.append((item, selected.path))
         previous = chosen.get(name)
         if previous is None:
             chosen[name] = (selected, item)
@@ -344,7 +361,26 @@ def select(collected: Collected, target: TargetInterpreter) -> list[Selected]:
                 + (f" ({previous[1].where})" if previous[1].where else "")
                 + f" asks for another file of {name}; only one of each can be installed",
             )
+    if unhashed:
+        _missing_hashes(unhashed)
     return [chosen[n][0] for n in order]
+
+
+def _missing_hashes(unhashed: list[tuple[Item, str]]) -> None:
+    """Refuse, saying which requirements lack a hash and what theirs would be (as pip does)."""
+    from ._backend import core
+
+    first = unhashed[0][0]
+    lines = "; ".join(
+        f"{item.text} ({item.where or 'command line'}) --hash=sha256:{core.sha256_file(path)}"
+        for item, path in unhashed
+    )
+    raise RequirementError(
+        first.text,
+        first.where,
+        "has no --hash, and every requirement needs one once any has one (pip's"
+        f" --require-hashes mode); the wheels' hashes are: {lines}",
+    )
 
 
 def _canonical(name: str) -> str:

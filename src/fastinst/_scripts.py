@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -25,6 +27,17 @@ class EntryPoint(NamedTuple):
     # already: the cache keeps it, so that a warm install need not import
     # ``installer`` (about 30 ms) just to write the same few lines again.
     posix_body: bytes | None = None
+
+
+class ScriptStream(NamedTuple):
+    """A wheel's ``.data/scripts`` file that is written, not linked (``#!python``
+    rewritten): read in pieces, whatever its size."""
+
+    path: str  # below the scripts key, "/"-separated
+    sha256: str  # "sha256=..." of its bytes as the wheel has them ("" if not known)
+    # Its bytes in pieces, checked as they are read (against the wheel's RECORD, or
+    # the cache entry's table): the last piece raises when they were not the ones.
+    chunks: Callable[[], Iterator[bytes]]
 
 
 # Longest shebang line the kernel is sure to honour (Linux allows 127 bytes up to
@@ -103,15 +116,66 @@ def fix_script(data: bytes, python: str) -> bytes:
     pip replaces the whole first line (arguments after ``#!python`` are dropped),
     and so does this, so that both give the same file.
     """
-    if not data.startswith(b"#!python"):
-        return data
-    _first, newline, rest = data.partition(b"\n")
-    return shebang(python) + b"\n" + (rest if newline else b"")
+    return b"".join(fix_script_stream([data], python))
+
+
+def fix_script_stream(chunks: Iterable[bytes], python: str) -> Iterator[bytes]:
+    """`fix_script` on a script given in pieces, whatever its size: only the first
+    line is ever held (and of a ``#!python`` line, none of it)."""
+    pieces = iter(chunks)
+    head = b""
+    for chunk in pieces:
+        head += chunk
+        if len(head) >= len(b"#!python"):
+            break
+    if not head.startswith(b"#!python"):
+        if head:
+            yield head
+        yield from pieces
+        return
+    while b"\n" not in head:  # the rest of the first line is dropped, piece by piece
+        more = next(pieces, None)
+        if more is None:
+            yield shebang(python) + b"\n"
+            return
+        head = more
+    yield shebang(python) + b"\n" + head.partition(b"\n")[2]
+    yield from pieces
 
 
 def exec_mode(umask: int) -> int:
     """pip's mode for scripts: the default file mode plus every execute bit."""
     return (0o777 & ~umask) | 0o111
+
+
+def copy_script(
+    chunks: Iterable[bytes], path: str | None, mode: int, python: str
+) -> tuple[bytes, int]:
+    """Write a wheel's ``.data/scripts`` file, given in pieces, to the new file ``path``
+    (``None``: nowhere) with its ``#!python`` line pointed at ``python``; the SHA-256
+    and size of what was written. The file is never held whole."""
+    import hashlib
+
+    written = hashlib.sha256()
+    size = 0
+    fd = (
+        os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        if path is not None
+        else -1
+    )
+    try:
+        for piece in fix_script_stream(chunks, python):
+            written.update(piece)
+            size += len(piece)
+            view = memoryview(piece)
+            while fd >= 0 and view:
+                view = view[os.write(fd, view) :]
+        if fd >= 0:
+            os.fchmod(fd, mode)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return written.digest(), size
 
 
 def write_scripts(
@@ -124,15 +188,24 @@ def write_scripts(
     skip: Collection[str] = (),
 ) -> list[Row]:
     """Write ``source``'s ``.data/scripts`` files that are not linked (``#!python``
-    pointed at ``python``) and its entry-point launchers; their RECORD rows. Names
-    in ``skip`` are listed but not written: a later wheel of the install writes them."""
+    pointed at ``python``, streamed) and its entry-point launchers; their RECORD
+    rows. Names in ``skip`` are listed but not written: a later wheel of the
+    install writes them."""
     from ._distinfo import row_of
+    from ._records import encode_hash
 
     rows = []
-    written = [(path, fix_script(data, python)) for path, data in source.script_files()]
+    for script in source.script_files():
+        name = script.path
+        path = None
+        if name not in skip:
+            path = tx.add(scripts_root, name)
+            if "/" in name:
+                os.makedirs(path.rpartition("/")[0], exist_ok=True)
+        digest, size = copy_script(script.chunks(), path, mode, python)
+        rows.append((record_prefix + name, encode_hash(digest), str(size)))
     kind = launcher_kind()
-    written += [make_launcher(ep, python, kind) for ep in source.entry_points]
-    for name, data in written:
+    for name, data in [make_launcher(ep, python, kind) for ep in source.entry_points]:
         if name not in skip:
             tx.write(scripts_root, name, data, mode)
         rows.append(row_of(record_prefix + name, data))

@@ -29,9 +29,10 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import stat
 from collections.abc import Iterable, Iterator
+
+from ._tree import remove_tree
 
 logger = logging.getLogger("fastinst")
 
@@ -179,7 +180,7 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
                         # root, or a killed one whose journal there still needs
                         # what is in it: that environment's recover removes it.
                         continue
-                    shutil.rmtree(stage, ignore_errors=True)
+                    remove_tree(stage, ignore_errors=True)
                     cleaned.append(f"removed leftover staging {stage}")
     return cleaned
 
@@ -285,7 +286,7 @@ def _remove_created(created: list[str]) -> None:
     them where they are empty (children first)."""
     for path in reversed(created):
         if os.path.basename(path).startswith(STAGE_PREFIX):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path, ignore_errors=True)
             continue
         with contextlib.suppress(OSError):
             os.rmdir(path)
@@ -490,6 +491,12 @@ class Transaction:
                 with os.scandir(src) as entries:
                     todo.extend((e.path, dst + "/" + e.name) for e in entries)
                 continue
+            if os.path.isdir(src) and not os.path.islink(src):
+                # Not a file of the version being replaced (those were moved aside
+                # already): someone's file, not the install's to delete.
+                raise NotADirectoryError(
+                    errno.ENOTDIR, "a file is where the install needs a directory", dst
+                )
             self.move_aside(dst, root)
             self._record(src, dst)
 
@@ -578,7 +585,7 @@ class Transaction:
 
     def _remove_staging(self) -> None:
         for stage in self.stages.values():
-            shutil.rmtree(stage, ignore_errors=True)
+            remove_tree(stage, ignore_errors=True)
         self.stages.clear()
         self._release_stages()
 

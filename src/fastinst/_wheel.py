@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import struct
 import zlib
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
 from . import _backend
 from ._errors import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
-from ._paths import check_member_name
+from ._paths import MAX_NAME_BYTES, file_under_file, first_bad_name
 from ._records import RecordEntry, parse_record
 from ._scripts import EntryPoint
 
@@ -39,15 +41,29 @@ ATTR: Final = 7
 METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD = 0, 8, 93
 SUPPORTED_METHODS = (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD)
 SIGNATURE_FILES = ("RECORD.jws", "RECORD.p7s")
-# Entry-point names become file names in the scripts directory.
-_SCRIPT_NAME = re.compile(r"^[^/\\\x00]+$")
 _ENTRY_POINT_VALUE = re.compile(
     r"^\s*(?P<module>[\w.]+)\s*(:\s*(?P<attrs>[\w.]+)\s*)?(\[.*\])?\s*$"
 )
 # Refuse archives that would expand far beyond their size: a zip bomb is an attack,
 # and no real wheel comes near this (the corpus's worst is about 12x).
 MAX_EXPANSION_RATIO = 200
-MAX_SMALL_MEMBER = 64 * 1024 * 1024  # METADATA, WHEEL, RECORD, entry_points.txt
+# Members read whole into memory, bounded by what real wheels need (of 1,036
+# wheels: WHEEL 224 bytes, entry_points.txt 3 KB, METADATA 233 KB and RECORD
+# 1.9 MB at most). RECORD is bounded by the member count as well: one row a
+# member, and a few more (its own row, signatures, files some tools list without
+# shipping them); no more rows than that, of no more than a long name's length.
+MAX_WHEEL_FILE = 256 << 10
+MAX_ENTRY_POINTS = 4 << 20
+MAX_METADATA = 16 << 20
+MAX_RECORD = 32 << 20
+RECORD_EXTRA_ROWS = 1000
+_MAX_RECORD_ROW = 2 * MAX_NAME_BYTES + 200  # a quoted name, a sha512, a size
+
+
+def record_limits(members: int) -> tuple[int, int]:
+    """The most bytes and rows a RECORD may have in a wheel of ``members`` members."""
+    rows = members + RECORD_EXTRA_ROWS
+    return min(MAX_RECORD, rows * _MAX_RECORD_ROW), rows
 
 
 class Wheel:
@@ -96,11 +112,45 @@ class Wheel:
         return f"{self.dist_info}/RECORD"
 
 
-def read_member(path: str, entry: Entry) -> bytes:
-    """Read and decompress one (small) member, checking its CRC and size."""
-    name = entry[NAME]
-    if entry[USIZE] > MAX_SMALL_MEMBER:
-        raise InvalidWheel(path, f"member is implausibly large ({entry[USIZE]} bytes)", name)
+_CHUNK = 1 << 20
+
+
+def read_member(path: str, entry: Entry, limit: int) -> bytes:
+    """Read and decompress one small member (at most ``limit`` bytes), checking its
+    CRC and size."""
+    if entry[USIZE] > limit:
+        raise InvalidWheel(
+            path,
+            f"member is implausibly large ({entry[USIZE]} bytes; the limit is {limit})",
+            entry[NAME],
+        )
+    return b"".join(iter_member(path, entry))
+
+
+class _Slice:
+    """The compressed bytes of one member, read from an open archive in pieces."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self.f = f
+        self.left = size
+        self.short = False  # the file ended before the member's data did
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or n > self.left:
+            n = self.left
+        data = self.f.read(n)
+        self.left -= len(data)
+        if len(data) < n:
+            self.short = True
+        return data
+
+
+def iter_member(path: str, entry: Entry) -> Iterator[bytes]:
+    """The decompressed bytes of a member in pieces of at most 1 MiB, whatever its
+    size: its size and CRC are checked as it goes and at its end (`CorruptArchive`)."""
+    name, method, usize = entry[NAME], entry[METHOD], entry[USIZE]
+    if method not in SUPPORTED_METHODS:
+        raise CorruptArchive(path, f"unsupported compression method {method}", name)
     with open(path, "rb") as f:
         f.seek(entry[OFFSET])
         header = f.read(30)
@@ -110,53 +160,91 @@ def read_member(path: str, entry: Entry) -> bytes:
         if f.read(name_len) != name.encode("utf-8"):
             raise CorruptArchive(path, "the local file header names another file", name)
         f.seek(extra_len, os.SEEK_CUR)
-        raw = f.read(entry[CSIZE])
-    if len(raw) != entry[CSIZE]:
+        source = _Slice(f, entry[CSIZE])
+        crc = total = 0
+        for chunk in _decompressed(path, name, method, source):
+            total += len(chunk)
+            if total > usize:
+                raise CorruptArchive(path, "member size differs from the zip directory", name)
+            crc = zlib.crc32(chunk, crc)
+            yield chunk
+    if source.short:
         raise CorruptArchive(path, "member data is truncated", name)
-    data = _decompress(path, name, entry[METHOD], raw, entry[USIZE])
-    if len(data) != entry[USIZE]:
+    if total != usize:
         raise CorruptArchive(path, "member size differs from the zip directory", name)
-    if zlib.crc32(data) != entry[CRC]:
+    if crc != entry[CRC]:
         raise CorruptArchive(path, "CRC-32 mismatch", name)
-    return data
 
 
-def _decompress(path: str, name: str, method: int, raw: bytes, size: int) -> bytes:
+def _decompressed(path: str, name: str, method: int, source: _Slice) -> Iterator[bytes]:
     if method == METHOD_STORED:
-        return raw
-    if method == METHOD_DEFLATED:
+        yield from iter(lambda: source.read(_CHUNK), b"")
+    elif method == METHOD_DEFLATED:
+        d = zlib.decompressobj(-15)
+        buf = b""
         try:
-            # size + 1 bounds the output: a lying size shows up as a length mismatch.
-            return zlib.decompressobj(-15).decompress(raw, size + 1)
+            while not d.eof:
+                if not buf:
+                    buf = source.read(_CHUNK)
+                out = d.decompress(buf, _CHUNK)  # at most a piece, whatever the ratio
+                buf = d.unconsumed_tail
+                if out:
+                    yield out
+                elif not buf and (not source.left or source.short):
+                    raise CorruptArchive(path, "cannot inflate member: its data ends early", name)
         except zlib.error as exc:
             raise CorruptArchive(path, f"cannot inflate member: {exc}", name) from None
-    if method == METHOD_ZSTD:
+    else:
         import zstandard
 
+        from ._zstd import MAX_WINDOW
+
         try:
-            return zstandard.ZstdDecompressor().decompress(raw, max_output_size=size + 1)
+            # As the cores read zstd members (_zstd): concatenated frames are one
+            # stream, and no window over MAX_WINDOW.
+            decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
+            reader = decompressor.stream_reader(
+                source,  # type: ignore[arg-type]  # zstandard only calls its read()
+                read_size=_CHUNK,
+                read_across_frames=True,
+            )
+            with reader:
+                yield from iter(lambda: reader.read(_CHUNK), b"")
         except zstandard.ZstdError as exc:
             raise CorruptArchive(path, f"cannot decompress zstd member: {exc}", name) from None
-    raise CorruptArchive(path, f"unsupported compression method {method}", name)
 
 
 def check_filename(path: str, dist_info: str) -> tuple[str, str]:
-    """Check that the file name parses and matches ``dist_info``; return its name and version."""
+    """Check that the file name parses and matches ``dist_info``; return its name and version.
+
+    The name part of ``dist_info`` is found by trying each ``-`` in turn: names
+    written by old tools may hold one, and so may a version that ``Version``
+    normalises (``simple_dist-1.0.0-rc1.dist-info`` is 1.0.0rc1, as pip and uv
+    read it).
+    """
     from packaging.version import InvalidVersion, Version
 
     from ._names import canonical_name
 
     file_name, file_version = _parse_filename(path)
-    info_name, _, info_version = dist_info[: -len(".dist-info")].rpartition("-")
-    if canonical_name(info_name) != file_name:
+    stem = dist_info[: -len(".dist-info")]
+    splits = [(stem[:i], stem[i + 1 :]) for i, c in enumerate(stem) if c == "-"]
+    named = [(n, v) for n, v in splits if canonical_name(n) == file_name]
+    for info_name, info_version in named:
+        try:
+            if Version(info_version) == file_version:
+                return info_name, info_version
+        except InvalidVersion:
+            continue
+    if named:
+        raise InvalidWheel(path, f"{dist_info} has version {named[0][1]!r}, not {file_version}")
+    for info_name, info_version in splits:
+        try:
+            Version(info_version)
+        except InvalidVersion:
+            continue
         raise InvalidWheel(path, f"{dist_info} is for {info_name!r}, not {file_name!r}")
-    try:
-        version_matches = Version(info_version) == file_version
-    except InvalidVersion:
-        version_matches = False
-    if not version_matches:
-        raise InvalidWheel(path, f"{dist_info} has version {info_version!r}, not {file_version}")
-    return info_name, info_version
+    raise InvalidWheel(path, f"{dist_info} is not named {file_name}-{file_version}.dist-info")
 
 
 _FILENAME = re.compile(
@@ -192,23 +280,48 @@ def _parse_filename(path: str) -> tuple[str, Version]:
     return str(name), version
 
 
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_wheel_file(path: str) -> int:
+    """The size of the wheel file at ``path``; `InvalidWheel` unless it is a regular file.
+
+    Asked before the file is opened: reading a FIFO or ``/dev/zero`` never ends.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a file")
+        raise InvalidWheel(path, f"not a regular file ({kind})")
+    return st.st_size
+
+
 def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
     """Open and check the wheel at ``path``; raise an `InvalidWheel` subclass if it is bad."""
     if not path.endswith(".whl"):
         raise InvalidWheel(path, "not a .whl file")
+    archive_size = check_wheel_file(path)
     try:
         entries: list[Entry] = _backend.core.read_central_directory(path)
     except OSError as exc:
         raise InvalidWheel(path, f"cannot read wheel: {exc.strerror or exc}") from None
 
-    files = _check_members(path, entries, os.path.getsize(path))
+    files = _check_members(path, entries, archive_size)
     by_name = {e[NAME]: e for e in files}
     dist_info = _find_dist_info(path, files)
     _check_data_dirs(path, files)
     info_name, info_version = check_filename(path, dist_info)
 
     root_is_purelib = _check_wheel_metadata(path, dist_info, by_name)
-    requires_python = _check_metadata(path, dist_info, by_name, info_version)
+    requires_python = _check_metadata(path, dist_info, by_name, info_name, info_version)
     # Without verification the wheel's RECORD is not read at all: it is what is
     # broken in the wheels that need --no-verify-record.
     record = None
@@ -216,12 +329,14 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
         record_name = f"{dist_info}/RECORD"
         if record_name not in by_name:
             raise RecordMismatch(path, "the wheel has no RECORD", record_name)
-        record = parse_record(path, record_name, read_member(path, by_name[record_name]))
+        max_bytes, max_rows = record_limits(len(entries))
+        data = read_member(path, by_name[record_name], max_bytes)
+        record = parse_record(path, record_name, data, max_rows=max_rows, checked=by_name)
         _check_record_covers(path, dist_info, files, record)
 
     ep_name = f"{dist_info}/entry_points.txt"
     entry_points = (
-        parse_entry_points(path, ep_name, read_member(path, by_name[ep_name]))
+        parse_entry_points(path, ep_name, read_member(path, by_name[ep_name], MAX_ENTRY_POINTS))
         if ep_name in by_name
         else []
     )
@@ -238,28 +353,6 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
     )
 
 
-# Every way a name can escape or be ambiguous, as substrings of all the names
-# joined by newlines (a name with a newline in it is refused before this is used):
-# backslash, NUL, empty segment, absolute, "." and ".." segments, empty name,
-# and fastinst's own ".fastinst" names.
-_BAD_SUBSTRINGS = (
-    "\\",
-    "\x00",
-    "//",
-    "\n/",
-    "/./",
-    "/../",
-    "\n./",
-    "\n../",
-    "/.\n",
-    "/..\n",
-    "\n.\n",
-    "\n..\n",
-    "\n\n",
-    "/.fastinst",
-    "\n.fastinst",
-)
-_DRIVE = re.compile(r"^[A-Za-z]:", re.MULTILINE)
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
 
 
@@ -270,14 +363,9 @@ def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[E
     member: wheels of 5,000 files are common, and this runs on every cold install.
     """
     names = [e[NAME] for e in entries]
-    joined = "\n" + "\n".join(names) + "\n"
-    if (
-        joined.count("\n") != len(names) + 1
-        or any(bad in joined for bad in _BAD_SUBSTRINGS)
-        or (":" in joined and _DRIVE.search(joined))
-    ):
-        for name in names:
-            check_member_name(path, name)  # finds the first bad one and says why
+    bad = first_bad_name(names)
+    if bad is not None:
+        raise UnsafePath(path, bad[1], bad[0])
     if len(set(names)) != len(names):
         seen: set[str] = set()
         dup = next(n for n in names if n in seen or seen.add(n))  # type: ignore[func-returns-value]
@@ -290,15 +378,7 @@ def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[E
         if e[FLAGS] & 0x1:
             raise CorruptArchive(path, "encrypted members are not supported", e[NAME])
     files = [e for e in entries if not e[NAME].endswith("/")]
-    dirs = {n[:-1] for n in names if n.endswith("/")}
-    parents = {e[NAME].rpartition("/")[0] for e in files}
-    for d in parents:
-        while d and d not in dirs:
-            dirs.add(d)
-            d = d.rpartition("/")[0]
-    clash = dirs.intersection(e[NAME] for e in files)
-    if clash:
-        raise UnsafePath(path, "member is both a file and a directory", min(clash))
+    _check_library_names(path, names)
     total = sum(e[USIZE] for e in files)
     if total > max(archive_size, 1 << 20) * MAX_EXPANSION_RATIO:
         raise InvalidWheel(
@@ -307,9 +387,51 @@ def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[E
     return files
 
 
+_METADATA_DIRS = (".dist-info", ".egg-info")
+
+
+def _check_library_names(path: str, names: list[str]) -> None:
+    """No two members install to one path of the library directory, and none is a
+    file where another needs a directory: the root-level members and those of
+    ``.data/purelib`` and ``.data/platlib`` land side by side (taken as one
+    directory, as they are in most schemes)."""
+    view = names
+    for i, name in enumerate(names):
+        if ".data/" in name:
+            lib_name = _library_name(name)
+            if lib_name != name:
+                if view is names:
+                    view = list(names)
+                view[i] = lib_name
+    if view is not names and len(set(view)) != len(view):
+        seen: set[str] = set()
+        dup = next(n for n in view if n in seen or seen.add(n))  # type: ignore[func-returns-value]
+        first, second = [n for n in names if _library_name(n) == dup][:2]
+        raise UnsafePath(path, f"{first} and {second} install to the same path", second)
+    clash = file_under_file(view)
+    if clash is not None:
+        member = next(n for n in names if _library_name(n) == clash)
+        raise UnsafePath(path, "member is both a file and a directory", member)
+
+
+def _library_name(name: str) -> str:
+    """Where a member lands below the library directory: ``x.data/purelib/a`` at ``a``."""
+    top, _, rest = name.partition("/")
+    key, _, sub = rest.partition("/")
+    if top.endswith(".data") and key in ("purelib", "platlib") and sub:
+        return sub
+    return name
+
+
 def _check_data_dirs(path: str, files: list[Entry]) -> None:
     """``<name>.data/<key>/...`` needs a scheme key: refused here, before anything is
-    written or cached, rather than only when the wheel is planned for a scheme."""
+    written or cached, rather than only when the wheel is planned for a scheme.
+
+    Nor may ``.data`` put another distribution's metadata in the library (whose
+    RECORD an uninstall would then follow), or a script that passes for the
+    interpreter in the scripts directory.
+    """
+    from ._paths import interpreter_name
     from ._scheme import SCHEME_KEYS
 
     for e in files:
@@ -320,15 +442,34 @@ def _check_data_dirs(path: str, files: list[Entry]) -> None:
                 raise UnsafePath(path, f"{top}/{key} is a file, not a directory", e[NAME])
             if key not in SCHEME_KEYS:
                 raise InvalidWheel(path, f"unknown .data directory {key!r}", e[NAME])
+            first = sub.partition("/")[0]
+            if key in ("purelib", "platlib") and first.endswith(_METADATA_DIRS):
+                raise InvalidWheel(
+                    path,
+                    f"{first} in {key} would be distribution metadata"
+                    " other than the wheel's own .dist-info",
+                    e[NAME],
+                )
+            if key == "scripts" and "/" not in sub and interpreter_name(sub):
+                raise InvalidWheel(
+                    path, f"script {sub!r} would replace the environment's interpreter", e[NAME]
+                )
 
 
 def _find_dist_info(path: str, files: list[Entry]) -> str:
-    tops = {e[NAME].partition("/")[0] for e in files if "/" in e[NAME]}
-    infos = sorted(t for t in tops if t.endswith(".dist-info"))
+    tops = {e[NAME].partition("/")[0]: e[NAME] for e in files}
+    infos = sorted(t for t, name in tops.items() if t.endswith(".dist-info") and t != name)
     if not infos:
         raise InvalidWheel(path, "no .dist-info directory")
     if len(infos) > 1:
         raise InvalidWheel(path, f"more than one .dist-info directory: {', '.join(infos)}")
+    for top, name in sorted(tops.items()):
+        if top.endswith(_METADATA_DIRS) and top != infos[0]:
+            raise InvalidWheel(
+                path,
+                f"{top} would be distribution metadata other than the wheel's own {infos[0]}",
+                name,
+            )
     return infos[0]
 
 
@@ -340,7 +481,8 @@ def _check_wheel_metadata(path: str, dist_info: str, by_name: dict[str, Entry]) 
     try:
         from email.parser import BytesHeaderParser  # only on the cold path: ~6 ms to import
 
-        headers = BytesHeaderParser().parsebytes(read_member(path, by_name[member]))
+        data = read_member(path, by_name[member], MAX_WHEEL_FILE)
+        headers = BytesHeaderParser().parsebytes(data)
     except UnicodeDecodeError:
         raise InvalidWheel(path, "WHEEL is not valid UTF-8", member) from None
     version = (headers.get("Wheel-Version") or "").strip()
@@ -348,15 +490,20 @@ def _check_wheel_metadata(path: str, dist_info: str, by_name: dict[str, Entry]) 
     if not match:
         raise InvalidWheel(path, f"bad or missing Wheel-Version {version!r}", member)
     major, minor = int(match[1]), int(match[2])
-    if major != 1:
+    # The spec: refuse a newer major version, warn about a newer minor one. pip and
+    # uv install older ones too (pip's own tests have a Wheel-Version 0.1 wheel).
+    if major > 1:
         raise InvalidWheel(path, f"Wheel-Version {version} is not supported (only 1.x)", member)
-    if minor > 0:
-        logger.warning("%s: Wheel-Version %s is newer than 1.0; installing anyway", path, version)
+    if (major, minor) != (1, 0):
+        newer = "newer" if major == 1 else "older"
+        logger.warning(
+            "%s: Wheel-Version %s is %s than 1.0; installing anyway", path, version, newer
+        )
     return (headers.get("Root-Is-Purelib") or "").strip().lower() == "true"
 
 
 def _check_metadata(
-    path: str, dist_info: str, by_name: dict[str, Entry], info_version: str
+    path: str, dist_info: str, by_name: dict[str, Entry], info_name: str, info_version: str
 ) -> str | None:
     """Check ``METADATA``: UTF-8, with the Name and Version the ``.dist-info`` has
     (``importlib.metadata`` breaks for the whole environment otherwise, and pip
@@ -369,7 +516,7 @@ def _check_metadata(
     if member not in by_name:
         raise InvalidWheel(path, "the wheel has no METADATA file", member)
     try:
-        text = read_member(path, by_name[member]).decode("utf-8")
+        text = read_member(path, by_name[member], MAX_METADATA).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidWheel(
             path, f"METADATA is not valid UTF-8 (byte {exc.start} is not)", member
@@ -382,7 +529,6 @@ def _check_metadata(
     if not name or not version:
         missing = " and ".join(k for k, v in (("Name", name), ("Version", version)) if not v)
         raise InvalidWheel(path, f"METADATA has no {missing}", member)
-    info_name = dist_info[: -len(".dist-info")].rpartition("-")[0]
     if canonical_name(name) != canonical_name(info_name):
         raise InvalidWheel(
             path, f"METADATA has Name {name!r}, but the wheel's .dist-info is {dist_info}", member
@@ -421,7 +567,14 @@ def _check_record_covers(
 
 
 def parse_entry_points(path: str, member: str, data: bytes) -> list[EntryPoint]:
-    """The console and GUI scripts declared in ``entry_points.txt``."""
+    """The console and GUI scripts declared in ``entry_points.txt``.
+
+    A name is a path below the scripts directory, as pip and uv take it:
+    ``sub/tool`` makes ``bin/sub/tool`` and ``a/../b`` makes ``bin/b``; a name
+    that leaves the directory, or passes for the interpreter, is refused. A name
+    declared twice (a console and a GUI script, or ``b`` and ``a/../b``) makes
+    one launcher, the later one's, with a warning, as pip and uv do.
+    """
     import configparser  # only on the cold path
 
     parser = configparser.ConfigParser(delimiters="=", interpolation=None)
@@ -430,25 +583,54 @@ def parse_entry_points(path: str, member: str, data: bytes) -> list[EntryPoint]:
         parser.read_string(data.decode("utf-8"))
     except (UnicodeDecodeError, configparser.Error) as exc:
         raise InvalidWheel(path, f"cannot parse entry points: {exc}", member) from None
-    result = []
+    result: dict[str, EntryPoint] = {}
     for section in ("console_scripts", "gui_scripts"):
         if not parser.has_section(section):
             continue
         for name, value in parser.items(section):
-            if not _SCRIPT_NAME.match(name) or name in (".", ".."):
-                raise UnsafePath(
-                    path, f"entry point name {name!r} would leave the scripts directory", member
-                )
-            if name.startswith(".fastinst"):
-                raise UnsafePath(
-                    path, f"entry point name {name!r} uses fastinst's reserved prefix", member
-                )
-            if len(name.encode("utf-8", "surrogateescape")) > 200:
-                raise InvalidWheel(path, f"entry point name {name[:40]!r}... is too long", member)
+            script = _script_name(path, member, name)
             match = _ENTRY_POINT_VALUE.match(value)
             if not match or not match["attrs"]:
                 raise InvalidWheel(path, f"bad entry point {name} = {value!r}", member)
-            result.append(
-                EntryPoint(name, match["module"], match["attrs"], section[: -len("_scripts")])
-            )
-    return result
+            ep = EntryPoint(script, match["module"], match["attrs"], section[: -len("_scripts")])
+            previous = result.pop(script, None)
+            if previous is not None:
+                logger.warning(
+                    "%s: %s declares the script %r twice (%s %s:%s, then %s %s:%s);"
+                    " the second is installed, as pip does",
+                    path,
+                    member,
+                    script,
+                    previous.section,
+                    previous.module,
+                    previous.attr,
+                    ep.section,
+                    ep.module,
+                    ep.attr,
+                )
+            result[script] = ep
+    return list(result.values())
+
+
+def _script_name(path: str, member: str, name: str) -> str:
+    """The launcher's path below the scripts directory for entry point ``name``."""
+    import posixpath
+
+    from ._paths import interpreter_name, member_problem
+
+    leaves = f"entry point name {name!r} would leave the scripts directory"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UnsafePath(path, leaves, member)
+    normal = posixpath.normpath(name) if name else name
+    if normal in (".", "..") or normal.startswith("../"):
+        raise UnsafePath(path, leaves, member)
+    if len(normal.encode("utf-8", "surrogateescape")) > 200:
+        raise InvalidWheel(path, f"entry point name {name[:40]!r}... is too long", member)
+    problem = member_problem(normal, "entry point name")
+    if problem is not None:
+        raise UnsafePath(path, f"{problem}: {name!r}", member)
+    if "/" not in normal and interpreter_name(normal):
+        raise InvalidWheel(
+            path, f"script {name!r} would replace the environment's interpreter", member
+        )
+    return normal
