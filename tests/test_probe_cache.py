@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+import fastinst
 from conftest import run_cli
-from distro import pyenv_root, run_as_nobody
+from distro import find_interpreters, pyenv_root, run_as_nobody
 from fastinst import SchemeError, _probe_cache
 from fastinst._scheme import get_scheme, interpreter_facts
 from wheelmaker import make_wheel
@@ -249,3 +250,62 @@ def test_a_planted_answer_does_not_redirect_roots_install(nobodys_cache, tmp_pat
             assert "are not used: it is owned by another user (uid 65534)" in proc.stderr
         else:
             assert proc.stderr == ""  # --no-cache does not even look
+
+
+# --- one probe per interpreter and process ----------------------------------------------------
+
+
+def counted_venv(base: Path, label: str = "3.9") -> tuple[str, Path]:
+    """A venv of another interpreter (its answers cannot be computed in-process)
+    that counts its own starts (a ``.pth`` line runs at every start, ``-I`` or not)."""
+    found = {i.label: i for i in find_interpreters()}[label]
+    if not found.exists:
+        pytest.skip(f"no Python {label}")
+    venv = base / f"counted-{label}"
+    subprocess.run([found.path, "-m", "venv", "--without-pip", str(venv)], check=True)
+    starts = base / "starts"
+    [site] = venv.glob("lib/python*/site-packages")
+    # Each start once (site may read the directory twice: lib and the lib64 link).
+    line = f"import os; open({str(starts)!r}, 'a').write('%d\\n' % os.getpid())\n"
+    (site / "count.pth").write_text(line)
+    return str(venv / "bin" / "python"), starts
+
+
+def starts_of(counter: Path) -> int:
+    return len(set(counter.read_text().split())) if counter.exists() else 0
+
+
+class TestOneProbePerProcess:
+    def test_library_installs_without_a_cache(self, tmp_path):
+        """The library keeps no cache by default: each install() checks Requires-Python
+        against the scheme's interpreter, which its first answer serves."""
+        python, starts = counted_venv(tmp_path)
+        scheme = get_scheme(python, cache_dir=None)
+        assert starts_of(starts) == 1
+        whl = make_wheel(tmp_path, name="often", metadata_extra="Requires-Python: >=3.8\n")
+        for _ in range(3):
+            fastinst.install([whl], scheme)
+        assert starts_of(starts) == 1
+        assert list(Path(scheme.purelib).glob("often-1.0.dist-info"))
+
+    def test_cli_no_cache(self, tmp_path):
+        """--no-cache: the scheme, the wheel selection and install() ask the
+        interpreter once, and nothing is written to the cache directory."""
+        python, starts = counted_venv(tmp_path)
+        cache = tmp_path / "user-cache"
+        whl = make_wheel(tmp_path, name="once", metadata_extra="Requires-Python: >=3.8\n")
+        env = dict(os.environ, FASTINST_CACHE_DIR=str(cache))
+        env.pop("VIRTUAL_ENV", None)
+        proc = run_cli("install", "--python", python, "--no-cache", str(whl), env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert starts_of(starts) == 1
+        assert not cache.exists()
+
+    def test_a_cache_that_went_away_is_written_again(self, tmp_path):
+        python, starts = counted_venv(tmp_path)
+        cache = tmp_path / "cache"
+        right = get_scheme(python, cache_dir=cache)
+        shutil.rmtree(cache)
+        assert get_scheme(python, cache_dir=cache) == right
+        assert starts_of(starts) == 1
+        assert json.loads(_answer_file(cache).read_text())["executable"]

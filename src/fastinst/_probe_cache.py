@@ -21,7 +21,7 @@ import enum
 import json
 import logging
 import os
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from . import _trust
 from ._errors import SchemeError
@@ -215,6 +215,44 @@ def write_answer(cache_dir: CacheDir, name: str, answer: dict[str, Any]) -> None
             os.unlink(tmp, dir_fd=dir_fd)
     finally:
         os.close(dir_fd)
+
+
+# Answers this process computed, as JSON text, by the name they are kept under. A
+# name stands for everything its answer depends on (as in the cache directory), so
+# asked again (the scheme, then the tags, then each install() call) an answer costs
+# no probe, with or without a cache directory. Only answers computed here are kept,
+# never ones read from a directory: without a cache nothing is read from disk.
+_computed: dict[str, str] = {}
+_COMPUTED_MAX = 64  # a few kilobytes each; a process asks about a few interpreters
+
+
+def kept_answer(
+    cache_dir: CacheDir,
+    name: str | None,
+    compute: Callable[[], dict[str, Any]],
+    valid: Callable[[dict[str, Any]], bool],
+) -> dict[str, Any]:
+    """The answer kept as ``name``: from ``cache_dir`` if it is there and ``valid``,
+    else the one this process computed before, else ``compute()``; kept in both.
+
+    ``name`` ``None``: nothing is kept (a script interpreter, which can run
+    another interpreter tomorrow).
+    """
+    if name is None:
+        return compute()
+    answer = read_answer(cache_dir, name)
+    if answer is not None and valid(answer):
+        return answer
+    known = _computed.get(name)
+    if known is not None:
+        answer = json.loads(known)
+    else:
+        answer = compute()
+        if len(_computed) >= _COMPUTED_MAX:
+            _computed.clear()
+        _computed[name] = json.dumps(answer)
+    write_answer(cache_dir, name, answer)
+    return answer
 
 
 # --- running the probe ------------------------------------------------------------------

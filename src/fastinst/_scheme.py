@@ -19,10 +19,9 @@ from ._probe_cache import (
     check_answer,
     find_interpreter,
     interpreter_binary,
+    kept_answer,
     probe_dir,
-    read_answer,
     run_probe,
-    write_answer,
 )
 
 logger = logging.getLogger("fastinst")
@@ -558,25 +557,21 @@ def interpreter_facts(
     python: str | os.PathLike[str] | None = None, *, cache_dir: CacheDir = DEFAULT_CACHE
 ) -> Facts:
     """The probe's facts for ``python``: in-process for ``None``, else asked once and
-    kept in ``cache_dir`` (see `_probe_cache`; ``None``: asked every time)."""
+    kept in ``cache_dir`` and in this process (see `_probe_cache.kept_answer`; with
+    ``cache_dir`` ``None``, asked once per process)."""
     if python is None:
         return _probe.probe()
     shown = os.fspath(python)
     path = find_interpreter(shown)
     key = _cache_key(path)
-    name = f"facts-{key}.json" if key is not None else None
-    if name is not None:
-        cached = read_answer(cache_dir, name)
-        if (
-            cached is not None
-            and cached.get("probe_version") == _probe.PROBE_VERSION
-            and check_answer(cached) is None
-        ):
-            return cached
-    facts = run_probe(path, shown)
-    if name is not None:
-        write_answer(cache_dir, name, facts)
-    return facts
+    return kept_answer(
+        cache_dir,
+        f"facts-{key}.json" if key is not None else None,
+        lambda: run_probe(path, shown),
+        lambda kept: (
+            kept.get("probe_version") == _probe.PROBE_VERSION and check_answer(kept) is None
+        ),
+    )
 
 
 def probe_cache_dir(cache_dir: CacheDir = DEFAULT_CACHE) -> str | None:

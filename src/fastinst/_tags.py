@@ -392,15 +392,13 @@ def _kept_tags(
         return compute()
     import packaging
 
-    from ._probe_cache import cache_key, read_answer, write_answer
+    from ._probe_cache import cache_key, kept_answer
 
     name = "tags-" + cache_key([*material, packaging.__version__]) + ".json"
-    cached = read_answer(cache_dir, name)
-    if cached is not None and _is_tag_list(cached.get("tags")):
-        return list(cached["tags"])
-    found = compute()
-    write_answer(cache_dir, name, {"tags": found})
-    return found
+    kept = kept_answer(
+        cache_dir, name, lambda: {"tags": compute()}, lambda k: _is_tag_list(k.get("tags"))
+    )
+    return list(kept["tags"])
 
 
 def _is_tag_list(value: object) -> bool:
