@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import fastinst
 from distro import (
     DEBIAN_PYTHON,
     find_interpreters,
@@ -252,6 +253,40 @@ def test_headers_installed_as_pip(option, tmp_path, monkeypatch):
     headers = sorted(f for f in trees["pip"] if f.endswith(".h"))
     assert len(headers) == 3  # two distributions' hdrdemo.h, each in its own directory
     assert {os.path.basename(os.path.dirname(h)) for h in headers} >= {"hdrdemo", "other"}
+
+
+LIBRARY_MODES = [*MODES, ("venv", {}), ("system", {})]
+
+
+@pytest.mark.parametrize("label, kwargs", LIBRARY_MODES, ids=[m[0] for m in LIBRARY_MODES])
+def test_headers_installed_by_the_library(label, kwargs, tmp_path):
+    """install() with a scheme resolved once for all wheels (no distribution named)
+    puts each wheel's headers in its own directory: the one get_scheme gives for
+    that distribution, which is pip's (test_headers_per_distribution)."""
+    py = {p.label: p for p in INTERPRETERS}["3.9"]
+    if not py.exists:
+        pytest.skip("no Python 3.9")
+    python = py.path
+    kwargs = {k: str(tmp_path / v.lstrip("/")) if k != "user" else v for k, v in kwargs.items()}
+    if label == "venv":
+        subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+        python = str(tmp_path / "venv" / "bin" / "python")
+    elif label == "system":
+        found = make_rhel_python("3.9", tmp_path / "rhel")
+        assert found is not None
+        python = found
+    whl = make_wheel(tmp_path, name="hdrdemo", files=HEADERS_WHEEL)
+    other = make_wheel(tmp_path, name="other", files={
+        "other/__init__.py": "", "other-1.0.data/headers/hdrdemo.h": "int other;\n"})  # fmt: skip
+    scheme = get_scheme(python, **kwargs)
+    assert scheme.headers_per_distribution
+    fastinst.install([whl, other], scheme)
+    for name, text in (("hdrdemo", "int hdrdemo;\n"), ("other", "int other;\n")):
+        headers = Path(get_scheme(python, dist_name=name, **kwargs).headers)
+        assert headers.name == name
+        assert (headers / "hdrdemo.h").read_text() == text
+    inner = Path(get_scheme(python, dist_name="hdrdemo", **kwargs).headers, "sub", "inner.h")
+    assert inner.read_text() == "int inner;\n"
 
 
 # --- in-process and the probe ---------------------------------------------------------
