@@ -150,6 +150,19 @@ class TestSameAsInstaller:
         theirs, ours = both(whl, tmp_path, split=True)
         assert ours == theirs
 
+    def test_neither_tags_nor_requires_python_are_checked(self, wheel_dir, tmp_path):
+        """installer.install leaves both to its caller (the tool picked the wheel);
+        fastinst.install checks them by default, compat does not."""
+        whl = make_wheel(
+            wheel_dir, files=RICH, tag="cp27-cp27mu-win32", metadata_extra="Requires-Python: <3\n"
+        )
+        with pytest.raises(fastinst.IncompatibleWheel):
+            fastinst.install(
+                [whl], scheme_dict(tmp_path / "direct", False), interpreter=sys.executable
+            )
+        theirs, ours = both(whl, tmp_path)
+        assert ours == theirs
+
     @pytest.mark.parametrize("levels", [(-1,), (0, 1)])
     def test_bytecode(self, rich_wheel, tmp_path, monkeypatch, levels):
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")  # hash-based pycs: comparable
