@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import fastinst as fastinst_library
 from distro import find_interpreters, make_rhel_python
 from wheelmaker import make_wheel
 
@@ -108,6 +109,19 @@ def test_compiled_wheel_into_a_venv(label, abi3, cache, tmp_path):
     assert imports_hello(str(env / "bin" / "python")).startswith("42 " + str(env))
 
 
+@pytest.mark.parametrize("abi3", [False, True], ids=["cpXY", "abi3"])
+@pytest.mark.parametrize("label", ["3.8", "3.9"])
+def test_compiled_wheel_by_the_library(label, abi3, tmp_path):
+    """install() checks the wheel's tags against the scheme's interpreter itself."""
+    python = target(label)
+    wheel = build_extension_wheel(python, tmp_path / "build", abi3=abi3)
+    subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    env_python = str(tmp_path / "venv" / "bin" / "python")
+    [result] = fastinst_library.install([wheel], fastinst_library.get_scheme(env_python))
+    assert result.name == "hello"
+    assert imports_hello(env_python).startswith(f"42 {tmp_path / 'venv'}")
+
+
 def test_compiled_wheel_of_another_version_is_refused(tmp_path):
     py38, py39 = target("3.8"), target("3.9")
     wheel = build_extension_wheel(py38, tmp_path / "build")
@@ -131,11 +145,17 @@ def rhel39(tmp_path_factory):
 
 @pytest.mark.parametrize("abi3", [False, True], ids=["cp39", "abi3"])
 def test_compiled_wheel_into_a_rhel_like_system_python(rhel39, abi3, tmp_path):
+    """By the command line, then by the library."""
     wheel = build_extension_wheel(target("3.9"), tmp_path / "build", abi3=abi3)
     proc = fastinst("install", "--python", rhel39, "--break-system-packages", str(wheel))
     assert proc.returncode == 0, proc.stderr
     usr = Path(rhel39).parent.parent
     # Root-Is-Purelib: false, so platlib: lib64 under /usr/local, as pip puts it.
+    assert imports_hello(rhel39).startswith(f"42 {usr}/local/lib64/python3.9/site-packages/")
+    proc = fastinst("uninstall", "--python", rhel39, "hello")
+    assert proc.returncode == 0, proc.stderr
+    # The library's install() into the same system scheme, then the CLI's uninstall.
+    fastinst_library.install([wheel], fastinst_library.get_scheme(rhel39))
     assert imports_hello(rhel39).startswith(f"42 {usr}/local/lib64/python3.9/site-packages/")
     proc = fastinst("uninstall", "--python", rhel39, "hello")
     assert proc.returncode == 0, proc.stderr
