@@ -511,7 +511,10 @@ class TestLinkModes:
     def test_hardlink_falling_back_to_copies_says_so_once(self, tmp_path, house):
         from filesystems import tmpfs
 
-        with tmpfs(tmp_path / "other") as cache:
+        with tmpfs(tmp_path / "other") as mount:
+            # below the mount's root: a fresh tmpfs is 1777, which the trust rule
+            # accepts above a cache (sticky) but not as the cache itself
+            cache = mount / "cache"
             args = ["install", "--link-mode", "hardlink", "--cache-dir", str(cache)]
             proc = ok(run_cli(*args, "--target", str(tmp_path / "t"), demo(house)))
         warnings = [line for line in proc.stderr.splitlines() if "hardlink" in line]

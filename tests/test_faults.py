@@ -187,6 +187,7 @@ def test_cache_on_a_full_disk(core, big_upgrade, tmp_path, caplog):
     ahead from the archive, with a warning that says so; nothing is left half-built
     in the cache."""
     with tmpfs(tmp_path / "cache", "8m") as cache:
+        cache.chmod(0o755)  # a fresh tmpfs is 1777: not a cache the trust rule lets us use
         env = tmp_path / "env"
         scheme = scheme_in(env)
         wheels = tmp_path / "wheels"

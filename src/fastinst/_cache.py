@@ -4,7 +4,7 @@ Layout under the cache directory::
 
     wheels-v2/<sha256>/tree/<key>/...  the wheel's files in scheme layout, read-only
     wheels-v2/<sha256>/entry           header and file table (``_entry``)
-    index-v1/<sha256 of the path>      (size, mtime, inode) of a wheel file -> its sha256
+    index-v1/<sha256 of the path>      (size, mtime, ctime, inode) of a wheel file -> its sha256
     tmp/                               entries being built; renamed into place when whole
     probe-v2/                          interpreter answers (see _probe_cache)
 
@@ -13,6 +13,11 @@ name by one ``rename`` after everything in it was written and verified: a killed
 or concurrent builder can never leave a half-filled entry that is used later.
 Entries of older formats (``wheels-v1/``) are never read; ``cache prune`` and
 ``cache clean`` remove them.
+
+A cache is used only when no other user can change it (`open_cache`, the trust
+rule of ``_trust``), and fastinst makes its files and directories so that no one
+else can, whatever the umask: directories 0o755, cached files 0o444 or 0o555
+(also what a hardlink gives an environment, whoever filled the cache).
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import _backend
+from . import _backend, _trust
 from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
 from ._errors import FastinstError
+from ._probe_cache import CACHE_CONTENTS
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
 from ._tree import iter_files, remove_tree
 
 if TYPE_CHECKING:  # a warm install does not import them
+    from ._archive import Task
     from ._plan import Member
     from ._wheel import Wheel
 
@@ -45,6 +52,30 @@ TMP = "tmp"
 # fails instead of silently changing the cache for every environment.
 MODE_FILE = 0o444
 MODE_EXEC = 0o555
+
+
+def open_cache(root: str) -> WheelCache | None:
+    """The cache in directory ``root``, if the trust rule lets us use it (else
+    ``None``, after a warning once: the install goes without a cache)."""
+    real = _trust.check(root, CACHE_CONTENTS)
+    return None if real is None else WheelCache(real)
+
+
+class UntrustedCache(FastinstError):
+    """A cache directory that fails the trust rule, for the maintenance commands
+    (an install goes without the cache instead)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"the cache {path} is not used: {reason}")
+
+
+def check_trusted(root: str) -> None:
+    """Raise `UntrustedCache` unless the trust rule lets us use the cache in ``root``."""
+    real, why = _trust.problem(root)
+    if why is not None:
+        raise UntrustedCache(real, why)
 
 
 class EntryDir(NamedTuple):
@@ -67,15 +98,21 @@ class WheelCache:
     # --- keys -----------------------------------------------------------------------
 
     def wheel_digest(self, path: str) -> str:
-        """The SHA-256 of a wheel file, remembered by (size, mtime, inode)."""
+        """The SHA-256 of a wheel file, remembered by (size, mtime, ctime, inode).
+
+        The ctime because a user can put a file's mtime back after rewriting it in
+        place, but not its ctime (every write and ``utime`` moves it on)."""
         st = os.stat(path)
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
         index = os.path.join(self.root, INDEX, _path_key(path))
-        with contextlib.suppress(OSError, ValueError):
-            with open(index, encoding="utf-8") as f:
-                saved = json.load(f)
-            if saved["stamp"] == stamp:
-                return str(saved["sha256"])
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            fd = os.open(index, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with open(fd, encoding="utf-8") as f:
+                # a digest says which entry is installed: only one of ours counts
+                if _trust.file_problem(os.fstat(fd)) is None:
+                    saved = json.loads(f.read(4096))
+                    if saved["stamp"] == stamp:
+                        return str(saved["sha256"])
         digest: str = _backend.core.sha256_file(path)
         _write_atomic(index, json.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode())
         return digest
@@ -116,8 +153,9 @@ class WheelCache:
         from ._plan import layout
 
         tmp_root = os.path.join(self.root, TMP)
-        os.makedirs(tmp_root, exist_ok=True)
-        os.makedirs(os.path.join(self.root, ENTRIES), exist_ok=True)
+        _trust.make_dirs(tmp_root)
+        _trust.make_dirs(os.path.join(self.root, ENTRIES))
+        umask = _umask()
         builds: list[str] = []
         try:
             jobs = []
@@ -125,7 +163,7 @@ class WheelCache:
             dirs: set[str] = set()
             for wheel, digest in wheels:
                 build = os.path.join(tmp_root, f"{digest[:16]}-{os.getpid()}-{time.monotonic_ns()}")
-                os.mkdir(build)
+                os.mkdir(build, _trust.DIR_MODE)
                 builds.append(build)
                 made.add(build)
                 tree = os.path.join(build, TREE)
@@ -146,6 +184,7 @@ class WheelCache:
                 jobs.append((wheel, members, todo))
             _backend.core.make_dirs(sorted(dirs, key=lambda p: (p.count("/"), p)))
             blobs = _archive.extract(jobs, threads, counters)
+            _fix_modes(umask, builds, dirs, [t for _w, _m, todo in jobs for t in todo])
             for (wheel, digest), build, (_w, members, todo), blob in zip(
                 wheels, builds, jobs, blobs
             ):
@@ -183,7 +222,7 @@ class WheelCache:
 
     def _remove_dir(self, path: str, label: str) -> None:
         doomed = os.path.join(self.root, TMP, f"remove-{label}-{os.getpid()}-{time.monotonic_ns()}")
-        os.makedirs(os.path.dirname(doomed), exist_ok=True)
+        _trust.make_dirs(os.path.dirname(doomed))
         try:
             os.rename(path, doomed)
         except FileNotFoundError:
@@ -258,6 +297,25 @@ class WheelCache:
                         _rmtree_writable(path)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fix_modes(umask: int, builds: list[str], dirs: set[str], tasks: list[Task]) -> None:
+    """Give a build the modes the cache promises, when the umask took bits away
+    from them (files 0o444 or 0o555: a umask of 077 would make them 0o400, and every
+    environment hardlinked from them later unreadable to other users) or let
+    others write (directories 0o755). Nothing to do under the usual umask 022."""
+    if (0o777 & ~umask) != _trust.DIR_MODE:
+        for d in [*builds, *dirs]:
+            os.chmod(d, _trust.DIR_MODE)
+    if umask & (MODE_EXEC | MODE_FILE):
+        for t in tasks:
+            os.chmod(t[5], t[6])
+
+
 def _finish(
     build: str, wheel: Wheel, members: list[Member], blob: bytes, threads: int, *, verified: bool
 ) -> None:
@@ -322,6 +380,9 @@ def _verify_entry(entry: EntryDir) -> str | None:
         rows = _backend.core.read_table(loaded.table)
     except CoreFailure as failure:
         return f"bad table row {failure.index}: {failure.detail}"
+    problem = _tree_problem(entry.path)
+    if problem is not None:
+        return problem
     sources = loaded.sources()
     checks = [
         (f"{sources[key]}/{path}", path, size, encode_hash(sha))
@@ -341,6 +402,27 @@ def _verify_entry(entry: EntryDir) -> str | None:
     return None
 
 
+def _tree_problem(path: str) -> str | None:
+    """A symbolic link, or a file or directory that another user owns or can write,
+    anywhere in an entry: what a warm install would refuse or should not trust."""
+    import stat
+
+    for item in iter_files(path, dirs=True):  # symlinks are listed, not followed
+        try:
+            st = item.stat(follow_symlinks=False)
+        except OSError as exc:
+            return f"{os.path.relpath(item.path, path)}: {exc.strerror}"
+        if stat.S_ISLNK(st.st_mode):
+            why: str | None = "a symbolic link"
+        elif stat.S_ISDIR(st.st_mode):
+            why = _trust.dir_problem(st)
+        else:
+            why = _trust.file_problem(st)
+        if why is not None:
+            return f"{os.path.relpath(item.path, path)}: {why}"
+    return None
+
+
 def _path_key(path: str) -> str:
     import hashlib
 
@@ -352,8 +434,11 @@ def _write_atomic(path: str, data: bytes, *, strict: bool = False) -> None:
     cache is not writable (the index is an optimisation, not a requirement)."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
+        _trust.make_dirs(os.path.dirname(path))
+        # 0o644 whatever the umask: a file others can write is not read back
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(tmp, flags, 0o644)
+        with open(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except OSError as exc:

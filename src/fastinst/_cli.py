@@ -1101,12 +1101,13 @@ def _direct_url(path: str, cache_dir: object, dry_run: bool) -> dict[str, object
         return {"url": url, "archive_info": {}}
     digest = None
     if cache_dir is not None:
-        from ._cache import WheelCache, default_cache_dir
+        from ._cache import default_cache_dir, open_cache
         from ._install import DEFAULT_CACHE
 
         root = default_cache_dir() if cache_dir is DEFAULT_CACHE else str(cache_dir)
+        cache = open_cache(root)  # one another user can change is not read (nor written)
         with contextlib.suppress(OSError):
-            digest = WheelCache(root).wheel_digest(path)
+            digest = cache.wheel_digest(path) if cache is not None else None
     if digest is None:
         from ._backend import core
 
@@ -1508,10 +1509,14 @@ def _scheme(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from ._cache import WheelCache, default_cache_dir
+    from ._cache import WheelCache, check_trusted, default_cache_dir
 
     cache = WheelCache(args.cache_dir or default_cache_dir())
     say = (lambda _line: None) if args.quiet else print
+    if args.action in ("verify", "prune", "clean"):
+        # Not what another user can change: nothing in it is vouched for, and
+        # removing in a tree someone else controls is theirs to do.
+        check_trusted(cache.root)
     if args.action == "dir":
         print(_document(args, path=cache.root) if args.json else cache.root)
     elif args.action == "info":

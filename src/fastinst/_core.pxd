@@ -211,6 +211,7 @@ cdef struct TableJob:
     size_t copies               # atomic: files copied where a link or clone was refused
     size_t bufsize              # of each worker's path buffers
     struct_stat* stats          # make_table: where each row's lstat goes
+    unsigned int euid           # link_tree: who installs (the owner of every cached file)
 
 
 # One thread of a table call: its path buffers.

@@ -25,7 +25,7 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from posix.fcntl cimport O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_WRONLY, open
 from posix.ioctl cimport ioctl
 from posix.stat cimport S_ISDIR, fstat, mkdir, stat, struct_stat
-from posix.unistd cimport close, pread, read, sysconf, unlink, write
+from posix.unistd cimport close, geteuid, pread, read, sysconf, unlink, write
 
 import os
 

@@ -490,6 +490,15 @@ cdef int _copy_into(TableWorker* w, int sfd, int dfd, int64_t size) noexcept nog
     return 0
 
 
+cdef inline bint _unchanged(struct_stat* st, Row* r, unsigned int euid) noexcept nogil:
+    """Whether a cached file is the one its row describes: a regular file of the
+    row's size and modification time, owned by whoever installs and writable by no
+    one (fastinst makes every cached file read-only: one with a write bit, or
+    another owner, was put there or changed since)."""
+    return (fi_is_reg(st.st_mode) and st.st_size == r.size and fi_mtime_ns(st) == r.mtime
+            and st.st_uid == euid and (st.st_mode & 0o222) == 0)
+
+
 cdef int _copy_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
     """Clone or copy the cached file ``w.src`` into the new file ``w.dst``, after
     checking it against its row; T_OK, or the failure kind (errno set)."""
@@ -501,8 +510,7 @@ cdef int _copy_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
             break
     if sfd < 0:
         return T_CHANGED  # gone, or a symlink (ELOOP)
-    if fstat(sfd, &st) != 0 or not fi_is_reg(st.st_mode) or st.st_size != r.size \
-            or fi_mtime_ns(&st) != r.mtime:
+    if fstat(sfd, &st) != 0 or not _unchanged(&st, r, w.job.euid):
         _close(sfd)
         fi_set_errno(0)
         return T_CHANGED
@@ -547,7 +555,7 @@ cdef int _link_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
         return _copy_row(w, r, how, copied)
     if fstatat(AT_FDCWD, w.src, &st, AT_SYMLINK_NOFOLLOW) != 0:
         return T_CHANGED
-    if not fi_is_reg(st.st_mode) or st.st_size != r.size or fi_mtime_ns(&st) != r.mtime:
+    if not _unchanged(&st, r, w.job.euid):
         fi_set_errno(0)
         return T_CHANGED
     if linkat(AT_FDCWD, w.src, AT_FDCWD, w.dst, 0) == 0:
@@ -710,7 +718,8 @@ def link_tree(bytes table, sources, targets, prefixes, how, int threads,
     directories below it, as needed), the prefix of the key's paths in RECORD, and
     the link mode (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`). Each cached file
     is first checked against its row: a regular file (never a symlink: opened
-    with ``O_NOFOLLOW``) of the row's size and modification time, else
+    with ``O_NOFOLLOW``) of the row's size and modification time, owned by the
+    effective user and writable by no one, else
     `CoreFailure` ``"changed"`` (the cache was edited, for instance through a
     hardlink in an environment). A refused hardlink (``EMLINK``, ``EXDEV``,
     ``EPERM``) or clone is replaced by a copy of that file. Rows whose ``skip``
@@ -765,6 +774,7 @@ def link_tree(bytes table, sources, targets, prefixes, how, int threads,
             if job.sources[job.rows[i].key] == NULL or job.targets[job.rows[i].key] == NULL:
                 raise CoreFailure("table", 0, i, 0, _TABLE_PROBLEMS[6])
         job.counter = _counters(counter, 1)
+        job.euid = geteuid()
         nthreads = _n_threads(threads, job.n)
         workers = _table_workers(&job, nthreads)
         with nogil:

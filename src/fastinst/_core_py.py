@@ -608,10 +608,26 @@ _COPY_INSTEAD = {
 
 
 class _Changed(Exception):
-    """The cached file differs from its row (size, mtime, kind) or is gone."""
+    """The cached file differs from its row (size, mtime, kind), is gone, or is not
+    one fastinst made (see `_unchanged`)."""
 
     def __init__(self, errno: int = 0) -> None:
         self.errno = errno
+
+
+def _unchanged(st: os.stat_result, row: Row) -> bool:
+    """Whether a cached file is the one its row describes: a regular file of the
+    row's size and modification time, owned by whoever installs and writable by
+    no one (fastinst makes every cached file read-only: one with a write bit, or
+    another owner, was put there or changed since, by someone else or through a
+    hardlink in an environment)."""
+    return (
+        stat.S_ISREG(st.st_mode)
+        and st.st_size == row[2]
+        and st.st_mtime_ns == row[3]
+        and st.st_uid == os.geteuid()
+        and not st.st_mode & 0o222
+    )
 
 
 def _link_row(src: str, dst: str, row: Row, how: int) -> bool:
@@ -624,7 +640,7 @@ def _link_row(src: str, dst: str, row: Row, how: int) -> bool:
             st = os.lstat(src)
         except OSError as exc:
             raise _Changed(exc.errno or 0) from None
-        if not stat.S_ISREG(st.st_mode) or st.st_size != row[2] or st.st_mtime_ns != row[3]:
+        if not _unchanged(st, row):
             raise _Changed()
         try:
             os.link(src, dst, follow_symlinks=False)
@@ -638,7 +654,7 @@ def _link_row(src: str, dst: str, row: Row, how: int) -> bool:
         raise _Changed(exc.errno or 0) from None
     try:
         st = os.fstat(sfd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != row[2] or st.st_mtime_ns != row[3]:
+        if not _unchanged(st, row):
             raise _Changed()
         # A copy or clone is a new file of the environment, made like any written
         # file: 0o666 or 0o777 and the umask, not the cache's read-only bits.
@@ -683,14 +699,14 @@ def link_tree(
     directories below it, as needed), the prefix of the key's paths in RECORD, and
     the link mode (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`). Each cached file
     is first checked against its row: a regular file (never a symlink: opened
-    with ``O_NOFOLLOW``) of the row's size and modification time, else
-    `CoreFailure` ``"changed"`` (the cache was edited, for instance through a
-    hardlink in an environment). A refused hardlink (``EMLINK``, ``EXDEV``,
-    ``EPERM``) or clone is replaced by a copy of that file. Rows whose ``skip``
-    byte is `SKIP_LISTED` are not linked but are listed in RECORD (a later wheel
-    writes that file); `SKIP_UNLISTED`, neither linked nor listed. ``counter`` (8
-    bytes, little-endian) grows by each file's size once it is linked, for
-    another thread to poll.
+    with ``O_NOFOLLOW``) of the row's size and modification time, owned by the
+    effective user and writable by no one, else `CoreFailure` ``"changed"`` (the
+    cache was edited, for instance through a hardlink in an environment). A
+    refused hardlink (``EMLINK``, ``EXDEV``, ``EPERM``) or clone is replaced by a
+    copy of that file. Rows whose ``skip`` byte is `SKIP_LISTED` are not linked
+    but are listed in RECORD (a later wheel writes that file); `SKIP_UNLISTED`,
+    neither linked nor listed. ``counter`` (8 bytes, little-endian) grows by each
+    file's size once it is linked, for another thread to poll.
 
     Returns the RECORD text of the rows (in table order), the top-level names
     made below each target, and how many files were copied instead of linked.

@@ -599,7 +599,7 @@ def _install_locked(
     bulk = _extract_archives(
         tx, [p for p in planned if not isinstance(p.source, CacheEntry)], options
     )
-    linker = Linker(tx, options.link_mode, options.jobs)
+    linker = Linker(tx, options.link_mode, options.jobs, umask)
     records = []
     for p in planned:
         source, t = p.source, p.targets
@@ -863,9 +863,9 @@ def _would_write(p: Planned, scheme: Scheme, options: Options) -> tuple[str, ...
 def _open_cache(cache_dir: PathLike | _Default | None) -> WheelCache | None:
     if cache_dir is None:
         return None
-    from ._cache import WheelCache, default_cache_dir
+    from ._cache import default_cache_dir, open_cache
 
-    return WheelCache(default_cache_dir() if cache_dir is DEFAULT_CACHE else os.fspath(cache_dir))
+    return open_cache(default_cache_dir() if cache_dir is DEFAULT_CACHE else os.fspath(cache_dir))
 
 
 def _hex(digest: str) -> str:

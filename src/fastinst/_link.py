@@ -6,6 +6,11 @@ hardlinked from, a filesystem without reflinks cannot clone, a read-only cache o
 files owned by someone else cannot be hardlinked (``fs.protected_hardlinks``).
 What still fails for single files (a file at the filesystem's link limit,
 ``EMLINK``) is copied by the core, which says how many.
+
+A hardlink shares the cache's mode (0o444 or 0o555, whatever the umask of the
+process that filled the cache). Under a umask that keeps files from other users
+(077, 027), pip's files are private: hardlinks are not used then, and each file
+is cloned or copied, as a new file that the umask shapes.
 """
 
 from __future__ import annotations
@@ -103,10 +108,11 @@ class Linker:
     """Links cache entries into one install's staging areas (the mode chosen once
     per staging directory)."""
 
-    def __init__(self, tx: Transaction, requested: str, jobs: int) -> None:
+    def __init__(self, tx: Transaction, requested: str, jobs: int, umask: int = 0o022) -> None:
         self.tx = tx
         self.requested = requested
         self.jobs = jobs
+        self.umask = umask
         self.modes: dict[str, int] = {}
 
     def link(
@@ -128,6 +134,13 @@ class Linker:
                 mode = self.modes.get(stage)
                 if mode is None:
                     name = choose_mode(self.requested, os.path.join(entry.path, FILE), stage)
+                    if name == "hardlink" and self.umask & 0o044:
+                        logger.info(
+                            "copying from the cache, not hardlinking: the umask (%03o) keeps "
+                            "files from other users, and a hardlink has the cache's mode",
+                            self.umask,
+                        )
+                        name = "copy"
                     mode = self.modes[stage] = _CORE_MODE[name]
                 how[key] = mode
         try:

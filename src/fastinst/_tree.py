@@ -164,9 +164,10 @@ def _enter(parent_fd: int, name: str, ignore_errors: bool) -> _Dir | None:
     return d
 
 
-def iter_files(top: str) -> Iterator[os.DirEntry[str]]:
+def iter_files(top: str, *, dirs: bool = False) -> Iterator[os.DirEntry[str]]:
     """Every entry below the directory ``top`` that is not a directory (symlinks
     are listed, not followed), without recursion; an unreadable directory is skipped.
+    With ``dirs``, the directories below ``top`` too (each before what it holds).
 
     >>> sum(1 for _ in iter_files("/no/such/dir"))
     0
@@ -181,5 +182,7 @@ def iter_files(top: str) -> Iterator[os.DirEntry[str]]:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
+                    if dirs:
+                        yield entry
                 else:
                     yield entry
