@@ -576,6 +576,52 @@ def test_help_imports_only_argparse_and_the_cli():
     assert not (mods & heavy)
 
 
+def test_warm_install_imports_only_what_it_needs(house, tmp_path):
+    """A warm install (#15: a small wheel from the cache is mostly import time) reads
+    no archive and imports neither hashlib (the core hashes), shutil (argparse's
+    width, rmtree), pathlib and urllib (direct_url.json), packaging (versions are
+    compared as strings first), nor the lock module; and compiles nothing
+    (``typing.ForwardRef`` does: the first ``compile()`` costs 2-3 ms)."""
+    cache = tmp_path / "cache"
+    args = ["install", "-q", "--cache-dir", str(cache), demo1(house)]
+    subprocess.run(
+        [sys.executable, "-m", "fastinst", *args, "--target", str(tmp_path / "a")], check=True
+    )
+    mods = imported_modules(*args, "--target", str(tmp_path / "b"))
+    assert "fastinst._link" in mods and (tmp_path / "b/demo").is_dir()
+    heavy = {"hashlib", "shutil", "bz2", "pathlib", "urllib.parse", "packaging.version",
+             "fastinst._wheel", "fastinst._archive", "fastinst._lock"}  # fmt: skip
+    assert not (mods & heavy)
+    code = (
+        "import builtins; compiled = []; real = builtins.compile\n"
+        "def spy(source, filename, *a, **k):\n"
+        "    if filename == '<string>':  # not a module's source (no .pyc, in a test)\n"
+        "        compiled.append(source)\n"
+        "    return real(source, filename, *a, **k)\n"
+        "builtins.compile = spy\n"
+        "from fastinst._cli import main\n"
+        f"code = main({[*args, '--target', str(tmp_path / 'c')]!r})\n"
+        "assert code == 0 and not compiled, compiled"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_direct_url_is_what_pathlib_makes(tmp_path):
+    from pathlib import Path
+
+    from fastinst._cli import _direct_url
+
+    for name in ("demo-1.0-py3-none-any.whl", "a b%c#d?é~_.-+!$&'()*,;=@[]-1.0-py3-none-any.whl"):
+        wheel = tmp_path / "x y" / name
+        wheel.parent.mkdir(exist_ok=True)
+        wheel.write_bytes(b"")
+        assert _direct_url(str(wheel), None, True)["url"] == Path(wheel).resolve().as_uri()
+        link = tmp_path / "link.whl"
+        link.unlink(missing_ok=True)
+        link.symlink_to(wheel)
+        assert _direct_url(str(link), None, True)["url"] == Path(link).resolve().as_uri()
+
+
 def test_install_of_pure_wheel_files_imports_no_requirement_parser_tags_nor_rich(house, tmp_path):
     mods = imported_modules("install", "-q", "--target", str(tmp_path / "t"), demo1(house))
     assert "fastinst._install" in mods

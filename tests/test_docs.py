@@ -170,8 +170,10 @@ def test_cli_page_names_every_option():
 
 
 @pytest.mark.parametrize(
-    "module", ["fastinst._cli", "fastinst._output", "fastinst._tags", "fastinst._requirements"]
-)
+    "module",
+    ["fastinst._cli", "fastinst._output", "fastinst._tags", "fastinst._requirements",
+     "fastinst._tuples"],
+)  # fmt: skip
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

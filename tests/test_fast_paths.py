@@ -63,3 +63,15 @@ def test_record_writer_writes_what_csv_writes(rows):
         csv.writer(out, lineterminator="\r\n").writerow(row)
         expected += out.getvalue()[:-2] + "\n"
     assert format_record(rows) == expected.encode("utf-8")
+
+
+def test_installed_version_compared_as_a_string_first():
+    """skip_installed reads name and version from the file name without packaging,
+    which is imported only when the strings differ (``1.0.0`` is ``1.0``)."""
+    from fastinst._install import _name_and_version, _same_version
+
+    assert _name_and_version("/w/Foo_Bar-1.0-py3-none-any.whl") == ("foo-bar", "1.0")
+    assert _name_and_version("/w/foo-1.0-1b-py3-none-any.whl") == ("foo", "1.0")
+    assert _same_version("1.0", "1.0") and _same_version("1.0.0", "1.0")
+    assert not _same_version("1.1", "1.0") and not _same_version("1.0", "1.0.post0")
+    assert _same_version("not-a-version", "not-a-version")

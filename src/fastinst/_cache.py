@@ -28,7 +28,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from . import _backend, _trust
 from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
@@ -36,6 +36,7 @@ from ._errors import FastinstError
 from ._probe_cache import CACHE_CONTENTS
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
 from ._tree import iter_files, remove_tree
+from ._tuples import NamedTuple
 
 if TYPE_CHECKING:  # a warm install does not import them
     from ._archive import Task
@@ -424,9 +425,8 @@ def _tree_problem(path: str) -> str | None:
 
 
 def _path_key(path: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()
+    real = os.path.realpath(path).encode("utf-8", "surrogateescape")
+    return _backend.core.sha256(real).hex()
 
 
 def _write_atomic(path: str, data: bytes, *, strict: bool = False) -> None:

@@ -90,7 +90,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions as written; command names in one column with their help."""
 
     def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32)
+        # The width given: argparse would import shutil for it (and bz2 and lzma),
+        # for every formatter it makes while the parser is built.
+        super().__init__(prog, max_help_position=32, width=_columns())
 
     def add_argument(self, action: argparse.Action) -> None:
         super().add_argument(action)
@@ -102,6 +104,21 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
     return _Formatter(prog)
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` gives it ($COLUMNS, else
+    standard output's terminal, else 80)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
 
 
 # --- options ---------------------------------------------------------------------------
@@ -801,6 +818,8 @@ def _install(args: argparse.Namespace) -> int:
 
 def _lock_file(args: argparse.Namespace) -> str | None:
     """The lock file of ``install -r pylock.toml``, which must come alone."""
+    if not args.requirement and not (args.extras or args.groups is not None):
+        return None  # (``_lock`` not imported for wheels named on the command line)
     from ._lock import is_lock_path
 
     locks = [r for r in args.requirement if is_lock_path(r)]
@@ -1094,9 +1113,11 @@ def _direct_url(path: str, cache_dir: object, dry_run: bool) -> dict[str, object
     ``direct_url.json`` and hashes nothing.
     """
     import contextlib
-    from pathlib import Path
 
-    url = Path(path).resolve().as_uri()
+    # Path(path).resolve().as_uri(), made here without pathlib and urllib (a few
+    # milliseconds of imports on a warm install)
+    raw = os.fsencode(os.path.realpath(path))
+    url = "file://" + "".join(chr(b) if b in _URL_SAFE else f"%{b:02X}" for b in raw)
     if dry_run:
         return {"url": url, "archive_info": {}}
     digest = None
@@ -1113,6 +1134,10 @@ def _direct_url(path: str, cache_dir: object, dry_run: bool) -> dict[str, object
 
         digest = core.sha256_file(path)
     return {"url": url, "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}}}
+
+
+# What urllib.parse.quote leaves as it is in a path (pathlib's as_uri quotes the rest).
+_URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/")
 
 
 def _install_json(

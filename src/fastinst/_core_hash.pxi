@@ -1,4 +1,25 @@
-# SHA-256 of a file: sha256_file. Included by _core.pyx.
+# SHA-256 of a file (sha256_file) and of bytes (sha256). Included by _core.pyx.
+
+
+def sha256(bytes data):
+    """The SHA-256 digest (32 bytes) of ``data``, through libcrypto as everything
+    else here (so that a warm install need not import hashlib: about 11 million
+    instructions, 3 ms, at its start).
+
+    >>> sha256(b"").hex()[:16]
+    'e3b0c44298fc1c14'
+    """
+    cdef unsigned char digest[32]
+    cdef unsigned int dlen = 0
+    cdef EVP_MD_CTX* ctx = EVP_MD_CTX_new()
+    try:
+        if ctx == NULL or not fi_sha256_begin(ctx):
+            raise MemoryError()
+        EVP_DigestUpdate(ctx, PyBytes_AS_STRING(data), <size_t>len(data))
+        EVP_DigestFinal_ex(ctx, digest, &dlen)
+        return <bytes>digest[:32]
+    finally:
+        EVP_MD_CTX_free(ctx)
 
 
 def sha256_file(str path):

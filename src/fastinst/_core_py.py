@@ -782,6 +782,17 @@ def link_tree(
     return "".join(record).encode("utf-8"), tops, copies[0]
 
 
+def sha256(data: bytes) -> bytes:
+    """The SHA-256 digest (32 bytes) of ``data``.
+
+    >>> sha256(b"").hex()[:16]
+    'e3b0c44298fc1c14'
+    """
+    if not isinstance(data, bytes):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    return hashlib.sha256(data).digest()
+
+
 def sha256_file(path: str) -> str:
     """The hex SHA-256 of the file at ``path``.
 
@@ -814,5 +825,6 @@ __all__ = [
     "make_table",
     "read_central_directory",
     "read_table",
+    "sha256",
     "sha256_file",
 ]

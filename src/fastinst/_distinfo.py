@@ -3,7 +3,6 @@ direct_url.json, a caller's own files, and RECORD last (it lists everything the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 
@@ -22,7 +21,9 @@ def current_umask() -> int:
 
 def row_of(record_path: str, data: bytes) -> Row:
     """The RECORD row of a file fastinst wrote with ``data``."""
-    return record_path, encode_hash(hashlib.sha256(data).digest()), str(len(data))
+    from . import _backend
+
+    return record_path, encode_hash(_backend.core.sha256(data)), str(len(data))
 
 
 def write_metadata(

@@ -10,7 +10,6 @@ called from `_install` at one place, so that the install path itself stays as it
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import logging
 import os
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("fastinst")
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike[str]]
 
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 
@@ -214,6 +213,8 @@ def _hash_matches(
     lib_root: str,
     scheme: Scheme,
 ) -> bool:
+    import hashlib  # here: only verify_record="report" needs it
+
     from ._records import RecordEntry, encode_hash
     from ._wheel import NAME, iter_member
 

@@ -26,9 +26,9 @@ import json
 import os
 import struct
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from ._scripts import EntryPoint, ScriptStream
+from ._tuples import NamedTuple
 
 KEY_NAMES = ("purelib", "platlib", "headers", "scripts", "data")
 PURELIB, PLATLIB, HEADERS, SCRIPTS, DATA = range(5)

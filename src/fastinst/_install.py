@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Callable, NamedTuple, Union, overload
+from typing import TYPE_CHECKING, Callable, Union, overload
 
 from . import _transaction
 from ._entry import KEY_NAMES, PLATLIB, PURELIB, SCRIPTS, CacheEntry, DamagedCacheEntry
@@ -22,6 +23,7 @@ from ._plan import Targets, targets
 from ._probe_cache import DEFAULT_CACHE as DEFAULT_CACHE  # one sentinel for both caches
 from ._probe_cache import _Default as _Default
 from ._scheme import Scheme
+from ._tuples import NamedTuple
 
 if TYPE_CHECKING:
     from ._archive import ArchiveSource
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("fastinst")
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike[str]]
 SchemeLike = Union[Scheme, Mapping[str, str], None]
 # progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
 # done and total count the bytes of the wheel's files.
@@ -457,9 +459,6 @@ def _open_all(
     """Each wheel's source: its cache entry, else its archive (all cold wheels
     unpacked into the cache in one parallel pass when ``fill``); and for each,
     whether the cache had it already."""
-    from ._archive import ArchiveSource
-    from ._wheel import check_filename, open_wheel
-
     sources: list[Source | None] = []
     cold: list[tuple[int, Wheel, str]] = []
     for path, pin in items:
@@ -469,6 +468,8 @@ def _open_all(
             entry = cache.load(digest, verified=verify)
             if entry is not None:
                 if os.path.basename(path) != entry.wheel:  # the same bytes under another name
+                    from ._wheel import check_filename
+
                     check_filename(path, entry.dist_info)
                 sources.append(entry)
                 continue
@@ -481,6 +482,9 @@ def _open_all(
                 from ._errors import RecordMismatch
 
                 raise RecordMismatch(path, f"its sha256 is {digest}, not the expected {pin}")
+        from ._archive import ArchiveSource
+        from ._wheel import open_wheel
+
         wheel = open_wheel(path, verify_record=verify)
         if cache is not None and fill:
             assert digest is not None
@@ -503,6 +507,8 @@ def _open_all(
             # Writing into the cache failed (a full cache filesystem, say): the
             # environment may well have room.
             _cache_unusable(cache, exc)
+            from ._archive import ArchiveSource
+
             filled = [ArchiveSource(w) for _i, w, _d in cold]  # type: ignore[misc]
         for (i, _w, _d), source in zip(cold, filled):
             sources[i] = source
@@ -534,9 +540,15 @@ def _cache_unusable(cache: WheelCache, exc: OSError) -> None:
 
 def _wheel_digest(cache: WheelCache | None, path: str) -> str:
     from . import _backend
-    from ._wheel import check_wheel_file
 
-    check_wheel_file(path)  # before hashing it: a FIFO or /dev/zero never ends
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        regular = False
+    if not regular:  # before hashing it: a FIFO or /dev/zero never ends
+        from ._wheel import check_wheel_file  # (a warm install does not import _wheel)
+
+        check_wheel_file(path)  # says what it is
     try:
         return cache.wheel_digest(path) if cache is not None else _backend.core.sha256_file(path)
     except OSError as exc:
@@ -917,9 +929,8 @@ def _already_installed(paths: list[str], scheme: Scheme) -> dict[str, InstallRes
     """The wheels among ``paths`` whose name and version (from the file name) are
     installed in the scheme's own library directories, with their results."""
     from ._installed import find_installed_many
-    from ._wheel import _parse_filename
 
-    named = {p: _parse_filename(p) for p in paths}
+    named = {p: _name_and_version(p) for p in paths}
     found = find_installed_many([name for name, _v in named.values()], scheme)
     own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
     present = {}
@@ -941,11 +952,29 @@ def _already_installed(paths: list[str], scheme: Scheme) -> dict[str, InstallRes
     return present
 
 
+def _name_and_version(path: str) -> tuple[str, object]:
+    """The normalised name and the version of a wheel file name: the version as
+    written when the name has the usual form (compared as a string first, see
+    `_same_version`), else as packaging parses it."""
+    stem = os.path.basename(path)
+    if stem.endswith(".whl"):
+        parts = stem[:-4].split("-")
+        if len(parts) in (5, 6) and all(parts) and "__" not in parts[0]:
+            return canonical_name(parts[0]), parts[1]
+    from ._wheel import _parse_filename
+
+    return _parse_filename(path)
+
+
 def _same_version(installed: str, version: object) -> bool:
+    """Whether an installed version is ``version`` (a string from a file name, or a
+    packaging ``Version``); packaging is only imported when the strings differ."""
+    if isinstance(version, str) and installed == version:
+        return True
     from packaging.version import InvalidVersion, Version
 
     try:
-        return Version(installed) == version
+        return Version(installed) == (Version(version) if isinstance(version, str) else version)
     except InvalidVersion:
         return installed == str(version)
 

@@ -12,11 +12,11 @@ import csv
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
 from ._errors import MissingRecord, UnsafePath
 from ._names import canonical_name as canonicalize_name
 from ._scheme import Scheme
+from ._tuples import NamedTuple
 
 logger = logging.getLogger("fastinst")
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("fastinst")
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike[str]]
 SchemeLike = Union["Scheme", Mapping[str, str], None]
 
 

@@ -7,10 +7,6 @@ compares names, and a warm install is measured in tens of milliseconds.
 
 from __future__ import annotations
 
-import re
-
-_SEPARATORS = re.compile(r"[-_.]+")
-
 
 def canonical_name(name: str) -> str:
     """``Foo.Bar_baz`` -> ``foo-bar-baz``.
@@ -18,4 +14,7 @@ def canonical_name(name: str) -> str:
     >>> canonical_name("Babel")
     'babel'
     """
-    return _SEPARATORS.sub("-", name).lower()
+    out = name.replace("_", "-").replace(".", "-").lower()
+    while "--" in out:  # a run of separators is one "-" (no regex: none compiled at import)
+        out = out.replace("--", "-")
+    return out

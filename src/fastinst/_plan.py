@@ -10,13 +10,15 @@ strings per wheel.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from ._entry import DATA, HEADERS, KEY_NAMES, PLATLIB, PURELIB, SCRIPTS
 from ._errors import UnsafePath
-from ._paths import is_executable_mode
-from ._records import RecordEntry
-from ._wheel import ATTR, NAME, Entry, Wheel
+from ._tuples import NamedTuple
+
+if TYPE_CHECKING:  # a warm install (`Targets` alone) does not import them
+    from ._records import RecordEntry
+    from ._wheel import Entry, Wheel
 
 _KEY_INDEX = {"purelib": PURELIB, "platlib": PLATLIB, "headers": HEADERS, "scripts": SCRIPTS,
               "data": DATA}  # fmt: skip
@@ -44,6 +46,9 @@ class Layout(NamedTuple):
 def layout(wheel: Wheel) -> Layout:
     """Place every member of ``wheel`` (its RECORD and setuptools' script wrappers
     left out); two members at one place are refused."""
+    from ._paths import is_executable_mode
+    from ._wheel import ATTR, NAME
+
     lib_key = PURELIB if wheel.root_is_purelib else PLATLIB
     record_name = wheel.record_member
     record = wheel.record or {}

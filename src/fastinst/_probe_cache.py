@@ -37,7 +37,7 @@ class _Default(enum.Enum):
 
 DEFAULT_CACHE = _Default.CACHE
 # A cache directory as the API takes it: a path, DEFAULT_CACHE, or None for no cache.
-CacheDir = Union[str, "os.PathLike[str]", None, _Default]
+CacheDir = Union[str, os.PathLike[str], None, _Default]
 
 PROBE_DIR = "probe-v2"
 # A probe answers in tens of milliseconds; a slow disk or a loaded machine may
@@ -106,9 +106,9 @@ def interpreter_binary(path: str) -> tuple[str, os.stat_result] | None:
 
 def cache_key(material: list[Any]) -> str:
     """A file name for an answer that depends on ``material`` (JSON-able)."""
-    import hashlib
+    from . import _backend  # its SHA-256: importing hashlib costs a warm install 3 ms
 
-    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+    return _backend.core.sha256(json.dumps(material).encode()).hex()[:32]
 
 
 # --- the cache directory and its trust rule -----------------------------------------------

@@ -7,10 +7,10 @@ import binascii
 import csv
 import io
 from collections.abc import Container, Iterable
-from typing import NamedTuple
 
 from ._errors import RecordMismatch, UnsafePath
 from ._paths import first_bad_name
+from ._tuples import NamedTuple
 
 # Algorithms the spec allows; sha256 is checked by the core during extraction,
 # the others by a second look at the written file (they are very rare).

@@ -26,7 +26,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import TYPE_CHECKING, Union
 
 from ._errors import FastinstError, InstallIOError, NotInstalled, PermissionDenied
 from ._installed import (
@@ -39,6 +39,7 @@ from ._installed import (
 from ._names import canonical_name
 from ._paths import is_inside
 from ._scheme import Scheme
+from ._tuples import NamedTuple
 
 if TYPE_CHECKING:
     from ._transaction import Transaction
@@ -347,7 +348,7 @@ def _deepest_first(dirs: Iterable[str]) -> list[str]:
     return sorted(dirs, key=lambda p: (-p.count(os.sep), p))
 
 
-_PYC_TAIL = re.compile(r"\.[^.]+(\.opt-\d+)?\.pyc$")
+_PYC_TAIL = r"\.[^.]+(\.opt-\d+)?\.pyc$"  # compiled (and cached) by re when used
 
 
 class _Bytecode:
@@ -371,7 +372,7 @@ class _Bytecode:
             p
             for p in listed.get(stem.partition(".")[0], ())
             if os.path.basename(p).startswith(stem + ".")
-            and _PYC_TAIL.fullmatch(os.path.basename(p)[len(stem) :])
+            and re.fullmatch(_PYC_TAIL, os.path.basename(p)[len(stem) :])
         ]
         legacy = {stem + ".pyc", stem + ".pyo"}.intersection(listed.get("", ()))
         return [os.path.join(directory, n) for n in sorted(legacy)] + found
@@ -399,7 +400,7 @@ def _root_of(path: str, roots: Iterable[str]) -> str | None:
 
 # The names a venv or a prefix gives its interpreter: python, python3, python3.13,
 # python3.13t (free-threaded), pypy3.10.
-_INTERPRETER = re.compile(r"(python|pypy)(\d+(\.\d+)?t?)?")
+_INTERPRETER = r"(python|pypy)(\d+(\.\d+)?t?)?"  # compiled (and cached) by re when used
 
 
 class _Guard:
@@ -423,7 +424,7 @@ class _Guard:
         head, name = os.path.split(path)
         if "/.fastinst" in path:
             return "a file of fastinst's own"
-        if path in self.interpreter or (head in self.bin_dirs and _INTERPRETER.fullmatch(name)):
+        if path in self.interpreter or (head in self.bin_dirs and re.fullmatch(_INTERPRETER, name)):
             return "the environment's interpreter"
         if name == "pyvenv.cfg" and head in self.env_roots:
             return "the environment's pyvenv.cfg"

@@ -19,7 +19,7 @@ from ._errors import FastinstError
 if TYPE_CHECKING:
     from ._install import InstallResult, SchemeLike
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike[str]]
 
 
 class SessionClosed(FastinstError, RuntimeError):

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("fastinst")
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike[str]]
 
 # packaging.tags.INTERPRETER_SHORT_NAMES (not imported: pure wheels never need packaging.tags).
 _SHORT_NAMES = {"python": "py", "cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}

@@ -9,7 +9,6 @@ hashed and written in 1 MiB pieces, and a frame may not ask for a window over
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zlib
 from typing import TYPE_CHECKING
@@ -78,6 +77,8 @@ def extract(fd: int, start: int, task: Task) -> bytes:
 
 
 def _stream(fd: int, start: int, task: Task, out: int) -> bytes:
+    import hashlib  # here: the core imports this module, and a warm install needs neither
+
     import zstandard
 
     _, _, csize, usize, crc, _, _, expected_sha, expected_size, _ = task
