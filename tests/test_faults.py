@@ -557,3 +557,46 @@ def test_the_library_installs_no_signal_handlers(tmp_path):
     fastinst.install([whl], scheme_in(tmp_path / "env"), cache_dir=None)
     after = {s: signal.getsignal(s) for s in before}
     assert after == before
+
+
+KILLED_AFTER_COMMIT = r"""
+import os, sys
+sys.path.insert(0, {src!r})
+import fastinst
+from fastinst import _transaction
+
+def killed(self, entry):
+    _transaction.Transaction._write_journal_real(self, entry)
+    if entry == "committed":
+        os._exit(9)  # as SIGKILL would: the journal says committed, no cleanup ran
+
+_transaction.Transaction._write_journal_real = _transaction.Transaction._write_journal
+_transaction.Transaction._write_journal = killed
+fastinst.install([sys.argv[1]], fastinst.Scheme.from_mapping({scheme!r}))
+"""
+
+
+def test_already_installed_still_finishes_a_killed_install(tmp_path, wheel_dir):
+    """A process killed after its commit point leaves the new version published with
+    its journal and staging; the next install of that same version is "already
+    installed", and must still clean up what the killed one left (it did not: the
+    kill tests found the leftovers now and then)."""
+    env = tmp_path / "env"
+    scheme = scheme_in(env)
+    old = make_wheel(wheel_dir, name="demo", files={"demo/__init__.py": "v = 1\n"})
+    fastinst.install([old], scheme)
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    new = make_wheel(new_dir, name="demo", version="2.0", files={"demo/__init__.py": "v = 2\n"})
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_COMMIT.format(src=SRC, scheme=scheme), str(new)],
+        capture_output=True,
+    )
+    assert child.returncode == 9, child.stderr
+    assert leftovers(env), "the child should have died before its cleanup"
+    [result] = fastinst.install([new], scheme, skip_installed=True)
+    assert result.already_installed
+    assert leftovers(env) == []
+    listed = fastinst.list_installed(fastinst.Scheme.from_mapping(scheme))
+    assert [(d.name, d.version) for d in listed] == [("demo", "2.0")]
+    assert (env / "lib" / "demo" / "__init__.py").read_text() == "v = 2\n"

@@ -282,6 +282,10 @@ def install(
     verify, report = _embed.record_mode(verify_record)
     resolved = _resolve_scheme(scheme, interpreter)
     order = [os.path.abspath(os.fspath(w)) for w in wheels]
+    if skip_installed and not dry_run:
+        # A killed install may have published a version and left its journal: finish
+        # it first, or "already installed" would leave its staging and backups behind.
+        _finish_interrupted(resolved, lock=True)
     present = _already_installed(order, resolved) if skip_installed else {}
     known = {os.path.abspath(os.fspath(k)): _hex(v) for k, v in (sha256 or {}).items()}
     items = [(p, known.get(p)) for p in order if p not in present]
@@ -576,9 +580,7 @@ def _transact(
         tx.make_root(scheme.purelib)
         with _transaction.environment_lock(scheme.purelib):
             try:
-                cleaned = _transaction.recover(_roots(scheme), scheme.purelib)
-                if cleaned:  # one line: the slow start has a reason
-                    logger.warning("finished an interrupted install first (%s)", "; ".join(cleaned))
+                _finish_interrupted(scheme, lock=False)
                 results = _install_locked(tx, planned, scheme, options, remove)
                 tx.commit()
             except BaseException:
@@ -592,6 +594,25 @@ def _transact(
             raise os_error(exc) from exc
         raise
     return results
+
+
+def _finish_interrupted(scheme: Scheme, *, lock: bool) -> None:
+    """Finish or undo what killed installs left in ``scheme`` (its journals and
+    staging areas). ``lock``: take the environment lock for it, when a journal is
+    there at all (the caller does not hold the lock)."""
+    if lock:
+        try:
+            names = os.listdir(scheme.purelib)
+        except OSError:
+            return
+        if not any(n.startswith(_transaction.JOURNAL_PREFIX) for n in names):
+            return
+        with _transaction.environment_lock(scheme.purelib):
+            _finish_interrupted(scheme, lock=False)
+        return
+    cleaned = _transaction.recover(_roots(scheme), scheme.purelib)
+    if cleaned:  # one line: the slow start has a reason
+        logger.warning("finished an interrupted install first (%s)", "; ".join(cleaned))
 
 
 def _install_locked(
