@@ -156,7 +156,9 @@ class WheelCache:
         tmp_root = os.path.join(self.root, TMP)
         _trust.make_dirs(tmp_root)
         _trust.make_dirs(os.path.join(self.root, ENTRIES))
-        umask = _umask()
+        from ._distinfo import current_umask
+
+        umask = current_umask()
         builds: list[str] = []
         try:
             jobs = []
@@ -296,12 +298,6 @@ class WheelCache:
                 with contextlib.suppress(FileNotFoundError):
                     if now - os.lstat(path).st_mtime >= older_than:
                         _rmtree_writable(path)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _fix_modes(umask: int, builds: list[str], dirs: set[str], tasks: list[Task]) -> None:

@@ -13,7 +13,19 @@ Row = tuple[str, str, str]  # a RECORD row: path, hash, size
 
 
 def current_umask() -> int:
-    """The process's umask (set and set back: there is no other way to read it)."""
+    """The process's umask, read without changing it where Linux tells it.
+
+    Setting it and setting it back (the only portable way) is a race in a
+    process whose other threads create files meanwhile (an installer embedding
+    fastinst in a thread pool): their files would get the mask set for the moment.
+    """
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
