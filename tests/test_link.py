@@ -271,6 +271,47 @@ class TestLinkTree:
         assert copied in (0, len(SAMPLE))
         assert Path(targets[0], "pkg/mod.py").read_bytes() == b"x = 1\n"
 
+    def test_many_wheels_in_one_call(self, core, tmp_path):
+        """link_trees: every job's files, RECORD, top-level names and byte count, as
+        link_tree gives them one by one (the threads take runs of rows of every job)."""
+        many = {(0, f"big/d{i // 200}/f{i}.py"): (b"%d\n" % i, False) for i in range(700)}
+        entries = [SAMPLE, many, {(0, "solo.py"): (b"", False)}]
+        jobs, counters = [], bytearray(8 * len(entries))
+        for n, files in enumerate(entries):
+            sources = write_entry(tmp_path / f"e{n}", files)
+            table = core.make_table(sources, rows_of(files), 2)
+            jobs.append((table, sources, targets_in(tmp_path / f"t{n}"), PREFIXES, [1] * 5, None))
+        done = core.link_trees(jobs, 2, counters)
+        for n, (files, (record, tops, copied)) in enumerate(zip(entries, done)):
+            assert record == record_of(files, PREFIXES)
+            assert copied == 0
+            targets = jobs[n][2]
+            assert all(Path(targets[k], p).read_bytes() == d for (k, p), (d, _x) in files.items())
+            firsts = [p.split("/")[0] for k, p, _f, _s in rows_of(files) if k == 0]
+            assert tops[0] == list(dict.fromkeys(firsts))
+            size = sum(len(d) for d, _x in files.values())
+            assert int.from_bytes(counters[8 * n : 8 * n + 8], "little") == size
+        assert core.link_trees([], 2) == []
+
+    def test_a_failure_names_its_job(self, core, tmp_path):
+        jobs = []
+        for n in range(3):
+            sources = write_entry(tmp_path / f"e{n}", SAMPLE)
+            table = core.make_table(sources, rows_of(SAMPLE), 1)
+            jobs.append((table, sources, targets_in(tmp_path / f"t{n}"), PREFIXES, [1] * 5, None))
+        Path(jobs[2][1][3], "pkg-run").unlink()
+        with pytest.raises(CoreFailure) as info:
+            core.link_trees(jobs, 2)
+        f = info.value
+        assert (f.kind, f.job, f.errno) == ("changed", 2, errno.ENOENT)
+        assert f.detail == f"{jobs[2][1][3]}/pkg-run"
+        fresh = targets_in(tmp_path / "fresh")
+        bad = (jobs[1][0] + b"\0" * 10, *jobs[1][1:])
+        with pytest.raises(CoreFailure) as info:
+            core.link_trees([(*jobs[0][:2], fresh, *jobs[0][3:]), bad], 2)
+        assert (info.value.kind, info.value.job) == ("table", 1)
+        assert not os.listdir(fresh[0])  # every table is checked before any link
+
     def test_bad_arguments(self, core, tmp_path):
         with pytest.raises(ValueError):
             core.link_tree(b"", [None] * 5, [None] * 5, [""] * 5, [7] * 5, 1)

@@ -211,12 +211,31 @@ cdef struct TableJob:
     size_t copies               # atomic: files copied where a link or clone was refused
     size_t bufsize              # of each worker's path buffers
     struct_stat* stats          # make_table: where each row's lstat goes
-    unsigned int euid           # link_tree: who installs (the owner of every cached file)
+    unsigned int euid           # link_trees: who installs (the owner of every cached file)
+
+
+# What all workers of one link_trees() call share: the tables of every wheel, cut
+# into runs of rows (units) that the workers take in turn, and the first failure.
+cdef struct LinkPool:
+    TableJob* jobs
+    size_t njobs
+    size_t* unit_job            # per unit: its job
+    size_t* unit_start          # per unit: its first row
+    size_t nunits
+    size_t next                 # atomic: the next unit to take
+    int stop                    # atomic: set on the first failure
+    int failed                  # atomic: claimed by the worker that records it
+    int fail_kind
+    size_t fail_job
+    size_t fail_index
+    int fail_errno
+    int fail_on_source          # the failing path is the cached file, not the target
 
 
 # One thread of a table call: its path buffers.
 cdef struct TableWorker:
     TableJob* job
+    LinkPool* pool              # link_trees only
     char* src
     char* dst
     char* last                  # the directory made last (a prefix of dst)

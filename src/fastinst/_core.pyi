@@ -42,6 +42,20 @@ def link_tree(
     skip: bytes | None = None,
     counter: bytearray | None = None,
 ) -> tuple[bytes, list[list[str]], int]: ...
+def link_trees(
+    jobs: Sequence[
+        tuple[
+            bytes,
+            Sequence[str | None],
+            Sequence[str | None],
+            Sequence[str],
+            Sequence[int],
+            bytes | None,
+        ]
+    ],
+    threads: int,
+    counters: bytearray | None = None,
+) -> list[tuple[bytes, list[list[str]], int]]: ...
 def sha256(data: bytes) -> bytes: ...
 def sha256_file(path: str) -> str: ...
 def _set_stream_threshold(n: int) -> int: ...  # tests only

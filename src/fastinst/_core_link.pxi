@@ -168,7 +168,7 @@ cdef int _parse_table(const unsigned char* data, size_t size, TableJob* t,
     return 0
 
 
-cdef int _load_table(bytes table, TableJob* t) except -1:
+cdef int _load_table(bytes table, TableJob* t, Py_ssize_t job=0) except -1:
     """Parse ``table`` into ``t`` (free ``t.rows`` after) or raise CoreFailure("table")."""
     cdef size_t bad = 0
     cdef int problem
@@ -179,7 +179,7 @@ cdef int _load_table(bytes table, TableJob* t) except -1:
     if problem == -1:
         raise MemoryError()
     if problem:
-        raise CoreFailure("table", 0, bad, 0, _TABLE_PROBLEMS[problem])
+        raise CoreFailure("table", job, bad, 0, _TABLE_PROBLEMS[problem])
     return 0
 
 
@@ -566,19 +566,36 @@ cdef int _link_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
     return T_IO
 
 
+cdef void _pool_fail(LinkPool* p, int kind, size_t job, size_t index, int err,
+                     int on_source) noexcept nogil:
+    """Record the first failure of the call; later ones are dropped."""
+    fi_set(&p.stop)
+    if fi_claim(&p.failed):
+        p.fail_kind = kind
+        p.fail_job = job
+        p.fail_index = index
+        p.fail_errno = err
+        p.fail_on_source = on_source
+
+
 cdef void* _link_worker(void* arg) noexcept nogil:
     cdef TableWorker* w = <TableWorker*>arg
-    cdef TableJob* j = w.job
-    cdef size_t i, end, dlen
+    cdef LinkPool* p = w.pool
+    cdef TableJob* j
+    cdef size_t u, job, i, end, dlen
     cdef int kind, copied = 0
     cdef Row* r
     w.last_len = 0
-    while not fi_load(&j.stop):
-        i = fi_fetch_add_n(&j.next, LINK_RUN)
-        if i >= j.n:
+    while not fi_load(&p.stop):
+        u = fi_fetch_add(&p.next)
+        if u >= p.nunits:
             break
+        job = p.unit_job[u]
+        j = &p.jobs[job]
+        w.job = j
+        i = p.unit_start[u]
         end = i + LINK_RUN if i + LINK_RUN < j.n else j.n
-        while i < end and not fi_load(&j.stop):
+        while i < end and not fi_load(&p.stop):
             r = &j.rows[i]
             if j.skip != NULL and j.skip[i]:
                 i += 1
@@ -586,11 +603,11 @@ cdef void* _link_worker(void* arg) noexcept nogil:
             _join(w.src, j.sources[r.key], j.source_len[r.key], r)
             dlen = _join(w.dst, j.targets[r.key], j.target_len[r.key], r)
             if _make_parent(w, j.target_len[r.key], dlen) != 0:
-                _table_fail(j, T_IO, i, errno, 0)
+                _pool_fail(p, T_IO, job, i, errno, 0)
                 break
             kind = _link_row(w, r, j.how[r.key], &copied)
             if kind != T_OK:
-                _table_fail(j, kind, i, errno, kind == T_CHANGED)
+                _pool_fail(p, kind, job, i, errno, kind == T_CHANGED)
                 break
             if copied:
                 fi_fetch_add_n(&j.copies, 1)
@@ -712,100 +729,180 @@ cdef void _record_text(TableJob* j, unsigned char* o) noexcept nogil:
 
 def link_tree(bytes table, sources, targets, prefixes, how, int threads,
               skip=None, counter=None):
-    """Put every file of ``table`` at ``targets[key]/path``, from ``sources[key]/path``.
+    """Put every file of ``table`` at ``targets[key]/path``, from ``sources[key]/path``:
+    `link_trees` of one job (its failures name job 0)."""
+    return link_trees([(table, sources, targets, prefixes, how, skip)], threads, counter)[0]
 
-    Per key: the cached directory, the target directory (made, with the
-    directories below it, as needed), the prefix of the key's paths in RECORD, and
-    the link mode (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`). Each cached file
-    is first checked against its row: a regular file (never a symlink: opened
-    with ``O_NOFOLLOW``) of the row's size and modification time, owned by the
-    effective user and writable by no one, else
+
+cdef int _set_link_job(TableJob* t, object spec, list keep, Py_ssize_t index) except -1:
+    """Fill ``t`` from one job of `link_trees` (its encoded strings go to ``keep``)."""
+    cdef int k
+    cdef size_t i
+    cdef list src_b = [], dst_b = [], pre_b = []
+    table, sources, targets, prefixes, how, skip = spec
+    if not isinstance(table, bytes):
+        raise TypeError(f"a table must be bytes, not {type(table).__name__}")
+    keep.append(table)
+    _load_table(table, t, index)
+    _set_dirs(t, src_b, sources)
+    _set_dirs(t, dst_b, targets)
+    if len(prefixes) != NKEYS or len(how) != NKEYS:
+        raise ValueError(f"every per-key argument needs {NKEYS} items")
+    for k in range(NKEYS):
+        if how[k] not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
+            raise ValueError(f"unknown link mode {how[k]!r}")
+        t.how[k] = how[k]
+        pre_b.append(prefixes[k].encode("utf-8"))
+        t.prefixes[k] = PyBytes_AS_STRING(pre_b[k])
+        t.prefix_len[k] = <size_t>len(pre_b[k])
+        t.prefix_quote[k] = <int>_quotes_needed(
+            <const unsigned char*>t.prefixes[k], t.prefix_len[k], &t.prefix_quotes[k])
+        if src_b[k] is not None:
+            t.sources[k] = PyBytes_AS_STRING(src_b[k])
+            t.source_len[k] = <size_t>len(src_b[k])
+        if dst_b[k] is not None:
+            t.targets[k] = PyBytes_AS_STRING(dst_b[k])
+            t.target_len[k] = <size_t>len(dst_b[k])
+    keep.extend((src_b, dst_b, pre_b))
+    if skip is not None:
+        if not isinstance(skip, bytes) or <size_t>len(skip) != t.n:
+            raise ValueError("skip needs one byte per row")
+        keep.append(skip)
+        t.skip = <const unsigned char*>PyBytes_AS_STRING(skip)
+    for i in range(t.n):
+        if t.sources[t.rows[i].key] == NULL or t.targets[t.rows[i].key] == NULL:
+            raise CoreFailure("table", index, i, 0, _TABLE_PROBLEMS[6])
+    t.euid = geteuid()
+    return 0
+
+
+cdef object _tops(TableJob* j):
+    """The top-level names of the rows linked below each target, in table order."""
+    cdef size_t i, n_tops, last_len = 0
+    cdef const unsigned char* last_top = NULL
+    cdef int last_key = -1
+    cdef Row* r
+    tops = [[] for _ in range(NKEYS)]
+    for i in range(j.n):
+        r = &j.rows[i]
+        if j.skip != NULL and j.skip[i]:
+            continue
+        n_tops = 0
+        while n_tops < r.len and r.path[n_tops] != b"/":
+            n_tops += 1
+        if r.key == last_key and n_tops == last_len and memcmp(r.path, last_top, n_tops) == 0:
+            continue
+        last_key = r.key
+        last_top = r.path
+        last_len = n_tops
+        name = PyUnicode_DecodeUTF8(<const char*>r.path, <Py_ssize_t>n_tops, NULL)
+        if name not in tops[r.key]:
+            tops[r.key].append(name)
+    return tops
+
+
+def link_trees(jobs, int threads, counters=None):
+    """Put every file of every job's table at ``targets[key]/path``, from
+    ``sources[key]/path``, all jobs on one pool of threads.
+
+    Each job is ``(table, sources, targets, prefixes, how, skip)``: per key, the
+    cached directory, the target directory (made, with the directories below
+    it, as needed), the prefix of the key's paths in RECORD, and the link mode
+    (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`); ``skip`` is None or a byte per
+    row. Each cached file is first checked against its row: a regular file
+    (never a symlink: opened with ``O_NOFOLLOW``) of the row's size and
+    modification time, owned by the effective user and writable by no one, else
     `CoreFailure` ``"changed"`` (the cache was edited, for instance through a
     hardlink in an environment). A refused hardlink (``EMLINK``, ``EXDEV``,
     ``EPERM``) or clone is replaced by a copy of that file. Rows whose ``skip``
     byte is `SKIP_LISTED` are not linked but are listed in RECORD (a later wheel
-    writes that file); `SKIP_UNLISTED`, neither linked nor listed. ``counter`` (8
-    bytes, little-endian) grows by each file's size once it is linked, for
-    another thread to poll.
+    writes that file); `SKIP_UNLISTED`, neither linked nor listed. ``counters``
+    (8 bytes, little-endian, per job) grow by each file's size once it is
+    linked, for another thread to poll.
 
-    Returns the RECORD text of the rows (in table order), the top-level names
-    made below each target, and how many files were copied instead of linked.
-    Failures raise `CoreFailure` (``"table"``, ``"changed"``, ``"io"``) with the
-    row's index and the path.
+    Every table is checked before anything is linked. The threads take runs of
+    neighbouring rows of the jobs in turn (the first run of each job, then the
+    second...), so that both stay busy across small wheels and seldom create
+    entries in one directory at once.
+
+    Returns, per job, the RECORD text of its rows (in table order), the
+    top-level names made below each target, and how many files were copied
+    instead of linked. Failures raise `CoreFailure` (``"table"``, ``"changed"``,
+    ``"io"``) with the job's and the row's index and the path.
     """
-    cdef TableJob job
+    cdef list specs = list(jobs)
+    cdef size_t njobs = <size_t>len(specs), k, u, run, most = 0, bufsize = 0, total = 0
+    cdef LinkPool pool
     cdef TableWorker* workers = NULL
-    cdef int nthreads = 0, k
-    cdef size_t i, n_tops
-    cdef list src_b = [], dst_b = [], pre_b = []
+    cdef int nthreads = 0, w
+    cdef int64_t* counted
+    cdef list keep = []
     cdef bytes record
-    cdef unsigned char* out
+    cdef unsigned char* text
+    cdef TableJob* t
     cdef Row* r
-    cdef const unsigned char* last_top = NULL
-    cdef size_t last_len = 0
-    cdef int last_key = -1
-    memset(&job, 0, sizeof(TableJob))
-    _load_table(table, &job)
+    if njobs == 0:
+        return []
+    memset(&pool, 0, sizeof(LinkPool))
+    pool.jobs = <TableJob*>calloc(njobs, sizeof(TableJob))
+    if pool.jobs == NULL:
+        raise MemoryError()
     try:
-        _set_dirs(&job, src_b, sources)
-        _set_dirs(&job, dst_b, targets)
-        if len(prefixes) != NKEYS or len(how) != NKEYS:
-            raise ValueError(f"every per-key argument needs {NKEYS} items")
-        for k in range(NKEYS):
-            if how[k] not in (LINK_CLONE, LINK_HARDLINK, LINK_COPY):
-                raise ValueError(f"unknown link mode {how[k]!r}")
-            job.how[k] = how[k]
-            pre_b.append(prefixes[k].encode("utf-8"))
-            job.prefixes[k] = PyBytes_AS_STRING(pre_b[k])
-            job.prefix_len[k] = <size_t>len(pre_b[k])
-            job.prefix_quote[k] = <int>_quotes_needed(
-                <const unsigned char*>job.prefixes[k], job.prefix_len[k], &job.prefix_quotes[k])
-            if src_b[k] is not None:
-                job.sources[k] = PyBytes_AS_STRING(src_b[k])
-                job.source_len[k] = <size_t>len(src_b[k])
-            if dst_b[k] is not None:
-                job.targets[k] = PyBytes_AS_STRING(dst_b[k])
-                job.target_len[k] = <size_t>len(dst_b[k])
-        if skip is not None:
-            if not isinstance(skip, bytes) or <size_t>len(skip) != job.n:
-                raise ValueError("skip needs one byte per row")
-            job.skip = <const unsigned char*>PyBytes_AS_STRING(skip)
-        for i in range(job.n):
-            if job.sources[job.rows[i].key] == NULL or job.targets[job.rows[i].key] == NULL:
-                raise CoreFailure("table", 0, i, 0, _TABLE_PROBLEMS[6])
-        job.counter = _counters(counter, 1)
-        job.euid = geteuid()
-        nthreads = _n_threads(threads, job.n)
-        workers = _table_workers(&job, nthreads)
+        pool.njobs = njobs
+        for k in range(njobs):
+            _set_link_job(&pool.jobs[k], specs[k], keep, <Py_ssize_t>k)
+            pool.nunits += (pool.jobs[k].n + LINK_RUN - 1) // LINK_RUN
+            if pool.jobs[k].n > most:
+                most = pool.jobs[k].n
+            if pool.jobs[k].bufsize > bufsize:
+                bufsize = pool.jobs[k].bufsize
+        counted = _counters(counters, <Py_ssize_t>njobs)
+        if counted != NULL:
+            for k in range(njobs):
+                pool.jobs[k].counter = counted + k
+        pool.unit_job = <size_t*>malloc((pool.nunits if pool.nunits else 1) * sizeof(size_t))
+        pool.unit_start = <size_t*>malloc((pool.nunits if pool.nunits else 1) * sizeof(size_t))
+        if pool.unit_job == NULL or pool.unit_start == NULL:
+            raise MemoryError()
+        u = 0
+        run = 0
+        while run < most:  # the first run of each job, then the second...
+            for k in range(njobs):
+                if run < pool.jobs[k].n:
+                    pool.unit_job[u] = k
+                    pool.unit_start[u] = run
+                    u += 1
+            run += LINK_RUN
+        for k in range(njobs):
+            total += pool.jobs[k].n
+        nthreads = _n_threads(threads, total)
+        pool.jobs[0].bufsize = bufsize  # the workers' buffers fit every job's paths
+        workers = _table_workers(&pool.jobs[0], nthreads)
+        for w in range(nthreads):
+            workers[w].pool = &pool
         with nogil:
-            _run_table_pool(&job, workers, nthreads, _link_worker)
-        if job.failed:
-            i = job.fail_index
-            r = &job.rows[i]
-            where = sources[r.key] if job.fail_on_source else targets[r.key]
+            _run_table_pool(&pool.jobs[0], workers, nthreads, _link_worker)
+        if pool.failed:
+            t = &pool.jobs[pool.fail_job]
+            r = &t.rows[pool.fail_index]
+            spec = specs[pool.fail_job]
+            where = spec[1][r.key] if pool.fail_on_source else spec[2][r.key]
             path = PyUnicode_DecodeUTF8(<const char*>r.path, <Py_ssize_t>r.len, NULL)
-            raise CoreFailure(_T_NAMES[job.fail_kind], 0, i, job.fail_errno, f"{where}/{path}")
-        record = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>_record_size(&job))
-        out = <unsigned char*>PyBytes_AS_STRING(record)
-        with nogil:
-            _record_text(&job, out)
-        tops = [[] for _ in range(NKEYS)]
-        for i in range(job.n):
-            r = &job.rows[i]
-            if job.skip != NULL and job.skip[i]:
-                continue
-            n_tops = 0
-            while n_tops < r.len and r.path[n_tops] != b"/":
-                n_tops += 1
-            if r.key == last_key and n_tops == last_len and memcmp(r.path, last_top, n_tops) == 0:
-                continue
-            last_key = r.key
-            last_top = r.path
-            last_len = n_tops
-            name = PyUnicode_DecodeUTF8(<const char*>r.path, <Py_ssize_t>n_tops, NULL)
-            if name not in tops[r.key]:
-                tops[r.key].append(name)
-        return record, tops, job.copies
+            raise CoreFailure(_T_NAMES[pool.fail_kind], pool.fail_job, pool.fail_index,
+                              pool.fail_errno, f"{where}/{path}")
+        out = []
+        for k in range(njobs):
+            t = &pool.jobs[k]
+            record = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>_record_size(t))
+            text = <unsigned char*>PyBytes_AS_STRING(record)
+            with nogil:
+                _record_text(t, text)
+            out.append((record, _tops(t), t.copies))
+        return out
     finally:
         _free_workers(workers, nthreads)
-        free(job.rows)
+        for k in range(njobs):
+            free(pool.jobs[k].rows)
+        free(pool.jobs)
+        free(pool.unit_job)
+        free(pool.unit_start)

@@ -19,7 +19,7 @@ import threading
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from . import _zstd
 from ._errors import CoreFailure, CorruptArchive, MemberFailure
@@ -693,27 +693,25 @@ def link_tree(
     skip: bytes | None = None,
     counter: bytearray | None = None,
 ) -> tuple[bytes, list[list[str]], int]:
-    """Put every file of ``table`` at ``targets[key]/path``, from ``sources[key]/path``.
+    """Put every file of ``table`` at ``targets[key]/path``, from ``sources[key]/path``:
+    `link_trees` of one job (its failures name job 0)."""
+    return link_trees([(table, sources, targets, prefixes, how, skip)], threads, counter)[0]
 
-    Per key: the cached directory, the target directory (made, with the
-    directories below it, as needed), the prefix of the key's paths in RECORD, and
-    the link mode (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`). Each cached file
-    is first checked against its row: a regular file (never a symlink: opened
-    with ``O_NOFOLLOW``) of the row's size and modification time, owned by the
-    effective user and writable by no one, else `CoreFailure` ``"changed"`` (the
-    cache was edited, for instance through a hardlink in an environment). A
-    refused hardlink (``EMLINK``, ``EXDEV``, ``EPERM``) or clone is replaced by a
-    copy of that file. Rows whose ``skip`` byte is `SKIP_LISTED` are not linked
-    but are listed in RECORD (a later wheel writes that file); `SKIP_UNLISTED`,
-    neither linked nor listed. ``counter`` (8 bytes, little-endian) grows by each
-    file's size once it is linked, for another thread to poll.
 
-    Returns the RECORD text of the rows (in table order), the top-level names
-    made below each target, and how many files were copied instead of linked.
-    Failures raise `CoreFailure` (``"table"``, ``"changed"``, ``"io"``) with the
-    row's index and the path.
-    """
-    rows = read_table(table)
+# One job of link_trees: (table, sources, targets, prefixes, how, skip)
+LinkJob = tuple[
+    bytes, Sequence[Optional[str]], Sequence[Optional[str]], Sequence[str], Sequence[int],
+    Optional[bytes],
+]  # fmt: skip
+
+
+def _link_rows(index: int, job: LinkJob) -> list[Row]:
+    """The checked rows of one job of `link_trees`."""
+    table, sources, targets, prefixes, how, skip = job
+    try:
+        rows = read_table(table)
+    except CoreFailure as failure:
+        raise CoreFailure("table", index, failure.index, 0, failure.detail) from None
     if len(sources) != KEYS or len(targets) != KEYS or len(prefixes) != KEYS or len(how) != KEYS:
         raise ValueError(f"sources, targets, prefixes and how need {KEYS} items each")
     for mode in how:
@@ -721,15 +719,55 @@ def link_tree(
             raise ValueError(f"unknown link mode {mode!r}")
     if skip is not None and len(skip) != len(rows):
         raise ValueError("skip needs one byte per row")
-    for index, row in enumerate(rows):
+    for i, row in enumerate(rows):
         if sources[row[0]] is None or targets[row[0]] is None:
-            raise CoreFailure("table", 0, index, 0, "no directory for its key")
+            raise CoreFailure("table", index, i, 0, "no directory for its key")
+    return rows
+
+
+def link_trees(
+    jobs: Sequence[LinkJob], threads: int, counters: bytearray | None = None
+) -> list[tuple[bytes, list[list[str]], int]]:
+    """Put every file of every job's table at ``targets[key]/path``, from
+    ``sources[key]/path``, all jobs on one pool of threads.
+
+    Each job is ``(table, sources, targets, prefixes, how, skip)``: per key, the
+    cached directory, the target directory (made, with the directories below
+    it, as needed), the prefix of the key's paths in RECORD, and the link mode
+    (`LINK_CLONE`, `LINK_HARDLINK`, `LINK_COPY`); ``skip`` is None or a byte per
+    row. Each cached file is first checked against its row: a regular file
+    (never a symlink: opened with ``O_NOFOLLOW``) of the row's size and
+    modification time, owned by the effective user and writable by no one, else
+    `CoreFailure` ``"changed"`` (the cache was edited, for instance through a
+    hardlink in an environment). A refused hardlink (``EMLINK``, ``EXDEV``,
+    ``EPERM``) or clone is replaced by a copy of that file. Rows whose ``skip``
+    byte is `SKIP_LISTED` are not linked but are listed in RECORD (a later wheel
+    writes that file); `SKIP_UNLISTED`, neither linked nor listed. ``counters``
+    (8 bytes, little-endian, per job) grow by each file's size once it is
+    linked, for another thread to poll.
+
+    Every table is checked before anything is linked. The threads take runs of
+    neighbouring rows of the jobs in turn (the first run of each job, then the
+    second...), so that both stay busy across small wheels and seldom create
+    entries in one directory at once.
+
+    Returns, per job, the RECORD text of its rows (in table order), the
+    top-level names made below each target, and how many files were copied
+    instead of linked. Failures raise `CoreFailure` (``"table"``, ``"changed"``,
+    ``"io"``) with the job's and the row's index and the path.
+    """
+    specs = list(jobs)
+    tables = [_link_rows(i, job) for i, job in enumerate(specs)]
+    if counters is not None and len(counters) != 8 * len(specs):
+        raise ValueError(f"counters needs {8 * len(specs)} bytes in a bytearray")
     lock = threading.Lock()
     failure: list[CoreFailure] = []
-    copies = [0]
-    tops: list[list[str]] = [[] for _ in range(KEYS)]
+    copies = [0] * len(specs)
 
-    def run(start: int) -> None:
+    def run(unit: tuple[int, int]) -> None:
+        j, start = unit
+        rows = tables[j]
+        _table, sources, targets, _prefixes, how, skip = specs[j]
         for index in range(start, min(start + _LINK_RUN, len(rows))):
             if failure:
                 return
@@ -743,31 +781,47 @@ def link_tree(
                     _make_parent(dst)
                 copied = _link_row(src, dst, row, how[key])
             except _Changed as exc:
-                fail = CoreFailure("changed", 0, index, exc.errno, src)
+                fail = CoreFailure("changed", j, index, exc.errno, src)
             except OSError as exc:
-                fail = CoreFailure("io", 0, index, exc.errno or 0, str(exc.filename or dst))
+                fail = CoreFailure("io", j, index, exc.errno or 0, str(exc.filename or dst))
             else:
                 with lock:
-                    copies[0] += copied
-                    if counter is not None:
-                        _count(counter, 0, row[2])
+                    copies[j] += copied
+                    if counters is not None:
+                        _count(counters, j, row[2])
                 continue
             with lock:
                 if not failure:
                     failure.append(fail)
             return
 
-    workers = _threads(threads, len(rows))
-    starts = range(0, len(rows), _LINK_RUN)
+    most = max((len(rows) for rows in tables), default=0)
+    units = [
+        (j, start)
+        for start in range(0, most, _LINK_RUN)
+        for j, rows in enumerate(tables)
+        if start < len(rows)
+    ]
+    workers = _threads(threads, sum(len(rows) for rows in tables))
     if workers == 1:
-        for start in starts:
-            run(start)
+        for unit in units:
+            run(unit)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run, starts))
+            list(pool.map(run, units))
     if failure:
         raise failure[0]
+    return [
+        _record_and_tops(rows, job[3], job[5], n) for rows, job, n in zip(tables, specs, copies)
+    ]
+
+
+def _record_and_tops(
+    rows: list[Row], prefixes: Sequence[str], skip: bytes | None, copies: int
+) -> tuple[bytes, list[list[str]], int]:
+    """A job's RECORD text, the top-level names it made below each target, its copies."""
     record = []
+    tops: list[list[str]] = [[] for _ in range(KEYS)]
     last = (-1, "")
     for index, row in enumerate(rows):
         if skip is not None and skip[index] == SKIP_UNLISTED:
@@ -779,7 +833,7 @@ def link_tree(
                 if top[1] not in tops[top[0]]:
                     tops[top[0]].append(top[1])
                 last = top
-    return "".join(record).encode("utf-8"), tops, copies[0]
+    return "".join(record).encode("utf-8"), tops, copies
 
 
 def sha256(data: bytes) -> bytes:
@@ -821,6 +875,7 @@ __all__ = [
     "SKIP_UNLISTED",
     "extract",
     "link_tree",
+    "link_trees",
     "make_dirs",
     "make_table",
     "read_central_directory",

@@ -1,8 +1,8 @@
 """One ``install()`` call: open and plan every wheel, stage, publish; roll back on any failure.
 
 Each wheel comes from one of two sources: a cache entry (``_entry``: linked by
-one core call per wheel) or its archive (``_archive``: extracted by one core call
-for all such wheels). Everything else here is per wheel, never per file.
+one core call for all such wheels) or its archive (``_archive``: extracted by one
+core call for all such wheels). Everything else here is per wheel, never per file.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ SchemeLike = Union[Scheme, Mapping[str, str], None]
 # progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
 # done and total count the bytes of the wheel's files.
 ProgressCallback = Callable[[str, str, int, int], None]
-# A wheel of at least this many bytes gets "bytes" events while the core works on it.
-_PROGRESS_BYTES = 16 << 20
 
 
 class RecordFiles(Sequence[str]):
@@ -632,16 +630,17 @@ def _install_locked(
     bulk = _extract_archives(
         tx, [p for p in planned if not isinstance(p.source, CacheEntry)], options
     )
-    linker = Linker(tx, options.link_mode, options.jobs, umask)
+    bulk.update(
+        _link_entries(
+            Linker(tx, options.link_mode, options.jobs, umask),
+            [p for p in planned if isinstance(p.source, CacheEntry)],
+            progress,
+        )
+    )
     records = []
     for p in planned:
         source, t = p.source, p.targets
-        if isinstance(source, CacheEntry):
-            if progress is not None and not p.started:
-                progress("wheel-start", p.wheel, 0, source.size)
-            record = _link(linker, p, source, progress)
-        else:
-            record = bulk[id(p)]
+        record = bulk[id(p)]
         skip = p.skips.generated
         rows = write_scripts(
             tx, source, t.scripts, t.prefixes[SCRIPTS], scheme.python, exec_mode(umask), skip
@@ -671,19 +670,26 @@ def _install_locked(
     return [_result(p, RecordFiles(r, p.targets.lib_root), old) for p, r in zip(planned, records)]
 
 
-def _link(
-    linker: Linker, p: Planned, entry: CacheEntry, progress: ProgressCallback | None
-) -> bytes:
-    """One core call for the wheel's files; a big wheel's progress polled meanwhile."""
-    skip = p.skips.mask(entry.files)
-    if progress is None or p.started:
-        return linker.link(entry, p.targets, skip)
-    if entry.size < _PROGRESS_BYTES:
-        record = linker.link(entry, p.targets, skip)
-        progress("bytes", p.wheel, entry.size, entry.size)
-        return record
-    with _ByteProgress([(p.wheel, entry.size)], progress) as counter:
-        return linker.link(entry, p.targets, skip, counter)
+def _link_entries(
+    linker: Linker, planned: list[Planned], progress: ProgressCallback | None
+) -> dict[int, bytes]:
+    """Link the files of the wheels read from cache entries into the staging areas,
+    in one core call; by ``id(planned)``, the RECORD text of those files. Wheels
+    whose entry this call unpacked reported their bytes already."""
+    if not planned:
+        return {}
+    order = [p for p in planned if not p.started] + [p for p in planned if p.started]
+    wheels = []
+    for p in order:
+        entry = p.source
+        assert isinstance(entry, CacheEntry)
+        wheels.append((entry, p.targets, p.skips.mask(entry.files)))
+    reported = [(p.wheel, p.source.size) for p in order if not p.started]
+    with _ByteProgress(reported, progress, slots=len(order)) as counters:
+        records = linker.link(wheels, counters)
+    for p in order:
+        p.started = True
+    return {id(p): record for p, record in zip(order, records)}
 
 
 class _ByteProgress:
@@ -696,10 +702,13 @@ class _ByteProgress:
     (``done == total``) when the core is done.
     """
 
-    def __init__(self, wheels: list[tuple[str, int]], progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, wheels: list[tuple[str, int]], progress: ProgressCallback | None, slots: int = 0
+    ) -> None:
         self.wheels = wheels
         self.progress = progress
-        self.counters = bytearray(8 * len(wheels))
+        # ``slots``: counters for more jobs than are reported (the first ones are)
+        self.counters = bytearray(8 * max(len(wheels), slots))
         self.sent = [0] * len(wheels)
 
     def __enter__(self) -> bytearray | None:

@@ -117,53 +117,53 @@ class Linker:
 
     def link(
         self,
-        entry: CacheEntry,
-        targets: Targets,
-        skip: bytes | None = None,
-        counter: bytearray | None = None,
-    ) -> bytes:
-        """Link every file of ``entry`` into the staging areas of ``targets``; the
-        RECORD text of those files. The top-level names made are registered with
-        the transaction."""
-        stages: list[str | None] = [None] * len(KEY_NAMES)
-        how = [_CORE_MODE["copy"]] * len(KEY_NAMES)
-        for key, names in enumerate(entry.tops):
-            if names:
-                stage = self.tx.stage_dir(targets.roots[key])
-                stages[key] = stage
-                mode = self.modes.get(stage)
-                if mode is None:
-                    name = choose_mode(self.requested, os.path.join(entry.path, FILE), stage)
-                    if name == "hardlink" and self.umask & 0o044:
-                        logger.info(
-                            "copying from the cache, not hardlinking: the umask (%03o) keeps "
-                            "files from other users, and a hardlink has the cache's mode",
-                            self.umask,
-                        )
-                        name = "copy"
-                    mode = self.modes[stage] = _CORE_MODE[name]
-                how[key] = mode
+        wheels: list[tuple[CacheEntry, Targets, bytes | None]],
+        counters: bytearray | None = None,
+    ) -> list[bytes]:
+        """Link every file of each ``(entry, targets, skip)`` into the staging areas
+        of its targets, all wheels in one core call (so that every thread has work
+        until the last file, whatever the sizes of the wheels); the RECORD text of
+        each wheel's files. The top-level names made are registered with the
+        transaction. ``counters``: 8 bytes per wheel, see the core's ``link_trees``."""
+        jobs = []
+        for entry, targets, skip in wheels:
+            stages: list[str | None] = [None] * len(KEY_NAMES)
+            how = [_CORE_MODE["copy"]] * len(KEY_NAMES)
+            for key, names in enumerate(entry.tops):
+                if names:
+                    stage = stages[key] = self.tx.stage_dir(targets.roots[key])
+                    how[key] = self._mode(entry, stage)
+            jobs.append((entry.table, entry.sources(), stages, targets.prefixes, how, skip))
         try:
-            record, made, copied = _backend.core.link_tree(
-                entry.table,
-                entry.sources(),
-                stages,
-                targets.prefixes,
-                how,
-                self.jobs,
-                skip,
-                counter,
-            )
+            done = _backend.core.link_trees(jobs, self.jobs, counters)
         except CoreFailure as failure:
-            raise _failure(entry, failure) from None
-        if copied:
-            logger.info(
-                "%s: %d files copied where a hardlink or clone was refused", entry.wheel, copied
-            )
-        for key, names in enumerate(made):
-            if names:
-                self.tx.add_tops(targets.roots[key], names)
-        return record
+            raise _failure(wheels[failure.job][0], failure) from None
+        records = []
+        for (entry, targets, _skip), (record, made, copied) in zip(wheels, done):
+            if copied:
+                logger.info(
+                    "%s: %d files copied where a hardlink or clone was refused", entry.wheel, copied
+                )
+            for key, names in enumerate(made):
+                if names:
+                    self.tx.add_tops(targets.roots[key], names)
+            records.append(record)
+        return records
+
+    def _mode(self, entry: CacheEntry, stage: str) -> int:
+        """The core's link mode into ``stage`` (chosen on its first wheel)."""
+        mode = self.modes.get(stage)
+        if mode is None:
+            name = choose_mode(self.requested, os.path.join(entry.path, FILE), stage)
+            if name == "hardlink" and self.umask & 0o044:
+                logger.info(
+                    "copying from the cache, not hardlinking: the umask (%03o) keeps "
+                    "files from other users, and a hardlink has the cache's mode",
+                    self.umask,
+                )
+                name = "copy"
+            mode = self.modes[stage] = _CORE_MODE[name]
+        return mode
 
 
 def _failure(entry: CacheEntry, failure: CoreFailure) -> Exception:
