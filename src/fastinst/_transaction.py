@@ -564,15 +564,19 @@ class Transaction:
     def _abandon(self) -> None:
         """Leave journal and staging to the next `recover`; release them to it."""
         self._abandoned = True
-        if self._journal is not None:
-            os.close(self._journal)
-            self._journal = None
+        self._release_journal()
         self._release_stages()
 
+    def _release_journal(self) -> None:
+        # Forget the descriptor before closing it: a SIGTERM raised between the two
+        # (the CLI turns it into an exception) would otherwise have the rollback
+        # close it again and report EBADF instead of the termination.
+        fd, self._journal = self._journal, None
+        if fd is not None:
+            os.close(fd)
+
     def _close_journal(self, remove: bool, quiet: bool = True) -> None:
-        if self._journal is not None:
-            os.close(self._journal)
-            self._journal = None
+        self._release_journal()
         if remove and self._journal_made:  # none was made: none to remove (nor to warn of)
             try:
                 os.unlink(os.path.join(self.journal_dir, JOURNAL_PREFIX + self.txid))
