@@ -671,3 +671,30 @@ class TestModes:
         for p in (env / "site").rglob("*"):
             assert not p.stat().st_mode & 0o077, (p, oct(p.stat().st_mode))
         assert not readable_by_nobody(env / "site" / "pkg" / "mod.py")
+
+
+def test_install_never_sets_the_umask(tmp_path, core):
+    """An embedder's other threads create files while fastinst installs, so the
+    process-wide umask must never change under them, not even for a moment: setting
+    it and setting it back (how fastinst once read it) gave a file of Poetry's
+    worker pool the wrong mode. Every call into C is watched, in every thread."""
+    whl = make_wheel(tmp_path, name="pkg", files=FILES)
+    calls: list[str] = []
+
+    def watch(frame: object, event: str, arg: object) -> None:
+        if event == "c_call" and arg is os.umask:
+            calls.append(event)
+
+    import threading
+
+    threading.setprofile(watch)
+    sys.setprofile(watch)
+    try:
+        caches = (None, tmp_path / "cache", tmp_path / "cache")  # none, cold, warm
+        for n, cache in enumerate(caches):
+            fastinst.install([whl], scheme_in(tmp_path / f"env{n}"), cache_dir=cache)
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+    assert calls == []
+    assert (tmp_path / "env2" / "site" / "pkg" / "mod.py").read_text() == MOD
