@@ -55,6 +55,12 @@ MODE_FILE = 0o444
 MODE_EXEC = 0o555
 
 
+# (cache, path, stamp) -> the digest, for this process: the command line asks for a
+# wheel's digest for its direct_url.json, and the install again. The stamp is the
+# index's, so a wheel rewritten since is hashed again.
+_digests: dict[tuple[object, ...], str] = {}
+
+
 def open_cache(root: str) -> WheelCache | None:
     """The cache in directory ``root``, if the trust rule lets us use it (else
     ``None``, after a warning once: the install goes without a cache)."""
@@ -105,6 +111,10 @@ class WheelCache:
         place, but not its ctime (every write and ``utime`` moves it on)."""
         st = os.stat(path)
         stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        memo = (self.root, path, *stamp)
+        known = _digests.get(memo)
+        if known is not None:
+            return known
         index = os.path.join(self.root, INDEX, _path_key(path))
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             fd = os.open(index, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -113,9 +123,11 @@ class WheelCache:
                 if _trust.file_problem(os.fstat(fd)) is None:
                     saved = json.loads(f.read(4096))
                     if saved["stamp"] == stamp:
-                        return str(saved["sha256"])
-        digest: str = _backend.core.sha256_file(path)
+                        digest = _digests[memo] = str(saved["sha256"])
+                        return digest
+        digest = _backend.core.sha256_file(path)
         _write_atomic(index, json.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode())
+        _digests[memo] = digest
         return digest
 
     def entry_path(self, digest: str) -> str:

@@ -375,11 +375,15 @@ class Transaction:
         """Stage a new file with ``data`` at ``root``/``rel`` (``mode`` as given, no
         umask: the caller applied it); its parent directories are made as needed."""
         path = self.add(root, rel)
-        if "/" in rel:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileNotFoundError:
+            if "/" not in rel:
+                raise
+            # Its directory is not staged yet (usually it is: a .dist-info's files)
             os.makedirs(path.rpartition("/")[0], exist_ok=True)
-        fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-        )
+            fd = os.open(path, flags, 0o600)
         try:
             view = memoryview(data)
             while view:
