@@ -6,7 +6,9 @@ stderr without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -14,9 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging import tags as ptags
 
 from conftest import run_cli, tree_snapshot
+from fastinst import _cli
 from wheelmaker import corrupt_crc, make_wheel, rewrite_wheel
 
 BEST = str(next(iter(ptags.sys_tags())))
@@ -576,22 +581,32 @@ def test_help_imports_only_argparse_and_the_cli():
     assert not (mods & heavy)
 
 
-def test_warm_install_imports_only_what_it_needs(house, tmp_path):
-    """A warm install (#15: a small wheel from the cache is mostly import time) reads
-    no archive and imports neither hashlib (the core hashes), shutil (argparse's
-    width, rmtree), pathlib and urllib (direct_url.json), packaging (versions are
-    compared as strings first), nor the lock module; and compiles nothing
+# What a warm install must not import (#15: for a small wheel from the cache the
+# process is mostly start-up): not hashlib (the core hashes), shutil (rmtree,
+# argparse's width), pathlib and urllib (direct_url.json), packaging (versions are
+# compared as strings first), the archive and lock modules; nor logging (a third of
+# the process; ``_log`` imports it when a record goes out), argparse (``_cli``
+# parses the usual forms of ``install``), typing (types are for type checkers).
+WARM_HEAVY = {"hashlib", "shutil", "bz2", "pathlib", "urllib.parse", "packaging.version",
+              "fastinst._wheel", "fastinst._archive", "fastinst._lock",
+              "logging", "argparse", "typing"}  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["target", "python"])
+def test_warm_install_imports_only_what_it_needs(house, tmp_path, venv_factory, where):
+    """A warm install imports nothing of `WARM_HEAVY` (into a directory, or into a
+    venv, whose interpreter's answers the cache keeps), and compiles nothing
     (``typing.ForwardRef`` does: the first ``compile()`` costs 2-3 ms)."""
     cache = tmp_path / "cache"
     args = ["install", "-q", "--cache-dir", str(cache), demo1(house)]
-    subprocess.run(
-        [sys.executable, "-m", "fastinst", *args, "--target", str(tmp_path / "a")], check=True
-    )
-    mods = imported_modules(*args, "--target", str(tmp_path / "b"))
-    assert "fastinst._link" in mods and (tmp_path / "b/demo").is_dir()
-    heavy = {"hashlib", "shutil", "bz2", "pathlib", "urllib.parse", "packaging.version",
-             "fastinst._wheel", "fastinst._archive", "fastinst._lock"}  # fmt: skip
-    assert not (mods & heavy)
+    if where == "target":
+        envs = [["--target", str(tmp_path / n)] for n in "abc"]
+    else:
+        envs = [["--python", py(venv_factory(f"warm-{n}"))] for n in "abc"]
+    subprocess.run([sys.executable, "-m", "fastinst", *args, *envs[0]], check=True)
+    mods = imported_modules(*args, *envs[1])
+    assert "fastinst._link" in mods and "fastinst._cli_parser" not in mods
+    assert not (mods & WARM_HEAVY), mods & WARM_HEAVY
     code = (
         "import builtins; compiled = []; real = builtins.compile\n"
         "def spy(source, filename, *a, **k):\n"
@@ -600,10 +615,28 @@ def test_warm_install_imports_only_what_it_needs(house, tmp_path):
         "    return real(source, filename, *a, **k)\n"
         "builtins.compile = spy\n"
         "from fastinst._cli import main\n"
-        f"code = main({[*args, '--target', str(tmp_path / 'c')]!r})\n"
+        f"code = main({[*args, *envs[2]]!r})\n"
         "assert code == 0 and not compiled, compiled"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_warning_imports_logging_and_reaches_stderr(house, tmp_path):
+    """``logging`` is imported for a record that goes out, and only then: a cache
+    under a directory others can write is not used, which an install says, in the
+    command line's format, unless ``-q``."""
+    parent = tmp_path / "open"
+    parent.mkdir()
+    os.chmod(parent, 0o777)
+    args = ["install", "--cache-dir", str(parent / "cache"), demo1(house), "--target"]
+    proc = ok(run_cli(*args, str(tmp_path / "a")))
+    assert proc.stderr == (
+        f"fastinst: cached wheels and interpreter answers in {parent / 'cache'} are not "
+        f"used: other users can write to {parent}\n"
+    )
+    assert ok(run_cli(*args, str(tmp_path / "b"), "-q")).stderr == ""
+    assert "logging" in imported_modules(*args, str(tmp_path / "c"))
+    assert "logging" not in imported_modules(*args, str(tmp_path / "d"), "-q")
 
 
 def test_direct_url_is_what_pathlib_makes(tmp_path):
@@ -626,3 +659,77 @@ def test_install_of_pure_wheel_files_imports_no_requirement_parser_tags_nor_rich
     mods = imported_modules("install", "-q", "--target", str(tmp_path / "t"), demo1(house))
     assert "fastinst._install" in mods
     assert not (mods & {"packaging.requirements", "packaging.tags", "rich"})
+
+
+# --- the fast parse of install ----------------------------------------------------------
+
+# Words an install command line is made of: every option of install (spelled out,
+# abbreviated, joined to its value), values good and bad, and wheel names.
+WORDS = [
+    *_cli._INSTALL_FLAGS, *_cli._INSTALL_VALUES, "-v", "--verbose", "-vv", "-qv", "-h",
+    "--help", "--version", "--", "-", "", "--cache", "--no-verify", "--python=py",
+    "--python=", "--cache-dir=c", "--link-mode=copy", "--link-mode=bad", "-j4", "-j=4",
+    "-tdir", "-t=dir", "--jobs=2", "--group=g", "copy", "hardlink", "off", "on", "4",
+    "-1", "04", "x", "a.whl", "b.whl", "demo==1.0", "install", "sync", "-x y", "d ir",
+]  # fmt: skip
+
+
+def argparse_args(argv: list[str]) -> dict[str, object] | None:
+    """What argparse makes of ``argv`` (None: a usage error, or help)."""
+    from fastinst._cli_parser import _parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            return vars(_parser("install").parse_args(argv))
+    except SystemExit:
+        return None
+
+
+class TestInstallArgs:
+    """``_cli._install_args`` parses what it parses exactly as argparse does."""
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["install"],
+            ["install", "a.whl"],
+            ["install", "--python", "v/bin/python", "-q", "--cache-dir", "c", "six.whl"],
+            ["install", "-q", "--cache-dir=c", "a.whl", "b.whl", "-v", "-v"],
+            ["install", "a.whl", "--no-cache", "--link-mode", "copy", "-j", "4"],
+            ["install", "-r", "pylock.toml", "--extra", "x", "--group", "g", "--group=h"],
+            ["install", "-r", "a.txt", "-r", "b.txt", "-f", "house", "--find-links=h2", "x==1"],
+            ["install", "--user", "--user", "-U", "--upgrade", "--reinstall", "--no-deps",
+             "--no-index", "--require-hashes", "--force-reinstall", "a.whl"],
+            ["install", "-t", "dir", "--root", "/r", "--no-verify-record", "--dry-run",
+             "--json", "--compile", "--no-compile", "--progress-bar=off", "a.whl"],
+            ["install", "--prefix", "p", "--break-system-packages", "--no-cache-dir",
+             "--ignore-requires-python", "--home", "h", "a.whl"],  # exclusive: argparse
+        ],
+    )  # fmt: skip
+    def test_the_usual_forms(self, argv):
+        fast = _cli._install_args(argv)
+        assert (None if fast is None else vars(fast)) == argparse_args(argv)
+
+    @given(st.lists(st.sampled_from(WORDS), max_size=8))
+    @settings(max_examples=400, deadline=None)
+    def test_any_words(self, words):
+        argv = ["install", *words]
+        fast = _cli._install_args(argv)
+        if fast is not None:  # otherwise argparse parses it
+            assert vars(fast) == argparse_args(argv)
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["install", "--help"],
+            ["install", "--cache", "c", "a.whl"],
+            ["install", "a.whl", "-q", "b.whl"],
+            ["install", "-vv", "a.whl"],
+            ["install", "--link-mode", "bad", "a.whl"],
+            ["install", "--user", "-t", "d", "a.whl"],
+            ["sync", "pylock.toml"],
+            ["--python", "py", "install", "a.whl"],
+        ],
+    )
+    def test_leaves_anything_else_to_argparse(self, argv):
+        assert _cli._install_args(argv) is None

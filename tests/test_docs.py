@@ -154,7 +154,7 @@ class TestEmbeddingExample:
 
 
 def test_cli_page_names_every_option():
-    from fastinst._cli import _parser
+    from fastinst._cli_parser import _parser
 
     page = (DOCS / "cli.md").read_text()
     parser = _parser()
@@ -171,8 +171,8 @@ def test_cli_page_names_every_option():
 
 @pytest.mark.parametrize(
     "module",
-    ["fastinst._cli", "fastinst._output", "fastinst._tags", "fastinst._requirements",
-     "fastinst._tuples"],
+    ["fastinst._cli", "fastinst._log", "fastinst._output", "fastinst._tags",
+     "fastinst._requirements", "fastinst._tuples"],
 )  # fmt: skip
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
@@ -188,7 +188,7 @@ def test_docs_links_point_at_existing_pages():
 
 def test_readme_cli_section_matches_the_parser():
     """Every option in the README's CLI synopsis exists."""
-    from fastinst._cli import _parser
+    from fastinst._cli_parser import _parser
 
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## The command line", 1)[1].split("\n## ", 1)[0]

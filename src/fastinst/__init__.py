@@ -10,8 +10,6 @@ on first use, so that ``import fastinst`` (and the CLI) stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._errors import (
     CorruptArchive,
     ExternallyManaged,
@@ -30,7 +28,10 @@ from ._errors import (
     WheelsNotFound,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._backend import HAS_EXTENSION
     from ._install import DEFAULT_CACHE, InstallResult, install
     from ._installed import InstalledDistribution, find_installed, list_installed

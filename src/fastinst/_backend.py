@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 
 def _load() -> tuple[ModuleType, bool]:
@@ -24,6 +23,7 @@ def _load() -> tuple[ModuleType, bool]:
     return _core_py, False
 
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
     # Type checkers see the twin's names and signatures (the compiled core has the
     # same: ``_core.pyi``), so that every call into the core is checked, as yarl does.

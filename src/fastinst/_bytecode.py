@@ -140,9 +140,8 @@ def compile_staged(
     """Compile staged ``.py`` files, each ``(root, path below it)``, where they are
     staged (tracebacks name the final path); the RECORD rows of the ``.pyc`` files,
     ``prefixes[root]`` put before their path below ``root``."""
-    import logging
-
     from ._distinfo import row_of
+    from ._log import logger
 
     if not sources:
         return []
@@ -155,7 +154,7 @@ def compile_staged(
         workers=workers,
     )
     for message in failed:
-        logging.getLogger("fastinst").warning("not compiled: %s", message)
+        logger.warning("not compiled: %s", message)
     stage_of = {tx.stages[root]: root for root in {r for r, _ in sources}}
     rows = []
     for pyc in written:

@@ -24,26 +24,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from . import _backend, _trust
 from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
 from ._errors import FastinstError
+from ._log import logger
 from ._probe_cache import CACHE_CONTENTS
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
 from ._tree import iter_files, remove_tree
 from ._tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:  # a warm install does not import them
     from ._archive import Task
     from ._plan import Member
     from ._wheel import Wheel
 
-logger = logging.getLogger("fastinst")
 
 ENTRIES = "wheels-v2"
 OLD_ENTRIES = ("wheels-v1",)

@@ -14,13 +14,15 @@ directory, the interpreter).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Union
 
 from ._entry import KEY_NAMES, PLATLIB, PURELIB, SCRIPTS
 from ._errors import InvalidWheel, UnsafePath
 from ._paths import file_under_file, interpreter_name
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Union
+
     from ._archive import ArchiveSource
     from ._entry import CacheEntry
     from ._plan import Targets

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Union
 
 from ._errors import SchemeError
+from ._log import logger
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Union
+
     from ._install import InstallResult, Options, Planned
     from ._scheme import Scheme
     from ._wheel import Entry
 
-logger = logging.getLogger("fastinst")
+    PathLike = Union[str, os.PathLike[str]]
 
-PathLike = Union[str, os.PathLike[str]]
 
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")
 

@@ -8,15 +8,14 @@ core call for all such wheels). Everything else here is per wheel, never per fil
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Callable, Union, overload
 
-from . import _transaction
+from . import _log, _transaction
 from ._entry import KEY_NAMES, PLATLIB, PURELIB, SCRIPTS, CacheEntry, DamagedCacheEntry
 from ._errors import FastinstError, InvalidWheel, os_error
+from ._log import logger
 from ._names import canonical_name
 from ._overlaps import Skips
 from ._plan import Targets, targets
@@ -25,7 +24,10 @@ from ._probe_cache import _Default as _Default
 from ._scheme import Scheme
 from ._tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Callable, Union, overload
+
     from ._archive import ArchiveSource
     from ._cache import WheelCache
     from ._link import Linker
@@ -35,14 +37,11 @@ if TYPE_CHECKING:
     from ._wheel import Wheel
 
     Source = Union[ArchiveSource, CacheEntry]
-
-logger = logging.getLogger("fastinst")
-
-PathLike = Union[str, os.PathLike[str]]
-SchemeLike = Union[Scheme, Mapping[str, str], None]
-# progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
-# done and total count the bytes of the wheel's files.
-ProgressCallback = Callable[[str, str, int, int], None]
+    PathLike = Union[str, os.PathLike[str]]
+    SchemeLike = Union[Scheme, Mapping[str, str], None]
+    # progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
+    # done and total count the bytes of the wheel's files.
+    ProgressCallback = Callable[[str, str, int, int], None]
 
 
 class RecordFiles(Sequence[str]):
@@ -78,10 +77,13 @@ class RecordFiles(Sequence[str]):
     def __len__(self) -> int:
         return self._record.count(b"\n") if self._paths is None else len(self._paths)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    if TYPE_CHECKING:
+
+        @overload
+        def __getitem__(self, index: int) -> str: ...
+        @overload
+        def __getitem__(self, index: slice) -> Sequence[str]: ...
+
     def __getitem__(self, index: int | slice) -> str | Sequence[str]:
         return self._load()[index]
 
@@ -533,7 +535,7 @@ def _cache_unusable(cache: WheelCache, exc: OSError) -> None:
     if reason.endswith("; nothing was installed"):  # an InstallIOError's wording
         reason = reason[: -len("; nothing was installed")]
     logger.log(
-        logging.WARNING if full else logging.INFO,
+        _log.WARNING if full else _log.INFO,
         "cache %s not usable (%s); installing from the archives",
         cache.root,
         reason,

@@ -9,16 +9,14 @@ files are theirs.
 from __future__ import annotations
 
 import csv
-import logging
 import os
 from collections.abc import Iterable, Iterator
 
 from ._errors import MissingRecord, UnsafePath
+from ._log import logger
 from ._names import canonical_name as canonicalize_name
 from ._scheme import Scheme
 from ._tuples import NamedTuple
-
-logger = logging.getLogger("fastinst")
 
 _SUFFIXES = (".dist-info", ".egg-info")
 

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 
 from . import _backend
 from ._entry import FILE, KEY_NAMES, CacheEntry, DamagedCacheEntry
 from ._errors import CoreFailure, os_error
+from ._log import logger
 from ._plan import Targets
 from ._transaction import Transaction
-
-logger = logging.getLogger("fastinst")
 
 LINK_MODES = ("auto", "clone", "hardlink", "copy")
 _CORE_MODE = {"clone": 0, "hardlink": 1, "copy": 2}

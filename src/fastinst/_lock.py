@@ -18,7 +18,6 @@ their hashes, which is what an installer without a resolver needs. Here:
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from ._scheme import Scheme
     from ._tags import TargetInterpreter
 
-logger = logging.getLogger("fastinst")
 
 PathLike = Union[str, os.PathLike[str]]
 SchemeLike = Union["Scheme", Mapping[str, str], None]

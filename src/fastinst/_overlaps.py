@@ -12,20 +12,20 @@ distributions.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Union
 
 from ._errors import InvalidWheel, UnsafePath
+from ._log import logger
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Union
+
     from ._archive import ArchiveSource
     from ._entry import CacheEntry
     from ._plan import Targets
 
     Source = Union[ArchiveSource, CacheEntry]
-
-logger = logging.getLogger("fastinst")
 
 
 class Skips:

@@ -10,12 +10,12 @@ strings per wheel.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from ._entry import DATA, HEADERS, KEY_NAMES, PLATLIB, PURELIB, SCRIPTS
 from ._errors import UnsafePath
 from ._tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:  # a warm install (`Targets` alone) does not import them
     from ._records import RecordEntry
     from ._wheel import Entry, Wheel

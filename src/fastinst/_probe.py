@@ -29,7 +29,10 @@ import os
 import site
 import sys
 import sysconfig
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 PROBE_VERSION = 2
 

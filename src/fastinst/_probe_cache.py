@@ -19,14 +19,15 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
-import logging
 import os
-from typing import Any, Callable, Union
 
 from . import _trust
 from ._errors import SchemeError
+from ._log import logger
 
-logger = logging.getLogger("fastinst")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Callable, Union
 
 
 class _Default(enum.Enum):
@@ -36,8 +37,9 @@ class _Default(enum.Enum):
 
 
 DEFAULT_CACHE = _Default.CACHE
-# A cache directory as the API takes it: a path, DEFAULT_CACHE, or None for no cache.
-CacheDir = Union[str, os.PathLike[str], None, _Default]
+if TYPE_CHECKING:
+    # A cache directory as the API takes it: a path, DEFAULT_CACHE, or None for no cache.
+    CacheDir = Union[str, os.PathLike[str], None, _Default]
 
 PROBE_DIR = "probe-v2"
 # A probe answers in tens of milliseconds; a slow disk or a loaded machine may

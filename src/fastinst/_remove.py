@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import logging
 import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Union
 
 from ._errors import FastinstError, InstallIOError, NotInstalled, PermissionDenied
 from ._installed import (
@@ -36,17 +34,19 @@ from ._installed import (
     find_installed_many,
     record_paths,
 )
+from ._log import logger
 from ._names import canonical_name
 from ._paths import is_inside
 from ._scheme import Scheme
 from ._tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Union
+
     from ._transaction import Transaction
 
-logger = logging.getLogger("fastinst")
-
-SchemeLike = Union[Scheme, Mapping[str, str], None]
+    SchemeLike = Union[Scheme, Mapping[str, str], None]
 
 
 class RemovalPlan(NamedTuple):

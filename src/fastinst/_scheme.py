@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from . import _backend, _probe
 from ._errors import ExternallyManaged, SchemeError
 from ._probe_cache import (
     DEFAULT_CACHE,
-    CacheDir,
     cache_key,
     check_answer,
     find_interpreter,
@@ -23,10 +20,14 @@ from ._probe_cache import (
     run_probe,
 )
 
-logger = logging.getLogger("fastinst")
-
 # The probe's answer: a JSON object (see _probe.probe).
-Facts = dict[str, Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._probe_cache import CacheDir
+
+    Facts = dict[str, Any]
 
 SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
 

@@ -17,19 +17,23 @@ warm install is measured in tens of milliseconds.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Union
 
 from ._errors import IncompatibleWheel, InvalidWheel, SchemeError
-from ._probe_cache import DEFAULT_CACHE, CacheDir
+from ._log import logger
+from ._probe_cache import DEFAULT_CACHE
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
     from types import ModuleType
-    from typing import Protocol
+    from typing import Any, Protocol, Union
+
+    from ._probe_cache import CacheDir
+
+    PathLike = Union[str, os.PathLike[str]]
 
     class Wheel(Protocol):
         """What `check_requires_python` reads of a wheel (an opened wheel, or
@@ -44,10 +48,6 @@ if TYPE_CHECKING:
         @property
         def requires_python(self) -> str | None: ...
 
-
-logger = logging.getLogger("fastinst")
-
-PathLike = Union[str, os.PathLike[str]]
 
 # packaging.tags.INTERPRETER_SHORT_NAMES (not imported: pure wheels never need packaging.tags).
 _SHORT_NAMES = {"python": "py", "cpython": "cp", "pypy": "pp", "ironpython": "ip", "jython": "jy"}

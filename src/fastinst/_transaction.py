@@ -27,14 +27,12 @@ import contextlib
 import errno
 import fcntl
 import json
-import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator
 
+from ._log import logger
 from ._tree import remove_tree
-
-logger = logging.getLogger("fastinst")
 
 STAGE_PREFIX = ".fastinst-stage-"
 JOURNAL_PREFIX = ".fastinst-journal-"

@@ -24,11 +24,10 @@ alone (`make_dirs`), whatever the umask.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 
-logger = logging.getLogger("fastinst")
+from ._log import logger
 
 # Directories we make: never writable by the group or others, whatever the umask
 # (which can only take bits away).

@@ -17,8 +17,7 @@ annotations kept as written); type checkers see ``typing.NamedTuple``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
     from typing import NamedTuple as NamedTuple
 else:

@@ -14,7 +14,6 @@ from the cache and changed under every environment that shares it.
 from __future__ import annotations
 
 import csv
-import logging
 import os
 import stat
 import threading
@@ -26,8 +25,6 @@ from ._installed import InstalledDistribution, find_installed_many, list_install
 from ._names import canonical_name
 from ._paths import is_inside
 from ._scheme import Scheme
-
-logger = logging.getLogger("fastinst")
 
 SchemeLike = Union[Scheme, Mapping[str, str], None]
 

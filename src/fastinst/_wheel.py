@@ -6,7 +6,6 @@ here, so that a bad wheel is refused before a single file is written.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
@@ -20,11 +19,10 @@ if TYPE_CHECKING:
 
 from . import _backend
 from ._errors import CorruptArchive, InvalidWheel, RecordMismatch, UnsafePath
+from ._log import logger
 from ._paths import MAX_NAME_BYTES, file_under_file, first_bad_name
 from ._records import RecordEntry, parse_record
 from ._scripts import EntryPoint
-
-logger = logging.getLogger("fastinst")
 
 # (name, method, flags, crc32, compressed_size, file_size, header_offset, external_attr)
 Entry = tuple[str, int, int, int, int, int, int, int]

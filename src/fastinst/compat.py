@@ -32,7 +32,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import logging
 import os
 import shutil
 import tempfile
@@ -46,8 +45,7 @@ from installer.sources import WheelFile as _InstallerWheelFile
 from installer.sources import WheelSource
 
 from ._errors import FastinstError
-
-logger = logging.getLogger("fastinst")
+from ._log import logger
 
 __all__ = ["Unsupported", "WheelFile", "install"]
 
