@@ -248,6 +248,61 @@ class TestPopulation:
         assert WheelCache(str(cache)).verify(repair=False) == []
 
 
+class TestUnpackedWhileOpened:
+    """Cold wheels are unpacked into the cache while the next ones are opened
+    (`_cache.EntryBuilder`): what is refused still refuses the install whole."""
+
+    @staticmethod
+    def wheels(directory: Path, count: int) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        return [
+            make_wheel(directory, name=f"p{i}", files={f"p{i}/__init__.py": f"N = {i}\n" * 50,
+                                                       f"p{i}/blob.bin": os.urandom(200_000)})
+            for i in range(count)
+        ]  # fmt: skip
+
+    def test_many_cold_wheels_give_the_archive_tree(self, tmp_path):
+        whls = self.wheels(tmp_path / "w", 6)
+        cache = tmp_path / "cache"
+        fastinst.install(whls, scheme_in(tmp_path / "a"), cache_dir=None)
+        results = fastinst.install(whls, scheme_in(tmp_path / "b"), cache_dir=cache)
+        assert not any(r.from_cache for r in results)
+        assert installed(tmp_path / "a") == installed(tmp_path / "b")
+        assert len(list(WheelCache(str(cache)).entries())) == 6
+        assert WheelCache(str(cache)).verify(repair=False) == []
+        assert not list((cache / "tmp").iterdir())
+
+    def test_a_later_wheel_refused_leaves_the_environment_untouched(self, tmp_path):
+        whls = self.wheels(tmp_path / "w", 4)
+        bad = make_wheel(tmp_path / "w", name="zbad", files={"zbad/../../evil": "x"})
+        cache = tmp_path / "cache"
+        with pytest.raises(fastinst.UnsafePath):
+            fastinst.install([*whls, bad], scheme_in(tmp_path / "env"), cache_dir=cache)
+        assert not (tmp_path / "env").exists() or installed(tmp_path / "env") == {}
+        # the entries made meanwhile are whole ones, of the good wheels; no build is left
+        assert len(list(WheelCache(str(cache)).entries())) <= 4
+        assert WheelCache(str(cache)).verify(repair=False) == []
+        assert not list((cache / "tmp").iterdir())
+
+    def test_an_earlier_wheel_that_fails_to_unpack_names_itself(self, tmp_path):
+        from wheelmaker import corrupt_crc
+
+        whls = self.wheels(tmp_path / "w", 4)
+        corrupt_crc(whls[0], "p0/blob.bin")
+        cache = tmp_path / "cache"
+        with pytest.raises(fastinst.CorruptArchive) as caught:
+            fastinst.install(whls, scheme_in(tmp_path / "env"), cache_dir=cache)
+        assert caught.value.wheel == str(whls[0])
+        assert caught.value.member == "p0/blob.bin"
+        assert not (tmp_path / "env").exists() or installed(tmp_path / "env") == {}
+        assert WheelCache(str(cache)).verify(repair=False) == []
+        assert not list((cache / "tmp").iterdir())
+        # the same wheels, repaired, install from what the cache kept and unpack the rest
+        fixed = self.wheels(tmp_path / "fixed", 1)[0]
+        results = fastinst.install([fixed, *whls[1:]], scheme_in(tmp_path / "ok"), cache_dir=cache)
+        assert [r.name for r in results] == ["p0", "p1", "p2", "p3"]
+
+
 class TestDamage:
     def test_verify_finds_and_removes_a_corrupted_entry(self, tmp_path):
         whl = pkg_wheel(tmp_path / "w")

@@ -39,7 +39,9 @@ from ._tuples import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:  # a warm install does not import them
-    from ._archive import Task
+    import threading
+
+    from ._archive import ArchiveSource, Task
     from ._plan import Member
     from ._wheel import Wheel
 
@@ -65,6 +67,57 @@ def open_cache(root: str) -> WheelCache | None:
     ``None``, after a warning once: the install goes without a cache)."""
     real = _trust.check(root, CACHE_CONTENTS)
     return None if real is None else WheelCache(real)
+
+
+def wheel_digests(cache: WheelCache | None, paths: list[str], threads: int = 0) -> list[str]:
+    """The SHA-256 (hex) of each wheel file in ``paths``: the cache's
+    (`WheelCache.wheel_digest`, remembered in its index) when there is a usable
+    one, else read. The core hashes without the GIL, so ``threads`` threads (0:
+    one per CPU) hash that many files at once, the biggest first. Raises the
+    `OSError` of the first file (in ``paths`` order) that cannot be read.
+    """
+
+    def digest(path: str) -> str:
+        if cache is not None:
+            with contextlib.suppress(OSError):
+                return cache.wheel_digest(path)
+        return _backend.core.sha256_file(path)
+
+    workers = min(len(paths), threads or os.cpu_count() or 1)
+    if workers <= 1:
+        return [digest(p) for p in paths]
+    import threading
+
+    sizes = []
+    for i, path in enumerate(paths):
+        try:
+            sizes.append((-os.stat(path).st_size, i))
+        except OSError:
+            sizes.append((0, i))
+    todo = iter(sorted(sizes))  # next() on it is atomic: the GIL is held
+    out: list[str | OSError] = [""] * len(paths)
+
+    def work() -> None:
+        for _size, i in todo:
+            try:
+                out[i] = digest(paths[i])
+            except OSError as exc:
+                out[i] = exc
+
+    helpers = [threading.Thread(target=work, daemon=True) for _ in range(workers - 1)]
+    for t in helpers:
+        t.start()
+    try:
+        work()
+    finally:
+        for t in helpers:
+            t.join()
+    digests = []
+    for item in out:
+        if isinstance(item, OSError):
+            raise item
+        digests.append(item)
+    return digests
 
 
 class UntrustedCache(FastinstError):
@@ -152,7 +205,7 @@ class WheelCache:
 
     def populate_many(
         self,
-        wheels: list[tuple[Wheel, str]],
+        wheels: list[tuple[Wheel | ArchiveSource, str]],
         threads: int,
         *,
         verified: bool,
@@ -160,62 +213,19 @@ class WheelCache:
     ) -> list[CacheEntry]:
         """Unpack each ``(wheel, digest)`` into the cache, all in one parallel pass;
         return the entries, in order. RECORD is checked on the way in. ``counters``:
-        bytes written so far, 8 bytes per wheel (see the core's ``extract``)."""
-        from . import _archive
-        from ._plan import layout
-
-        tmp_root = os.path.join(self.root, TMP)
-        _trust.make_dirs(tmp_root)
-        _trust.make_dirs(os.path.join(self.root, ENTRIES))
-        from ._distinfo import current_umask
-
-        umask = current_umask()
-        builds: list[str] = []
+        bytes written so far, 8 bytes per wheel (see the core's ``extract``). A
+        wheel may come as its `ArchiveSource` (planned already)."""
+        builder = EntryBuilder(self, threads, verified=verified, counters=counters)
         try:
-            jobs = []
-            made: set[str] = set()  # the builds: made already, and where parents stop
-            dirs: set[str] = set()
             for wheel, digest in wheels:
-                build = os.path.join(tmp_root, f"{digest[:16]}-{os.getpid()}-{time.monotonic_ns()}")
-                os.mkdir(build, _trust.DIR_MODE)
-                builds.append(build)
-                made.add(build)
-                tree = os.path.join(build, TREE)
-                lay = layout(wheel)
-                members = lay.files + lay.scripts
-                keys = [f"{tree}/{k}/" for k in KEY_NAMES]
-                for m in members:
-                    parent = (keys[m.key] + m.path).rpartition("/")[0]
-                    while parent not in dirs and parent not in made:
-                        dirs.add(parent)
-                        parent = parent.rpartition("/")[0]
-                todo = _archive.tasks(
-                    wheel,
-                    members,
-                    lambda m, keys=keys: keys[m.key] + m.path,  # type: ignore[misc]
-                    lambda m: MODE_EXEC if m.executable else MODE_FILE,
-                )
-                jobs.append((wheel, members, todo))
-            _backend.core.make_dirs(sorted(dirs, key=lambda p: (p.count("/"), p)))
-            blobs = _archive.extract(jobs, threads, counters)
-            _fix_modes(umask, builds, dirs, [t for _w, _m, todo in jobs for t in todo])
-            for (wheel, digest), build, (_w, members, todo), blob in zip(
-                wheels, builds, jobs, blobs
-            ):
-                _archive.check_other_algorithms(wheel, members, [t[5] for t in todo])
-                _finish(build, wheel, members, blob, threads, verified=verified)
-                self._publish(build, digest, verified=verified)
+                builder.add(wheel, digest)
+            return builder.close()
         finally:
-            for build in builds:
-                if os.path.lexists(build):
-                    _rmtree_writable(build)
-        result = []
-        for _wheel, digest in wheels:
-            loaded = self.load(digest, verified=verified)
-            if loaded is None:
-                raise FastinstError(f"cache entry {self.entry_path(digest)} vanished while in use")
-            result.append(loaded)
-        return result
+            builder.abort()
+
+    def builder(self, threads: int, *, verified: bool) -> EntryBuilder:
+        """An `EntryBuilder` that starts unpacking each wheel as soon as it is added."""
+        return EntryBuilder(self, threads, verified=verified, background=True)
 
     def _publish(self, build: str, digest: str, *, verified: bool) -> None:
         final = self.entry_path(digest)
@@ -309,6 +319,224 @@ class WheelCache:
                 with contextlib.suppress(FileNotFoundError):
                     if now - os.lstat(path).st_mtime >= older_than:
                         _rmtree_writable(path)
+
+
+class _Build(NamedTuple):
+    """One wheel being unpacked into a new entry: its directory, and the core's job."""
+
+    source: ArchiveSource
+    digest: str
+    path: str  # the build directory, in tmp/ until published
+    dirs: list[str]  # to make below it, parents first
+    members: list[Member]
+    tasks: list[Task]
+
+
+class EntryBuilder:
+    """Unpacks wheels into new entries of one cache.
+
+    ``add`` hands a wheel over, ``close`` waits for all of them and returns their
+    entries (in the order added), ``abort`` (always safe to call) waits for the
+    work under way and removes what was not finished. With ``background``, a
+    helper thread starts unpacking at the first ``add``: it runs one core call
+    for the wheels added so far and, when that returns, one for those added
+    meanwhile, so that the core writes the first wheels (without the GIL) while
+    the caller opens and checks the next ones. The helper runs nothing but the
+    core's calls: every piece of Python (the tasks, the entry files) is the
+    caller's, so the core never waits for the GIL between two calls. An entry
+    depends on its wheel alone, so nothing here needs to know the others: a wheel
+    refused later refuses the install before anything is written into the
+    environment, and the entries already made are sound ones. Without
+    ``background``, everything is unpacked by ``close``, in one core call
+    (``counters``: bytes written, 8 per wheel, see the core's ``extract``).
+    """
+
+    def __init__(
+        self,
+        cache: WheelCache,
+        threads: int,
+        *,
+        verified: bool,
+        counters: bytearray | None = None,
+        background: bool = False,
+    ) -> None:
+        from ._distinfo import current_umask
+
+        self.cache = cache
+        self.threads = threads
+        self.verified = verified
+        self.counters = counters
+        self.umask = current_umask()
+        self.builds: list[_Build] = []  # every one added, in order
+        self.pending: list[_Build] = []  # added, not handed to the core yet
+        self.done: list[tuple[list[_Build], list[bytes]]] = []  # extracted, not finished
+        self.finished = 0  # of self.builds, published
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        self.running = False  # the helper thread has not said it stopped
+        self.closed = False
+        self.background = background
+        self.tmp_root = os.path.join(cache.root, TMP)
+        self.ready = False
+        if background:
+            import threading
+
+            self.wake = threading.Condition()
+
+    def add(self, wheel: Wheel | ArchiveSource, digest: str) -> None:
+        from ._archive import ArchiveSource
+
+        source = wheel if isinstance(wheel, ArchiveSource) else ArchiveSource(wheel)
+        if self.error is not None:
+            return
+        try:
+            build = self._prepare(source, digest)
+        except OSError as exc:  # a cache that cannot be written: raised by close()
+            self.error = exc
+            return
+        if not self.background:
+            self.pending.append(build)
+            return
+        import threading
+
+        with self.wake:
+            self.pending.append(build)
+            self.wake.notify_all()
+        if self.thread is None:
+            self.running = True
+            self.thread = threading.Thread(target=self._work, name="fastinst-cache", daemon=True)
+            self.thread.start()
+
+    def close(self) -> list[CacheEntry]:
+        """Wait for every wheel added; their entries, in order. Raises what failed."""
+        if self.background:
+            with self.wake:
+                self.closed = True
+                self.wake.notify_all()
+            while True:
+                with self.wake:
+                    while not self.done and self.running:
+                        self.wake.wait()
+                    batch = self.done.pop(0) if self.done else None
+                if batch is None:
+                    break
+                self._finish(*batch)
+            if self.thread is not None:
+                self.thread.join()
+                self.thread = None
+            if self.error is not None:
+                raise self.error
+        else:
+            if self.error is not None:
+                raise self.error
+            todo, self.pending = self.pending, []
+            self._finish(todo, self._extract(todo, self.counters))
+        result = []
+        for build in self.builds:
+            loaded = self.cache.load(build.digest, verified=self.verified)
+            if loaded is None:
+                raise FastinstError(
+                    f"cache entry {self.cache.entry_path(build.digest)} vanished while in use"
+                )
+            result.append(loaded)
+        return result
+
+    def abort(self) -> None:
+        """Drop what is not started, wait for what is, remove unfinished builds."""
+        if self.background:
+            with self.wake:
+                self.closed = True
+                self.pending = []
+                self.wake.notify_all()
+            if self.thread is not None:
+                self.thread.join()
+                self.thread = None
+        self.pending = []
+        self.done = []
+        for build in self.builds:
+            if os.path.lexists(build.path):
+                _rmtree_writable(build.path)
+        self.builds = []
+
+    def _work(self) -> None:
+        """The helper thread: core calls, one after the other, until closed."""
+        while True:
+            with self.wake:
+                while not self.pending and not self.closed:
+                    self.wake.wait()
+                batch, self.pending = self.pending, []
+            if not batch:
+                break
+            try:
+                blobs = self._extract(batch, None)
+            except BaseException as exc:  # raised by close(), on the caller's thread
+                self.error = exc
+                with self.wake:
+                    self.pending = []
+                    self.closed = True
+                break
+            with self.wake:
+                self.done.append((batch, blobs))
+                self.wake.notify_all()
+        with self.wake:
+            self.running = False
+            self.wake.notify_all()
+
+    def _prepare(self, source: ArchiveSource, digest: str) -> _Build:
+        """Make the build directory of a wheel; plan its directories and tasks."""
+        from . import _archive
+
+        if not self.ready:
+            _trust.make_dirs(self.tmp_root)
+            _trust.make_dirs(os.path.join(self.cache.root, ENTRIES))
+            self.ready = True
+        path = os.path.join(self.tmp_root, f"{digest[:16]}-{os.getpid()}-{time.monotonic_ns()}")
+        os.mkdir(path, _trust.DIR_MODE)
+        tree = os.path.join(path, TREE)
+        lay = source.layout
+        members = lay.files + lay.scripts
+        keys = [f"{tree}/{k}/" for k in KEY_NAMES]
+        dirs: set[str] = set()
+        for m in members:
+            parent = (keys[m.key] + m.path).rpartition("/")[0]
+            while parent not in dirs and parent != path:
+                dirs.add(parent)
+                parent = parent.rpartition("/")[0]
+        todo = _archive.tasks(
+            source.wheel,
+            members,
+            lambda m: keys[m.key] + m.path,
+            lambda m: MODE_EXEC if m.executable else MODE_FILE,
+        )
+        build = _Build(source, digest, path, sorted(dirs, key=lambda p: (p.count("/"), p)),
+                       members, todo)  # fmt: skip
+        self.builds.append(build)
+        return build
+
+    def _extract(self, batch: list[_Build], counters: bytearray | None) -> list[bytes]:
+        """Make the directories and extract the members of ``batch``, in the core only."""
+        from . import _archive
+
+        _backend.core.make_dirs([d for b in batch for d in b.dirs])
+        return _archive.extract(
+            [(b.source.wheel, b.members, b.tasks) for b in batch], self.threads, counters
+        )
+
+    def _finish(self, batch: list[_Build], blobs: list[bytes]) -> None:
+        """Write the entry file of each extracted build of ``batch`` and publish it."""
+        from . import _archive
+
+        _fix_modes(
+            self.umask,
+            [b.path for b in batch],
+            {d for b in batch for d in b.dirs},
+            [t for b in batch for t in b.tasks],
+        )
+        for build, blob in zip(batch, blobs):
+            wheel = build.source.wheel
+            _archive.check_other_algorithms(wheel, build.members, [t[5] for t in build.tasks])
+            _finish(build.path, wheel, build.members, blob, self.threads, verified=self.verified)
+            self.cache._publish(build.path, build.digest, verified=self.verified)
 
 
 def _fix_modes(umask: int, builds: list[str], dirs: set[str], tasks: list[Task]) -> None:

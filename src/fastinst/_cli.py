@@ -424,9 +424,9 @@ def _install(args: argparse.Namespace) -> int:
             print("nothing to install (no requirement applies to this interpreter)")
         return EXIT_OK
     wheels = [s.path for s in selected]
-    direct_url: dict[str | os.PathLike[str], Mapping[str, object]] = {
-        s.path: _direct_url(s.path, _cache_dir(args), args.dry_run) for s in selected if s.direct
-    }
+    direct_url: dict[str | os.PathLike[str], Mapping[str, object]] = dict(
+        _direct_urls([s.path for s in selected if s.direct], _cache_dir(args), args.dry_run)
+    )
     bar = _progress_bar(wheels, start) if _wants_progress(args) else None
     if bar is not None:
         bar.open()
@@ -749,34 +749,42 @@ def _progress_bar(wheels: list[str], start: float) -> ProgressBar:
 
 
 def _direct_url(path: str, cache_dir: object, dry_run: bool) -> dict[str, object]:
-    """PEP 610 for a wheel named by its path, with its SHA-256, as pip writes it.
+    """PEP 610 for one wheel named by its path (`_direct_urls`)."""
+    return _direct_urls([path], cache_dir, dry_run)[0][1]
+
+
+def _direct_urls(
+    paths: list[str], cache_dir: object, dry_run: bool
+) -> list[tuple[str, dict[str, object]]]:
+    """PEP 610 for wheels named by their paths, with their SHA-256, as pip writes it.
 
     With the cache, the hash is the one the cache takes anyway (and remembers);
-    without it, the file is read once more. A dry run writes no
-    ``direct_url.json`` and hashes nothing.
+    without it, the file is read once more. The wheels are hashed several at a
+    time (`_cache.wheel_digests`). A dry run writes no ``direct_url.json`` and
+    hashes nothing.
     """
-    import contextlib
-
     # Path(path).resolve().as_uri(), made here without pathlib and urllib (a few
     # milliseconds of imports on a warm install)
-    raw = os.fsencode(os.path.realpath(path))
-    url = "file://" + "".join(chr(b) if b in _URL_SAFE else f"%{b:02X}" for b in raw)
-    if dry_run:
-        return {"url": url, "archive_info": {}}
-    digest = None
+    urls = []
+    for path in paths:
+        raw = os.fsencode(os.path.realpath(path))
+        urls.append("file://" + "".join(chr(b) if b in _URL_SAFE else f"%{b:02X}" for b in raw))
+    if dry_run or not paths:
+        return [(p, {"url": u, "archive_info": {}}) for p, u in zip(paths, urls)]
+    from ._cache import wheel_digests
+
+    cache = None
     if cache_dir is not None:
         from ._cache import default_cache_dir, open_cache
         from ._install import DEFAULT_CACHE
 
         root = default_cache_dir() if cache_dir is DEFAULT_CACHE else str(cache_dir)
         cache = open_cache(root)  # one another user can change is not read (nor written)
-        with contextlib.suppress(OSError):
-            digest = cache.wheel_digest(path) if cache is not None else None
-    if digest is None:
-        from ._backend import core
-
-        digest = core.sha256_file(path)
-    return {"url": url, "archive_info": {"hash": f"sha256={digest}", "hashes": {"sha256": digest}}}
+    digests = wheel_digests(cache, paths)
+    return [
+        (p, {"url": u, "archive_info": {"hash": f"sha256={d}", "hashes": {"sha256": d}}})
+        for p, u, d in zip(paths, urls, digests)
+    ]
 
 
 # What urllib.parse.quote leaves as it is in a path (pathlib's as_uri quotes the rest).

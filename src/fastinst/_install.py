@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from ._plan import Member
     from ._remove import RemovalPlan
     from ._tags import TargetInterpreter
-    from ._wheel import Wheel
 
     Source = Union[ArchiveSource, CacheEntry]
     PathLike = Union[str, os.PathLike[str]]
@@ -464,58 +463,68 @@ def _open_all(
     unpacked into the cache in one parallel pass when ``fill``); and for each,
     whether the cache had it already."""
     sources: list[Source | None] = []
-    cold: list[tuple[int, Wheel, str]] = []
-    for path, pin in items:
-        digest = None
-        if cache is not None:
-            digest = pin or _wheel_digest(cache, path)
-            entry = cache.load(digest, verified=verify)
-            if entry is not None:
-                if os.path.basename(path) != entry.wheel:  # the same bytes under another name
-                    from ._wheel import check_filename
+    cold: list[tuple[int, ArchiveSource, str]] = []
+    # Without a progress bar to feed, wheels are unpacked into the cache while the
+    # next ones are opened (`_cache.EntryBuilder`).
+    builder = cache.builder(jobs, verified=verify) if cache and fill and not progress else None
+    try:
+        for path, pin in items:
+            digest = None
+            if cache is not None:
+                digest = pin or _wheel_digest(cache, path)
+                entry = cache.load(digest, verified=verify)
+                if entry is not None:
+                    if os.path.basename(path) != entry.wheel:  # the same bytes, another name
+                        from ._wheel import check_filename
 
-                    check_filename(path, entry.dist_info)
-                sources.append(entry)
-                continue
-        if pin is not None:
-            if not os.path.exists(path):
-                where = "in the cache" if cache is not None else "in a cache (none is used)"
-                raise InvalidWheel(path, f"the wheel is not {where} and the file does not exist")
-            digest = _wheel_digest(cache, path)
-            if digest != pin:
-                from ._errors import RecordMismatch
+                        check_filename(path, entry.dist_info)
+                    sources.append(entry)
+                    continue
+            if pin is not None:
+                if not os.path.exists(path):
+                    where = "in the cache" if cache is not None else "in a cache (none is used)"
+                    raise InvalidWheel(
+                        path, f"the wheel is not {where} and the file does not exist"
+                    )
+                digest = _wheel_digest(cache, path)
+                if digest != pin:
+                    from ._errors import RecordMismatch
 
-                raise RecordMismatch(path, f"its sha256 is {digest}, not the expected {pin}")
-        from ._archive import ArchiveSource
-        from ._wheel import open_wheel
-
-        wheel = open_wheel(path, verify_record=verify)
-        if cache is not None and fill:
-            assert digest is not None
-            cold.append((len(sources), wheel, digest))
-            sources.append(None)
-        else:
-            sources.append(ArchiveSource(wheel))
-    if cold:
-        assert cache is not None
-        try:
-            with _ByteProgress(
-                [(items[i][0], _member_bytes(w)) for i, w, _d in cold], progress
-            ) as c:
-                filled = cache.populate_many(
-                    [(w, d) for _i, w, d in cold], jobs, verified=verify, counters=c
-                )
-        except OSError as exc:
-            if isinstance(exc, FastinstError) and not _in_cache(exc, cache):
-                raise
-            # Writing into the cache failed (a full cache filesystem, say): the
-            # environment may well have room.
-            _cache_unusable(cache, exc)
+                    raise RecordMismatch(path, f"its sha256 is {digest}, not the expected {pin}")
             from ._archive import ArchiveSource
+            from ._wheel import open_wheel
 
-            filled = [ArchiveSource(w) for _i, w, _d in cold]  # type: ignore[misc]
-        for (i, _w, _d), source in zip(cold, filled):
-            sources[i] = source
+            source = ArchiveSource(open_wheel(path, verify_record=verify))
+            if cache is not None and fill:
+                assert digest is not None
+                cold.append((len(sources), source, digest))
+                sources.append(None)
+                if builder is not None:
+                    builder.add(source, digest)
+            else:
+                sources.append(source)
+        if cold:
+            assert cache is not None
+            try:
+                if builder is not None:
+                    filled = builder.close()
+                else:
+                    with _ByteProgress([(items[i][0], s.size) for i, s, _d in cold], progress) as c:
+                        filled = cache.populate_many(
+                            [(s, d) for _i, s, d in cold], jobs, verified=verify, counters=c
+                        )
+            except OSError as exc:
+                if isinstance(exc, FastinstError) and not _in_cache(exc, cache):
+                    raise
+                # Writing into the cache failed (a full cache filesystem, say): the
+                # environment may well have room.
+                _cache_unusable(cache, exc)
+                filled = [s for _i, s, _d in cold]  # type: ignore[misc]
+            for (i, _w, _d), made in zip(cold, filled):
+                sources[i] = made
+    finally:
+        if builder is not None:
+            builder.abort()
     cold_at = {i for i, _w, _d in cold}
     hits = [i not in cold_at and isinstance(s, CacheEntry) for i, s in enumerate(sources)]
     return [s for s in sources if s is not None], hits
@@ -803,13 +812,6 @@ def _archive_rows(p: Planned, members: list[Member], blob: bytes) -> list[tuple[
             m = source.layout.files[i]
             rows.append((p.targets.prefixes[m.key] + m.path, source.file_hash(i), str(m.entry[5])))
     return rows
-
-
-def _member_bytes(wheel: Wheel) -> int:
-    """The bytes of a wheel's files, as its cache entry will count them."""
-    from ._archive import ArchiveSource
-
-    return ArchiveSource(wheel).size
 
 
 def _size(source: Source) -> int:

@@ -433,6 +433,8 @@ def _check_data_dirs(path: str, files: list[Entry]) -> None:
     from ._scheme import SCHEME_KEYS
 
     for e in files:
+        if ".data/" not in e[NAME]:  # most members: no need to split the name
+            continue
         top, _, rest = e[NAME].partition("/")
         if rest and top.endswith(".data"):
             key, _, sub = rest.partition("/")
@@ -521,7 +523,11 @@ def _check_metadata(
         ) from None
     from email.parser import HeaderParser  # only on the cold path
 
-    headers = HeaderParser().parsestr(text)
+    # The headers end at the first empty line (the parser would read the long
+    # description after it line by line, only to keep it as the body): "\n\n" is
+    # always one; a text cut after it keeps every header.
+    cut = text.find("\n\n")
+    headers = HeaderParser().parsestr(text if cut < 0 else text[: cut + 1])
     name = str(headers.get("Name") or "").strip()
     version = str(headers.get("Version") or "").strip()
     if not name or not version:
