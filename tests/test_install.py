@@ -474,3 +474,29 @@ def test_odd_entry_point_names_refused(wheel_dir, scheme, name, fragment):
                      entry_points={"console_scripts": {name: "demo:main"}})  # fmt: skip
     with pytest.raises(fastinst.InvalidWheel, match=fragment):
         fastinst.install([whl], scheme, cache_dir=None)
+
+
+def test_several_archives_written_while_the_next_are_planned(wheel_dir, scheme, tmp_path):
+    """Without a cache the core starts on the first wheel while the next wheels'
+    tasks are made (`_archive.Extraction`): the same tree as one wheel at a time,
+    and a member of a later wheel that fails its CRC still leaves nothing."""
+    from wheelmaker import corrupt_crc
+
+    whls = [
+        make_wheel(wheel_dir, name=f"p{i}", files={f"p{i}/__init__.py": f"N = {i}\n",
+                                                   f"p{i}/blob.bin": os.urandom(100_000)})
+        for i in range(5)
+    ]  # fmt: skip
+    results = fastinst.install(whls, scheme)
+    assert [r.name for r in results] == [f"p{i}" for i in range(5)]
+    one_by_one = fastinst.Scheme(**{**scheme.as_dict(), "purelib": str(tmp_path / "one")})
+    for whl in whls:
+        fastinst.install([whl], one_by_one)
+    assert tree_snapshot(Path(scheme.purelib)) == tree_snapshot(tmp_path / "one")
+
+    corrupt_crc(whls[4], "p4/blob.bin")
+    fresh = fastinst.Scheme(**{**scheme.as_dict(), "purelib": str(tmp_path / "fresh")})
+    with pytest.raises(fastinst.CorruptArchive) as caught:
+        fastinst.install(whls, fresh)
+    assert caught.value.wheel == str(whls[4])
+    assert not (tmp_path / "fresh").exists() or os.listdir(tmp_path / "fresh") == []

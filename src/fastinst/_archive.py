@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from . import _backend
 from ._errors import CoreFailure, RecordMismatch, core_error
@@ -18,6 +18,9 @@ from ._plan import Layout, Member, layout
 from ._records import encode_hash
 from ._scripts import EntryPoint, ScriptStream
 from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, iter_member
+
+if TYPE_CHECKING:
+    import threading
 
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
 #  expected_sha256, expected_size, name): the core's extraction task;
@@ -134,6 +137,129 @@ def extract(
         raise core_error(
             failure, wheel.path, members[failure.index].entry[NAME], todo[failure.index][5]
         ) from None
+
+
+class Extraction:
+    """The core's extraction calls, started while the caller prepares more of them.
+
+    ``add(wheel, members, tasks, dirs)`` hands over one wheel's tasks and the
+    directories they need (parents first). With ``background``, a helper thread
+    runs one core call (``make_dirs``, then `extract`) for everything added so
+    far and, when it returns, one for what was added meanwhile: the core writes
+    the first wheels (without the GIL) while the caller plans the next, and no
+    core waits for the whole list. The helper runs nothing but those calls, so
+    every piece of Python stays on the caller's thread. Without ``background``,
+    all of it is one call, made by `done` (``counters``: bytes written, 8 per
+    wheel, see `extract`).
+
+    `done` yields ``(index, digests)`` for each wheel, in the order added, as its
+    call returns, and then raises the first call's failure, if any (the public
+    error that names the wheel and the member, as `extract` raises it); `close`
+    (always safe, also after a failure of the caller's) drops what has not
+    started and waits for what has.
+    """
+
+    def __init__(
+        self, threads: int, *, background: bool = True, counters: bytearray | None = None
+    ) -> None:
+        self.threads = threads
+        self.background = background
+        self.counters = counters
+        self.jobs: list[tuple[Wheel, list[Member], list[Task]]] = []
+        self.dirs: list[list[str]] = []
+        self.started = 0  # jobs handed to the core
+        self.results: list[tuple[int, list[bytes]]] = []  # (first job, digests) per call
+        self.error: BaseException | None = None
+        self.running = False
+        self.closed = False
+        self.thread: threading.Thread | None = None
+        if background:
+            import threading
+
+            self.wake = threading.Condition()
+
+    def __enter__(self) -> Extraction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, wheel: Wheel, members: list[Member], tasks: list[Task], dirs: list[str]) -> None:
+        if not self.background:
+            self.jobs.append((wheel, members, tasks))
+            self.dirs.append(dirs)
+            return
+        import threading
+
+        with self.wake:
+            self.jobs.append((wheel, members, tasks))
+            self.dirs.append(dirs)
+            self.wake.notify_all()
+            if self.thread is None and not self.closed:
+                self.running = True
+                self.thread = threading.Thread(target=self._work, name="fastinst-extract")
+                self.thread.daemon = True
+                self.thread.start()
+
+    def done(self) -> Iterator[tuple[int, bytes]]:
+        if not self.background:
+            blobs = self._call(0, len(self.jobs), self.counters)
+            yield from enumerate(blobs)
+            return
+        with self.wake:
+            self.closed = True  # nothing more is added
+            self.wake.notify_all()
+        given = 0
+        while True:
+            with self.wake:
+                while len(self.results) == given and self.running:
+                    self.wake.wait()
+                if len(self.results) == given:
+                    break
+                first, blobs = self.results[given]
+            given += 1
+            for k, blob in enumerate(blobs):
+                yield first + k, blob
+        self.close()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if not self.background:
+            return
+        with self.wake:
+            self.closed = True
+            del self.jobs[self.started :]  # not started: dropped
+            self.wake.notify_all()
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def _work(self) -> None:
+        """The helper thread: core calls, one after the other, until closed."""
+        try:
+            while True:
+                with self.wake:
+                    while self.started == len(self.jobs) and not self.closed:
+                        self.wake.wait()
+                    first, end = self.started, len(self.jobs)
+                    self.started = end
+                if first == end:
+                    return
+                blobs = self._call(first, end, None)
+                with self.wake:
+                    self.results.append((first, blobs))
+                    self.wake.notify_all()
+        except BaseException as exc:  # raised by done(), on the caller's thread
+            self.error = exc
+        finally:
+            with self.wake:
+                self.running = False
+                self.wake.notify_all()
+
+    def _call(self, first: int, end: int, counters: bytearray | None) -> list[bytes]:
+        _backend.core.make_dirs([d for dirs in self.dirs[first:end] for d in dirs])
+        return extract(self.jobs[first:end], self.threads, counters)
 
 
 def check_other_algorithms(wheel: Wheel, members: Sequence[Member], paths: Sequence[str]) -> None:

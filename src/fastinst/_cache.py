@@ -39,8 +39,6 @@ from ._tuples import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:  # a warm install does not import them
-    import threading
-
     from ._archive import ArchiveSource, Task
     from ._plan import Member
     from ._wheel import Wheel
@@ -337,18 +335,15 @@ class EntryBuilder:
 
     ``add`` hands a wheel over, ``close`` waits for all of them and returns their
     entries (in the order added), ``abort`` (always safe to call) waits for the
-    work under way and removes what was not finished. With ``background``, a
-    helper thread starts unpacking at the first ``add``: it runs one core call
-    for the wheels added so far and, when that returns, one for those added
-    meanwhile, so that the core writes the first wheels (without the GIL) while
-    the caller opens and checks the next ones. The helper runs nothing but the
-    core's calls: every piece of Python (the tasks, the entry files) is the
-    caller's, so the core never waits for the GIL between two calls. An entry
-    depends on its wheel alone, so nothing here needs to know the others: a wheel
-    refused later refuses the install before anything is written into the
-    environment, and the entries already made are sound ones. Without
-    ``background``, everything is unpacked by ``close``, in one core call
-    (``counters``: bytes written, 8 per wheel, see the core's ``extract``).
+    work under way and removes what was not finished. With ``background`` the
+    core starts on the first wheel at once and writes while the caller opens
+    and checks the next ones (`_archive.Extraction`); the entry files are
+    written by ``close``, as each wheel's call returns. An entry depends on its
+    wheel alone, so nothing here needs to know the others: a wheel refused later
+    refuses the install before anything is written into the environment, and
+    the entries already made are sound ones. Without ``background``, everything
+    is unpacked by ``close``, in one core call (``counters``: bytes written, 8
+    per wheel, see the core's ``extract``).
     """
 
     def __init__(
@@ -360,28 +355,18 @@ class EntryBuilder:
         counters: bytearray | None = None,
         background: bool = False,
     ) -> None:
+        from ._archive import Extraction
         from ._distinfo import current_umask
 
         self.cache = cache
         self.threads = threads
         self.verified = verified
-        self.counters = counters
         self.umask = current_umask()
         self.builds: list[_Build] = []  # every one added, in order
-        self.pending: list[_Build] = []  # added, not handed to the core yet
-        self.done: list[tuple[list[_Build], list[bytes]]] = []  # extracted, not finished
-        self.finished = 0  # of self.builds, published
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-        self.running = False  # the helper thread has not said it stopped
-        self.closed = False
-        self.background = background
+        self.error: OSError | None = None
+        self.extraction = Extraction(threads, background=background, counters=counters)
         self.tmp_root = os.path.join(cache.root, TMP)
         self.ready = False
-        if background:
-            import threading
-
-            self.wake = threading.Condition()
 
     def add(self, wheel: Wheel | ArchiveSource, digest: str) -> None:
         from ._archive import ArchiveSource
@@ -394,43 +379,14 @@ class EntryBuilder:
         except OSError as exc:  # a cache that cannot be written: raised by close()
             self.error = exc
             return
-        if not self.background:
-            self.pending.append(build)
-            return
-        import threading
-
-        with self.wake:
-            self.pending.append(build)
-            self.wake.notify_all()
-        if self.thread is None:
-            self.running = True
-            self.thread = threading.Thread(target=self._work, name="fastinst-cache", daemon=True)
-            self.thread.start()
+        self.extraction.add(source.wheel, build.members, build.tasks, build.dirs)
 
     def close(self) -> list[CacheEntry]:
         """Wait for every wheel added; their entries, in order. Raises what failed."""
-        if self.background:
-            with self.wake:
-                self.closed = True
-                self.wake.notify_all()
-            while True:
-                with self.wake:
-                    while not self.done and self.running:
-                        self.wake.wait()
-                    batch = self.done.pop(0) if self.done else None
-                if batch is None:
-                    break
-                self._finish(*batch)
-            if self.thread is not None:
-                self.thread.join()
-                self.thread = None
-            if self.error is not None:
-                raise self.error
-        else:
-            if self.error is not None:
-                raise self.error
-            todo, self.pending = self.pending, []
-            self._finish(todo, self._extract(todo, self.counters))
+        if self.error is not None:
+            raise self.error
+        for index, digests in self.extraction.done():
+            self._publish(self.builds[index], digests)
         result = []
         for build in self.builds:
             loaded = self.cache.load(build.digest, verified=self.verified)
@@ -443,44 +399,11 @@ class EntryBuilder:
 
     def abort(self) -> None:
         """Drop what is not started, wait for what is, remove unfinished builds."""
-        if self.background:
-            with self.wake:
-                self.closed = True
-                self.pending = []
-                self.wake.notify_all()
-            if self.thread is not None:
-                self.thread.join()
-                self.thread = None
-        self.pending = []
-        self.done = []
+        self.extraction.close()
         for build in self.builds:
             if os.path.lexists(build.path):
                 _rmtree_writable(build.path)
         self.builds = []
-
-    def _work(self) -> None:
-        """The helper thread: core calls, one after the other, until closed."""
-        while True:
-            with self.wake:
-                while not self.pending and not self.closed:
-                    self.wake.wait()
-                batch, self.pending = self.pending, []
-            if not batch:
-                break
-            try:
-                blobs = self._extract(batch, None)
-            except BaseException as exc:  # raised by close(), on the caller's thread
-                self.error = exc
-                with self.wake:
-                    self.pending = []
-                    self.closed = True
-                break
-            with self.wake:
-                self.done.append((batch, blobs))
-                self.wake.notify_all()
-        with self.wake:
-            self.running = False
-            self.wake.notify_all()
 
     def _prepare(self, source: ArchiveSource, digest: str) -> _Build:
         """Make the build directory of a wheel; plan its directories and tasks."""
@@ -513,30 +436,15 @@ class EntryBuilder:
         self.builds.append(build)
         return build
 
-    def _extract(self, batch: list[_Build], counters: bytearray | None) -> list[bytes]:
-        """Make the directories and extract the members of ``batch``, in the core only."""
+    def _publish(self, build: _Build, digests: bytes) -> None:
+        """Write the entry file of an extracted build and give it its final name."""
         from . import _archive
 
-        _backend.core.make_dirs([d for b in batch for d in b.dirs])
-        return _archive.extract(
-            [(b.source.wheel, b.members, b.tasks) for b in batch], self.threads, counters
-        )
-
-    def _finish(self, batch: list[_Build], blobs: list[bytes]) -> None:
-        """Write the entry file of each extracted build of ``batch`` and publish it."""
-        from . import _archive
-
-        _fix_modes(
-            self.umask,
-            [b.path for b in batch],
-            {d for b in batch for d in b.dirs},
-            [t for b in batch for t in b.tasks],
-        )
-        for build, blob in zip(batch, blobs):
-            wheel = build.source.wheel
-            _archive.check_other_algorithms(wheel, build.members, [t[5] for t in build.tasks])
-            _finish(build.path, wheel, build.members, blob, self.threads, verified=self.verified)
-            self.cache._publish(build.path, build.digest, verified=self.verified)
+        _fix_modes(self.umask, [build.path], set(build.dirs), build.tasks)
+        wheel = build.source.wheel
+        _archive.check_other_algorithms(wheel, build.members, [t[5] for t in build.tasks])
+        _finish(build.path, wheel, build.members, digests, self.threads, verified=self.verified)
+        self.cache._publish(build.path, build.digest, verified=self.verified)
 
 
 def _fix_modes(umask: int, builds: list[str], dirs: set[str], tasks: list[Task]) -> None:

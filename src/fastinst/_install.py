@@ -465,8 +465,10 @@ def _open_all(
     sources: list[Source | None] = []
     cold: list[tuple[int, ArchiveSource, str]] = []
     # Without a progress bar to feed, wheels are unpacked into the cache while the
-    # next ones are opened (`_cache.EntryBuilder`).
-    builder = cache.builder(jobs, verified=verify) if cache and fill and not progress else None
+    # next ones are opened (`_cache.EntryBuilder`); one wheel alone is unpacked on
+    # this thread (nothing to open meanwhile, and no helper thread's malloc arena).
+    background = cache is not None and fill and progress is None and len(items) > 1
+    builder = cache.builder(jobs, verified=verify) if cache is not None and background else None
     try:
         for path, pin in items:
             digest = None
@@ -758,45 +760,57 @@ def _extract_archives(
     tx: _transaction.Transaction, planned: list[Planned], options: Options
 ) -> dict[int, bytes]:
     """Extract the files of the wheels read from their archives into the staging
-    areas, in one parallel core call; by ``id(planned)``, the RECORD text of those files."""
+    areas; by ``id(planned)``, the RECORD text of those files. Every wheel was
+    planned already: the core starts on the first wheel's tasks while the next
+    wheels' are made (`_archive.Extraction`), and each wheel's RECORD text is made
+    while the core writes the later ones (with a progress callback, one core call
+    for all, whose byte counters feed it)."""
     if not planned:
         return {}
-    from . import _archive, _backend
+    from . import _archive
     from ._records import format_record
 
     jobs = []
     dirs: set[str] = set()
-    for p in planned:
-        source = p.source
-        assert not isinstance(source, CacheEntry)
-        skipped = p.skips.rows | p.skips.dropped
-        members = [m for i, m in enumerate(source.layout.files) if i not in skipped]
-        stages = [""] * len(KEY_NAMES)
-        for key in sorted({m.key for m in members}):
-            root = p.targets.roots[key]
-            stages[key] = tx.stage_dir(root) + "/"
-            tx.add_tops(root, {m.path.partition("/")[0] for m in members if m.key == key})
-        for m in members:
-            parent = (stages[m.key] + m.path).rpartition("/")[0]
-            while parent + "/" not in stages and parent not in dirs:
-                dirs.add(parent)
-                parent = parent.rpartition("/")[0]
-        todo = _archive.tasks(
-            source.wheel,
-            members,
-            lambda m, stages=stages: stages[m.key] + m.path,  # type: ignore[misc]
-            lambda m: 0o777 if m.executable else 0o666,
-        )
-        jobs.append((source.wheel, members, todo))
-    _backend.core.make_dirs(sorted(dirs, key=lambda d: (d.count("/"), d)))
     wheels = [(p.wheel, p.source.size) for p in planned]
-    with _ByteProgress(wheels, options.progress) as counters:
-        blobs = _archive.extract(jobs, options.jobs, counters)
-    out: dict[int, bytes] = {}
-    for p, (wheel, members, todo), blob in zip(planned, jobs, blobs):
-        _archive.check_other_algorithms(wheel, members, [t[5] for t in todo])
-        out[id(p)] = format_record(_archive_rows(p, members, blob))
-        p.started = True
+    with (
+        _ByteProgress(wheels, options.progress) as counters,
+        _archive.Extraction(
+            options.jobs, background=counters is None and len(planned) > 1, counters=counters
+        ) as extraction,
+    ):
+        for p in planned:
+            source = p.source
+            assert not isinstance(source, CacheEntry)
+            skipped = p.skips.rows | p.skips.dropped
+            members = [m for i, m in enumerate(source.layout.files) if i not in skipped]
+            stages = [""] * len(KEY_NAMES)
+            for key in sorted({m.key for m in members}):
+                root = p.targets.roots[key]
+                stages[key] = tx.stage_dir(root) + "/"
+                tx.add_tops(root, {m.path.partition("/")[0] for m in members if m.key == key})
+            new: list[str] = []
+            for m in members:
+                parent = (stages[m.key] + m.path).rpartition("/")[0]
+                while parent + "/" not in stages and parent not in dirs:
+                    dirs.add(parent)
+                    new.append(parent)
+                    parent = parent.rpartition("/")[0]
+            todo = _archive.tasks(
+                source.wheel,
+                members,
+                lambda m, stages=stages: stages[m.key] + m.path,  # type: ignore[misc]
+                lambda m: 0o777 if m.executable else 0o666,
+            )
+            jobs.append((source.wheel, members, todo))
+            extraction.add(source.wheel, members, todo, sorted(new, key=lambda d: d.count("/")))
+        out: dict[int, bytes] = {}
+        for index, blob in extraction.done():
+            p = planned[index]
+            wheel, members, todo = jobs[index]
+            _archive.check_other_algorithms(wheel, members, [t[5] for t in todo])
+            out[id(p)] = format_record(_archive_rows(p, members, blob))
+            p.started = True
     return out
 
 
