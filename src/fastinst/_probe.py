@@ -23,8 +23,6 @@ distribution name; the caller substitutes the real values.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import site
 import sys
@@ -60,13 +58,14 @@ def _venv_no_global() -> bool:
                 lines = f.read().splitlines()
         except OSError:
             return True  # PEP 405's default, as pip assumes
-        import re
-
-        pattern = re.compile(r"include-system-site-packages\s*=\s*(?P<value>true|false)")
+        # pip's ``include-system-site-packages\s*=\s*(?P<value>true|false)``, matched
+        # at the start of a line, without ``re`` (``str.isspace`` is what ``\s`` matches).
+        key = "include-system-site-packages"
         for line in lines:
-            match = pattern.match(line)
-            if match is not None and match.group("value") == "false":
-                return True
+            if line.startswith(key):
+                rest = line[len(key) :].lstrip()
+                if rest.startswith("=") and rest[1:].lstrip().startswith("false"):
+                    return True
         return False
     if hasattr(sys, "real_prefix"):  # legacy virtualenv
         site_dir = os.path.dirname(os.path.abspath(site.__file__))
@@ -176,8 +175,11 @@ def _distutils_scheme(mode: str, user_site: str | None) -> dict[str, Any]:
     import warnings
 
     # pip removes setuptools' distutils shim before importing distutils.
-    with contextlib.suppress(ImportError, AttributeError):
+    # (Not contextlib.suppress: contextlib costs the probe a tenth of its time.)
+    try:  # noqa: SIM105
         __import__("_distutils_hack").remove_shim()
+    except (ImportError, AttributeError):
+        pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from distutils.command.install import SCHEME_KEYS as keys
@@ -347,13 +349,55 @@ def _mac_version() -> tuple[list[int], str]:
     return parts, arch
 
 
+def _uname() -> tuple[str, str, str, str]:
+    """``platform``'s system(), release(), version() and machine().
+
+    On Linux they are ``os.uname()``'s, with ``unknown`` as ``""``; ``platform``
+    itself costs a probe a third of its time (it imports ``re``, ``collections``...)
+    and, on Python 3.8, runs ``uname -p`` in a subprocess.
+    """
+    if sys.platform == "linux":
+        u = os.uname()
+        return _known(u.sysname), _known(u.release), _known(u.version), _known(u.machine)
+    import platform
+
+    return platform.system(), platform.release(), platform.version(), platform.machine()
+
+
+def _known(value: str) -> str:
+    return "" if value == "unknown" else value
+
+
+def _python_version() -> tuple[str, str]:
+    """``platform.python_implementation()`` and ``platform.python_version()``.
+
+    For CPython, as ``platform`` parses ``sys.version``: its first word (the
+    characters ``[A-Za-z0-9_.+]``, followed by `` (``), with ``.0`` added when it has
+    two parts; anything else is left to ``platform``.
+    """
+    text = sys.version
+    word = text.split(" ", 1)[0]
+    plain = word and all(c.isascii() and (c.isalnum() or c in "_.+") for c in word)
+    if (
+        plain
+        and sys.implementation.name == "cpython"
+        and text[len(word) :].startswith(" (")
+        and not any(name in text for name in ("IronPython", "PyPy", "Brython"))
+        and not sys.platform.startswith("java")
+    ):
+        return "CPython", word + ".0" if word.count(".") == 1 else word
+    import platform
+
+    return platform.python_implementation(), platform.python_version()
+
+
 def tag_facts() -> dict[str, Any]:
     """What packaging.tags.sys_tags() reads about this interpreter and its platform."""
-    import platform
     import struct
     from importlib.machinery import EXTENSION_SUFFIXES
 
     config = sysconfig.get_config_var
+    system = _uname()[0]
     facts: dict[str, Any] = {
         "interpreter": sys.implementation.name,
         "version": list(sys.version_info[:2]),
@@ -364,11 +408,10 @@ def tag_facts() -> dict[str, Any]:
         "extension_suffixes": list(EXTENSION_SUFFIXES),
         "ext_suffix": config("EXT_SUFFIX"),
         "platform": sysconfig.get_platform(),
-        "system": platform.system(),
+        "system": system,
         "is_32bit": struct.calcsize("P") == 4,
         "emscripten_version": config("PYEMSCRIPTEN_PLATFORM_VERSION"),
     }
-    system = facts["system"]
     if system == "Linux":
         elf = _elf_header(sys.executable)
         glibc = _glibc_version()
@@ -379,33 +422,37 @@ def tag_facts() -> dict[str, Any]:
     elif system == "Darwin":
         facts["mac_version"], facts["mac_arch"] = _mac_version()
     elif system == "iOS":
+        import platform
+
         release = platform.ios_ver()[1]  # type: ignore[attr-defined, unused-ignore]
         facts["ios_version"] = [int(p) for p in release.split(".")[:2]]
         facts["multiarch"] = getattr(sys.implementation, "_multiarch", "")
     elif system == "Android":
+        import platform
+
         facts["android_api_level"] = platform.android_ver().api_level  # type: ignore[attr-defined, unused-ignore]
     return facts
 
 
 def marker_environment() -> dict[str, str]:
     """PEP 508's environment markers, computed as ``packaging.markers.default_environment``."""
-    import platform
-
     info = sys.implementation.version
     iver = f"{info.major}.{info.minor}.{info.micro}"
     if info.releaselevel != "final":
         iver += info.releaselevel[0] + str(info.serial)
+    system, release, version, machine = _uname()
+    implementation, full_version = _python_version()
     return {
         "implementation_name": sys.implementation.name,
         "implementation_version": iver,
         "os_name": os.name,
-        "platform_machine": platform.machine(),
-        "platform_release": platform.release(),
-        "platform_system": platform.system(),
-        "platform_version": platform.version(),
-        "python_full_version": platform.python_version(),
-        "platform_python_implementation": platform.python_implementation(),
-        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "platform_machine": machine,
+        "platform_release": release,
+        "platform_system": system,
+        "platform_version": version,
+        "python_full_version": full_version,
+        "platform_python_implementation": implementation,
+        "python_version": ".".join(full_version.split(".")[:2]),
         "sys_platform": sys.platform,
     }
 
@@ -485,6 +532,51 @@ def probe(*, tags: bool = False) -> dict[str, Any]:
     return answer
 
 
+# --- the answer as JSON, without ``json`` (it imports ``re``) -----------------------------
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b",
+            "\f": "\\f"}  # fmt: skip
+
+
+def _json_string(text: str) -> str:
+    """``text`` as ``json.dumps`` writes it (ASCII, other characters escaped)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    out = []
+    for c in text:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif " " <= c <= "~":
+            out.append(c)
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}")
+        else:  # a surrogate pair, as json writes it
+            n = ord(c) - 0x10000
+            out.append(f"\\u{0xD800 | (n >> 10):04x}\\u{0xDC00 | (n & 0x3FF):04x}")
+    return '"' + "".join(out) + '"'
+
+
+def dumps(value: object) -> str:
+    """``json.dumps(value)`` for the probe's answer: dicts with string keys, lists,
+    tuples, strings, whole numbers, booleans and None."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(dumps(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (_json_string(k) + ": " + dumps(v) for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(f"not in a probe's answer: {type(value).__name__}")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(probe(tags=True)))
+    sys.stdout.write(dumps(probe(tags=True)))
     sys.stdout.write("\n")
