@@ -23,12 +23,11 @@ else can, whatever the umask: directories 0o755, cached files 0o444 or 0o555
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Iterator
 
-from . import _backend, _trust
+from . import _backend, _jsontext, _trust
 from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
 from ._errors import FastinstError
 from ._log import logger
@@ -171,12 +170,14 @@ class WheelCache:
             with open(fd, encoding="utf-8") as f:
                 # a digest says which entry is installed: only one of ours counts
                 if _trust.file_problem(os.fstat(fd)) is None:
-                    saved = json.loads(f.read(4096))
+                    saved = _jsontext.loads(f.read(4096))
                     if saved["stamp"] == stamp:
                         digest = _digests[memo] = str(saved["sha256"])
                         return digest
         digest = _backend.core.sha256_file(path)
-        _write_atomic(index, json.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode())
+        _write_atomic(
+            index, _jsontext.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode()
+        )
         _digests[memo] = digest
         return digest
 

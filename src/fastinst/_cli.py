@@ -44,6 +44,15 @@ if TYPE_CHECKING:
 if not TYPE_CHECKING:  # the attributes of argparse's Namespace, without argparse
     from types import SimpleNamespace as Namespace
 
+    # signal's functions without its enums: ``import signal`` builds them with
+    # ``enum``, which a warm install otherwise does not need.
+    try:
+        import _signal as signal
+    except ImportError:  # not CPython
+        import signal
+else:
+    import signal
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
 
@@ -68,10 +77,7 @@ def _sigterm_as_interrupt() -> None:
 
     Only the command line does this: the library never installs signal handlers.
     """
-    import signal
-    import threading
-
-    if threading.current_thread() is threading.main_thread():  # signal() needs it
+    with contextlib.suppress(ValueError):  # signal() works in the main thread only
         signal.signal(signal.SIGTERM, _raise_terminated)
 
 
@@ -661,25 +667,18 @@ class _Interrupts:
         self.saved: list[tuple[int, Any]] = []
 
     def __enter__(self) -> _Interrupts:
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError):  # signal() works in the main thread only
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.saved.append((signum, signal.signal(signum, self.handle)))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        import signal
-
         for signum, handler in self.saved:
             # Once interrupted, what is left is saying so and exiting: a late Ctrl-C
             # must not turn that into a traceback or a death by signal.
             signal.signal(signum, signal.SIG_IGN if self.count else handler)
 
     def handle(self, signum: int, frame: object) -> None:
-        import signal
-
         self.count += 1
         if self.bar is not None:
             self.bar.close(wait=False)

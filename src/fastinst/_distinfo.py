@@ -58,9 +58,9 @@ def write_metadata(
     if requested:
         files["REQUESTED"] = b""
     if direct_url is not None:
-        import json
+        from ._jsontext import dumps
 
-        files["direct_url.json"] = json.dumps(direct_url, sort_keys=True).encode()
+        files["direct_url.json"] = dumps(direct_url, sort_keys=True).encode()
     files.update(extra)
     rows = []
     for name, data in files.items():

@@ -9,7 +9,6 @@ called from `_install` at one place, so that the install path itself stays as it
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from collections.abc import Iterable, Mapping
@@ -142,6 +141,8 @@ def record_issues(result: InstallResult, scheme: Scheme, installed: bool) -> lis
     ``__pycache__``), which are read from the wheel. Before an install
     (``installed=False``) hashes are not compared.
     """
+    import csv  # (here: csv imports re, which a warm install does without)
+
     from . import _backend
     from ._wheel import NAME, USIZE
 
@@ -199,6 +200,8 @@ def record_issues(result: InstallResult, scheme: Scheme, installed: bool) -> lis
 
 def _installed_rows(result: InstallResult) -> dict[str, str]:
     """The installed RECORD's hash column, by path."""
+    import csv  # (here: csv imports re, which a warm install does without)
+
     try:
         with open(os.path.join(result.dist_info, "RECORD"), encoding="utf-8", newline="") as f:
             return {r[0]: r[1] for r in csv.reader(f) if len(r) == 3}

@@ -22,11 +22,11 @@ it is loaded (names, paths, types), and each row by the core when it is used
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from collections.abc import Iterator
 
+from ._jsontext import loads
 from ._scripts import EntryPoint, ScriptStream
 from ._tuples import NamedTuple
 
@@ -200,7 +200,7 @@ def read_entry(path: str, digest: str) -> CacheEntry | None:
     if _HEAD.size + header_len + table_len != len(data):
         return None
     try:
-        header = json.loads(data[_HEAD.size : _HEAD.size + header_len])
+        header = loads(data[_HEAD.size : _HEAD.size + header_len])
     except ValueError:
         return None
     if _header_problem(header, rows) is not None:
@@ -210,6 +210,8 @@ def read_entry(path: str, digest: str) -> CacheEntry | None:
 
 def write_entry(path: str, header: dict[str, object], table: bytes, rows: int) -> None:
     """Write the ``entry`` file of the entry being built in directory ``path``."""
+    import json
+
     blob = json.dumps(header, separators=(",", ":")).encode("utf-8")
     data = _HEAD.pack(MAGIC, FORMAT, len(blob), len(table), rows) + blob + table
     fd = os.open(

@@ -8,7 +8,6 @@ files are theirs.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable, Iterator
 
@@ -202,6 +201,8 @@ def record_paths(dist: InstalledDistribution) -> tuple[list[str], list[str]]:
     removed by them. A RECORD that cannot be read raises `UnsafePath`, a
     missing one `MissingRecord`.
     """
+    import csv  # (here: csv imports re, which a warm install does without)
+
     record = os.path.join(dist.dist_info, "RECORD")
     if dist.is_legacy or not os.path.isfile(record):
         raise MissingRecord(dist.dist_info)

@@ -6,12 +6,16 @@ file exists, so the checks cannot be fooled by what is on disk.
 
 from __future__ import annotations
 
+import functools
 import os
-import re
 import stat
 from bisect import bisect_left
 
 from ._errors import UnsafePath
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    import re
 
 # Limits on a member name, far above what real wheels need (of 1,036 wheels, the
 # longest name has 238 bytes, the longest component 94, the deepest file 16
@@ -32,8 +36,8 @@ _DRIVE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 # Every other C0 and C1 control character and DEL: no real file name holds one,
 # and printed raw they are terminal escapes.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_CONTROL_BUT_NEWLINE = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]"
 
 # Every way a name can escape or be ambiguous, as substrings of all the names
 # joined by newlines (a name with a newline in it is caught first by counting):
@@ -55,7 +59,7 @@ _BAD_SUBSTRINGS = (
     "/.fastinst",
     "\n.fastinst",
 )
-_DRIVE = re.compile(r"^[A-Za-z]:", re.MULTILINE)
+_DRIVE = r"(?m)^[A-Za-z]:"
 
 
 def member_problem(name: str, what: str = "member name") -> str | None:
@@ -70,7 +74,7 @@ def member_problem(name: str, what: str = "member name") -> str | None:
         return f"empty {what}"
     if "\x00" in name:
         return f"{what} contains a NUL byte"
-    control = _CONTROL.search(name)
+    control = _regex(_CONTROL).search(name)
     if control is not None:
         char = control.group()
         kind = "a line break" if char in _LINE_BREAKS else "a control character"
@@ -121,12 +125,12 @@ def first_bad_name(names: list[str], what: str = "member name") -> tuple[str, st
     suspect = (
         joined.count("\n") != len(names) + 1
         or any(bad in joined for bad in _BAD_SUBSTRINGS)
-        or (":" in joined and _DRIVE.search(joined) is not None)
+        or (":" in joined and _regex(_DRIVE).search(joined) is not None)
         # isprintable() is the faster scan; it also refuses some harmless
         # characters (a no-break space), which the exact search then lets pass.
         or (
             not joined.replace("\n", " ").isprintable()
-            and _CONTROL_BUT_NEWLINE.search(joined) is not None
+            and _regex(_CONTROL_BUT_NEWLINE).search(joined) is not None
         )
     )
     if not suspect:
@@ -184,7 +188,29 @@ def file_under_file(names: list[str]) -> str | None:
 _INTERPRETER_NAMES = frozenset(
     ("python", "pythonw", "python3", "graalpy", "pypy", "pypy2", "pypy3")
 )
-_VERSIONED_INTERPRETER = re.compile(r"pythonw?3\.[0-9]{1,3}t|python3\.[0-9]{1,3}")
+
+
+def _versioned_interpreter(name: str) -> bool:
+    """Whether ``name`` is ``pythonw?3\\.[0-9]{1,3}t|python3\\.[0-9]{1,3}`` (matched
+    whole, without ``re``: a warm install with scripts checks each name)."""
+    for head in ("python3.", "pythonw3."):
+        if name.startswith(head):
+            digits = name[len(head) :]
+            free_threaded = digits.endswith("t")
+            if free_threaded:
+                digits = digits[:-1]
+            if (free_threaded or head == "python3.") and 1 <= len(digits) <= 3:
+                return digits.isascii() and digits.isdigit()
+    return False
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use: ``re`` (and ``enum``, which it imports) would
+    cost a warm install, which needs none of these, more than its own work."""
+    import re
+
+    return re.compile(pattern)
 
 
 def interpreter_name(name: str) -> bool:
@@ -201,8 +227,7 @@ def interpreter_name(name: str) -> bool:
             lowered = lowered[: -len(suffix)]
     if lowered in _INTERPRETER_NAMES:
         return True
-    match = _VERSIONED_INTERPRETER.fullmatch(lowered)
-    return match is not None and int(lowered.rstrip("t").rpartition(".")[2]) < 256
+    return _versioned_interpreter(lowered) and int(lowered.rstrip("t").rpartition(".")[2]) < 256
 
 
 def check_member_name(wheel: str, name: str) -> None:
@@ -219,9 +244,11 @@ def printable(text: str) -> str:
     >>> printable("a\\x1b[31mb")
     'a\\\\x1b[31mb'
     """
-    if _CONTROL.search(text) is None:
+    if text.isprintable():  # (no control character, the common case without re)
         return text
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    if _regex(_CONTROL).search(text) is None:
+        return text
+    return _regex(_CONTROL).sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def is_executable_mode(external_attr: int) -> bool:

@@ -556,9 +556,10 @@ def _json_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def dumps(value: object) -> str:
-    """``json.dumps(value)`` for the probe's answer: dicts with string keys, lists,
-    tuples, strings, whole numbers, booleans and None."""
+def dumps(value: object, sort_keys: bool = False) -> str:
+    """``json.dumps(value, sort_keys=sort_keys)`` for the probe's answer (and
+    fastinst's other JSON): dicts with string keys, lists, tuples, strings,
+    numbers, booleans and None."""
     if value is None:
         return "null"
     if value is True:
@@ -567,12 +568,19 @@ def dumps(value: object) -> str:
         return "false"
     if isinstance(value, int):
         return int.__repr__(value)
+    if isinstance(value, float):  # as json: repr, and JavaScript's names for the others
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
     if isinstance(value, str):
         return _json_string(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(dumps(v) for v in value) + "]"
+        return "[" + ", ".join(dumps(v, sort_keys) for v in value) + "]"
     if isinstance(value, dict):
-        items = (_json_string(k) + ": " + dumps(v) for k, v in value.items())
+        pairs = sorted(value.items()) if sort_keys else value.items()
+        items = (_json_string(k) + ": " + dumps(v, sort_keys) for k, v in pairs)
         return "{" + ", ".join(items) + "}"
     raise TypeError(f"not in a probe's answer: {type(value).__name__}")
 

@@ -17,11 +17,9 @@ Three jobs, shared by the scheme (``_scheme``) and the wheel tags (``_tags``):
 from __future__ import annotations
 
 import contextlib
-import enum
-import json
 import os
 
-from . import _trust
+from . import _jsontext, _trust
 from ._errors import SchemeError
 from ._log import logger
 
@@ -30,10 +28,28 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Union
 
 
-class _Default(enum.Enum):
-    """Sentinel type: the user's cache directory (``$FASTINST_CACHE_DIR`` or platformdirs')."""
+if TYPE_CHECKING:  # an enum of one member, which type checkers narrow with ``is``
+    import enum
 
-    CACHE = "default"
+    class _Default(enum.Enum):
+        """Sentinel type: the user's cache directory (``$FASTINST_CACHE_DIR`` or platformdirs')."""
+
+        CACHE = "default"
+
+else:  # the same without enum (which a warm install otherwise does not import)
+
+    class _Default:
+        """Sentinel type: the user's cache directory (``$FASTINST_CACHE_DIR`` or platformdirs')."""
+
+        __slots__ = ()
+
+        def __repr__(self) -> str:
+            return "<_Default.CACHE: 'default'>"
+
+        def __reduce__(self) -> str:
+            return "DEFAULT_CACHE"  # pickled as this module's one instance
+
+    _Default.CACHE = _Default()
 
 
 DEFAULT_CACHE = _Default.CACHE
@@ -114,7 +130,7 @@ def cache_key(material: list[Any]) -> str:
     """A file name for an answer that depends on ``material`` (JSON-able)."""
     from . import _backend  # its SHA-256: importing hashlib costs a warm install 3 ms
 
-    return _backend.core.sha256(json.dumps(material).encode()).hex()[:32]
+    return _backend.core.sha256(_jsontext.dumps(material).encode()).hex()[:32]
 
 
 # --- the cache directory and its trust rule -----------------------------------------------
@@ -190,7 +206,7 @@ def read_answer(cache_dir: CacheDir, name: str) -> dict[str, Any] | None:
         if _trust.file_problem(st) is not None or st.st_size > MAX_ANSWER:
             return None
         try:
-            answer = json.loads(f.read(MAX_ANSWER))
+            answer = _jsontext.loads(f.read(MAX_ANSWER))
         except (OSError, ValueError):
             return None
     return answer if isinstance(answer, dict) else None
@@ -213,7 +229,7 @@ def write_answer(cache_dir: CacheDir, name: str, answer: dict[str, Any]) -> None
             dir_fd=dir_fd,
         )
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(answer, f)
+            f.write(_jsontext.dumps(answer))
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as exc:
         logger.debug("interpreter answer not kept (%s)", exc)
@@ -251,12 +267,12 @@ def kept_answer(
         return answer
     known = _computed.get(name)
     if known is not None:
-        answer = json.loads(known)
+        answer = _jsontext.loads(known)
     else:
         answer = compute()
         if len(_computed) >= _COMPUTED_MAX:
             _computed.clear()
-        _computed[name] = json.dumps(answer)
+        _computed[name] = _jsontext.dumps(answer)
     write_answer(cache_dir, name, answer)
     return answer
 
@@ -327,7 +343,7 @@ def _last_json_line(out: bytes) -> Any:
     for line in reversed(out.splitlines()):
         if line.strip():
             try:
-                return json.loads(line)
+                return _jsontext.loads(line)
             except ValueError:
                 return None
     return None

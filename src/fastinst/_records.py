@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
-import csv
 import io
 from collections.abc import Container, Iterable
 
@@ -63,6 +61,8 @@ def parse_record(
     trusted is not used at all. Paths in ``checked`` (the member names, judged
     already) are not judged again.
     """
+    import csv  # (here: csv imports re, which a warm install does without)
+
     # Counted before parsing: the parsed rows cost about 30 times the text.
     lines = max(data.count(b"\n"), data.count(b"\r"))
     if max_rows is not None and lines > max_rows:
@@ -116,9 +116,18 @@ def parse_record(
     return entries
 
 
+# base64.urlsafe_b64encode's alphabet (base64 itself imports re).
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_hash(digest: bytes, algorithm: str = "sha256") -> str:
-    """The RECORD form of a digest: ``sha256=<urlsafe base64, unpadded>``."""
-    return f"{algorithm}={base64.urlsafe_b64encode(digest).rstrip(b'=').decode('ascii')}"
+    """The RECORD form of a digest: ``sha256=<urlsafe base64, unpadded>``.
+
+    >>> encode_hash(bytes(range(250, 256)))
+    'sha256=-vv8_f7_'
+    """
+    encoded = binascii.b2a_base64(digest, newline=False).translate(_URLSAFE)
+    return f"{algorithm}={encoded.rstrip(b'=').decode('ascii')}"
 
 
 def format_record(rows: Iterable[tuple[str, str, str]]) -> bytes:

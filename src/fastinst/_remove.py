@@ -20,9 +20,7 @@ packages: ``share/jupyter/kernels`` or a prefix's ``share/man`` stay.
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
-import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -363,6 +361,8 @@ class _Bytecode:
         self.listed: dict[str, dict[str, list[str]]] = {}  # directory -> stem -> pycs
 
     def of(self, py: str) -> list[str]:
+        import re  # (not at import: a warm install needs none)
+
         directory, filename = os.path.split(py)
         listed = self.listed.get(directory)
         if listed is None:
@@ -421,6 +421,8 @@ class _Guard:
 
     def refuses(self, path: str, dist: InstalledDistribution) -> str | None:
         """Why ``path`` (listed in ``dist``'s RECORD) must stay, or ``None``."""
+        import re  # (not at import: a warm install needs none)
+
         head, name = os.path.split(path)
         if "/.fastinst" in path:
             return "a file of fastinst's own"
@@ -469,6 +471,8 @@ class _Guard:
             if not any(n in text for n in needles[location]):
                 continue
             other = _load(self.scheme, location, entry)  # read METADATA only for a hit
+            import csv  # (here: csv imports re, which a warm install does without)
+
             with contextlib.suppress(csv.Error):
                 for row in csv.reader(text.splitlines()):
                     if row and row[0]:

@@ -18,7 +18,6 @@ warm install is measured in tens of milliseconds.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -285,7 +284,24 @@ def python_satisfies(spec: str, version: str) -> bool | None:
         return None
 
 
-_CLAUSE = re.compile(r"\s*(~=|==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?\s*")
+_OPERATORS = ("~=", "==", "!=", "<=", ">=", "<", ">")
+
+
+def _clause(text: str) -> tuple[str, str, bool] | None:
+    """``(operator, release, whether .*)`` of one clause, as the pattern
+    ``\\s*(~=|==|!=|<=|>=|<|>)\\s*([0-9]+(?:\\.[0-9]+)*)(\\.\\*)?\\s*`` matches it
+    whole, without ``re`` (which a warm install otherwise does not import)."""
+    text = text.strip()  # (what str.strip() strips is what \s matches)
+    op = next((op for op in _OPERATORS if text.startswith(op)), None)
+    if op is None:
+        return None
+    number = text[len(op) :].lstrip()
+    star = number.endswith(".*")
+    if star:
+        number = number[:-2]
+    if not all(part.isascii() and part.isdigit() for part in number.split(".")):
+        return None
+    return op, number, star
 
 
 def _simple_satisfies(spec: str, version: tuple[int, ...]) -> bool | None:
@@ -293,10 +309,10 @@ def _simple_satisfies(spec: str, version: tuple[int, ...]) -> bool | None:
     ``None`` for any other form."""
     verdict = True
     for clause in spec.split(","):
-        match = _CLAUSE.fullmatch(clause)
-        if match is None:
+        parsed = _clause(clause)
+        if parsed is None:
             return None
-        op, number, star = match.groups()
+        op, number, star = parsed
         wanted = tuple(int(v) for v in number.split("."))
         if star:
             if op not in ("==", "!="):
@@ -512,6 +528,8 @@ def _platforms(tags: ModuleType, f: dict[str, Any]) -> Iterator[str]:
 
 def _linux_first(tags: ModuleType) -> bool:
     """packaging 26.3 put ``linux_*`` before ``manylinux``/``musllinux`` tags."""
+    import re
+
     import packaging
 
     match = re.match(r"(\d+)\.(\d+)", packaging.__version__)
@@ -548,6 +566,8 @@ _EF_ARM_ABIMASK, _EF_ARM_ABI_VER5, _EF_ARM_ABI_FLOAT_HARD = 0xFF000000, 0x050000
 
 
 def _glibc(f: dict[str, Any]) -> tuple[int, int]:
+    import re
+
     match = re.match(r"(?P<major>[0-9]+)\.(?P<minor>[0-9]+)", f.get("glibc") or "")
     return (int(match["major"]), int(match["minor"])) if match else (-1, -1)
 

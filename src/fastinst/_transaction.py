@@ -26,11 +26,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import stat
 from collections.abc import Iterable, Iterator
 
+from . import _jsontext
 from ._log import logger
 from ._tree import remove_tree
 
@@ -267,7 +267,7 @@ def _read_journal(fd: int) -> tuple[list[tuple[str, str]], list[str], str | None
     with open(fd, encoding="utf-8", closefd=False) as f:
         for line in f:
             try:
-                entry = json.loads(line)
+                entry = _jsontext.loads(line)
             except ValueError:
                 break  # a torn last line: what it announces never started
             if isinstance(entry, str):
@@ -429,7 +429,7 @@ class Transaction:
 
     def _write_journal(self, entry: list[str] | str) -> None:
         assert self._journal is not None
-        os.write(self._journal, (json.dumps(entry) + "\n").encode())
+        os.write(self._journal, (_jsontext.dumps(entry) + "\n").encode())
 
     def _record(self, src: str, dst: str) -> None:
         """Journal a rename, then do it."""
