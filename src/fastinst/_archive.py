@@ -170,7 +170,13 @@ class Extraction:
         self.started = 0  # jobs handed to the core
         self.results: list[tuple[int, list[bytes]]] = []  # (first job, digests) per call
         self.error: BaseException | None = None
-        self.running = False
+        # ``busy``: the helper is in a core call on jobs it took; ``finished``: it
+        # returned. Both are set by the helper itself, never by the thread that
+        # starts it: an interrupt (Ctrl-C, SIGTERM) can land inside Thread.start(),
+        # before or after the thread really started, and `close` must be right in
+        # both cases (it waits on these, never joins a thread that may not exist).
+        self.busy = False
+        self.finished = False
         self.closed = False
         self.thread: threading.Thread | None = None
         if background:
@@ -196,7 +202,6 @@ class Extraction:
             self.dirs.append(dirs)
             self.wake.notify_all()
             if self.thread is None and not self.closed:
-                self.running = True
                 self.thread = threading.Thread(target=self._work, name="fastinst-extract")
                 self.thread.daemon = True
                 self.thread.start()
@@ -212,7 +217,7 @@ class Extraction:
         given = 0
         while True:
             with self.wake:
-                while len(self.results) == given and self.running:
+                while len(self.results) == given and not self.finished:
                     self.wake.wait()
                 if len(self.results) == given:
                     break
@@ -231,9 +236,8 @@ class Extraction:
             self.closed = True
             del self.jobs[self.started :]  # not started: dropped
             self.wake.notify_all()
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
+            while self.busy:  # what the core writes now is waited for
+                self.wake.wait()
 
     def _work(self) -> None:
         """The helper thread: core calls, one after the other, until closed."""
@@ -244,17 +248,20 @@ class Extraction:
                         self.wake.wait()
                     first, end = self.started, len(self.jobs)
                     self.started = end
+                    self.busy = first != end
                 if first == end:
                     return
                 blobs = self._call(first, end, None)
                 with self.wake:
                     self.results.append((first, blobs))
+                    self.busy = False
                     self.wake.notify_all()
         except BaseException as exc:  # raised by done(), on the caller's thread
             self.error = exc
         finally:
             with self.wake:
-                self.running = False
+                self.busy = False
+                self.finished = True
                 self.wake.notify_all()
 
     def _call(self, first: int, end: int, counters: bytearray | None) -> list[bytes]:
