@@ -240,6 +240,19 @@ class TestLinkTree:
         assert (info.value.kind, info.value.errno) == ("changed", errno.ENOENT)
 
     @pytest.mark.parametrize("how", [1, 2])
+    def test_missing_directory_of_a_key(self, core, tmp_path, how):
+        """A key's cached directory that is gone is the failure of its first row (the
+        compiled core opens each key's directory once, before linking)."""
+        sources = write_entry(tmp_path / "e", SAMPLE)
+        table = core.make_table(sources, rows_of(SAMPLE), 1)
+        Path(sources[3], "pkg-run").unlink()
+        Path(sources[3]).rmdir()
+        with pytest.raises(CoreFailure) as info:
+            core.link_tree(table, sources, targets_in(tmp_path / "t"), PREFIXES, [how] * 5, 1)
+        f = info.value
+        assert (f.kind, f.errno, f.detail) == ("changed", errno.ENOENT, f"{sources[3]}/pkg-run")
+
+    @pytest.mark.parametrize("how", [1, 2])
     def test_existing_destination_names_the_target(self, core, tmp_path, how):
         sources = write_entry(tmp_path / "e", SAMPLE)
         table = core.make_table(sources, rows_of(SAMPLE), 1)

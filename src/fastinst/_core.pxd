@@ -143,10 +143,12 @@ cdef struct Worker:
 cdef extern from "<fcntl.h>" nogil:
     enum:
         O_NOFOLLOW
+        O_PATH
         AT_FDCWD
         AT_SYMLINK_NOFOLLOW
     int fstatat(int dirfd, const char* path, struct_stat* st, int flags)
     int linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags)
+    int unlinkat(int dirfd, const char* path, int flags)
 
 
 cdef extern from "_core_helpers.h" nogil:
@@ -201,6 +203,10 @@ cdef struct TableJob:
     size_t source_len[NKEYS]
     const char* targets[NKEYS]
     size_t target_len[NKEYS]
+    # link_trees: each key's cached and target directory, opened (O_PATH) once per
+    # call, so that a file's calls walk only its path below them (-1: no rows there)
+    int source_fd[NKEYS]
+    int target_fd[NKEYS]
     int how[NKEYS]
     const char* prefixes[NKEYS]
     size_t prefix_len[NKEYS]
@@ -215,14 +221,16 @@ cdef struct TableJob:
 
 
 # What all workers of one link_trees() call share: the tables of every wheel, cut
-# into runs of rows (units) that the workers take in turn, and the first failure.
+# into runs of rows (units), and the first failure. Each worker walks the units
+# from its own place (see _link_worker) and claims each one it finds unclaimed.
 cdef struct LinkPool:
     TableJob* jobs
     size_t njobs
     size_t* unit_job            # per unit: its job
     size_t* unit_start          # per unit: its first row
+    int* claimed                # per unit, atomic: taken by a worker
     size_t nunits
-    size_t next                 # atomic: the next unit to take
+    int nworkers
     int stop                    # atomic: set on the first failure
     int failed                  # atomic: claimed by the worker that records it
     int fail_kind
@@ -240,6 +248,8 @@ cdef struct TableWorker:
     char* dst
     char* last                  # the directory made last (a prefix of dst)
     size_t last_len
+    int last_fd                 # link_trees: the target directory ``last`` is below
+    int index                   # link_trees: which worker of the pool
     unsigned char* buf          # copy buffer (CHUNK), made when first needed
     pthread_t thread
     int started

@@ -10,6 +10,8 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from libc.errno cimport EMLINK, ENOENT, ENOTTY, EPERM
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport realloc
+from posix.fcntl cimport O_DIRECTORY, openat
+from posix.stat cimport mkdirat
 
 
 def make_dirs(paths):
@@ -409,21 +411,24 @@ def make_table(sources, rows, int threads):
 # --- link_tree ------------------------------------------------------------------------
 
 
-cdef int _make_parent(TableWorker* w, size_t root_len, size_t dlen) noexcept nogil:
-    """Make the directory of the file ``w.dst`` (``dlen`` bytes) below its target
-    directory (``root_len`` bytes, which exists), with its missing parents; 0 or -1
+cdef int _make_parent(TableWorker* w, int tfd, size_t dlen) noexcept nogil:
+    """Make the directory of the file ``w.dst`` (``dlen`` bytes, relative to the
+    target directory ``tfd``, which exists) with its missing parents; 0 or -1
     (errno). The rows of a directory are neighbours in the table, so the
     directory made last is remembered: a row in the same directory needs no
     system call, and a row in another one only ``mkdir`` for each level below
     what the two share (which exists)."""
     cdef char* d = w.dst
     cdef size_t end = dlen, known = 0, k
-    while d[end - 1] != b"/":
+    while end > 0 and d[end - 1] != b"/":
         end -= 1
+    if end == 0:
+        return 0  # in the target directory itself
     end -= 1  # d[end] is the "/" before the file name
-    if end == root_len:
-        return 0
-    if end == w.last_len and memcmp(d, w.last, end) == 0:
+    if w.last_fd != tfd:
+        w.last_fd = tfd
+        w.last_len = 0
+    elif end == w.last_len and memcmp(d, w.last, end) == 0:
         return 0
     # the longest directory both have: it exists, as every parent of the last does
     while known < end and known < w.last_len and d[known] == w.last[known]:
@@ -434,13 +439,11 @@ cdef int _make_parent(TableWorker* w, size_t root_len, size_t dlen) noexcept nog
             known -= 1
             if d[known] == b"/":
                 break
-    if known < root_len:
-        known = root_len
     k = known + 1
     while k <= end:
         if k == end or d[k] == b"/":
             d[k] = 0
-            if mkdir(d, 0o777) != 0 and errno != EEXIST:
+            if mkdirat(tfd, d, 0o777) != 0 and errno != EEXIST:
                 d[k] = b"/"
                 return -1
             d[k] = b"/"
@@ -499,70 +502,74 @@ cdef inline bint _unchanged(struct_stat* st, Row* r, unsigned int euid) noexcept
             and st.st_uid == euid and (st.st_mode & 0o222) == 0)
 
 
-cdef int _copy_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
-    """Clone or copy the cached file ``w.src`` into the new file ``w.dst``, after
-    checking it against its row; T_OK, or the failure kind (errno set)."""
+cdef int _copy_row(TableWorker* w, Row* r, int sfd, int tfd, int how,
+                   int* copied) noexcept nogil:
+    """Clone or copy the cached file ``w.dst`` below ``sfd`` into the new file
+    ``w.dst`` below ``tfd``, after checking it against its row; T_OK, or the
+    failure kind (errno set)."""
     cdef struct_stat st
-    cdef int sfd, dfd, err, res
+    cdef int src, dst, err, res
     while True:
-        sfd = open(w.src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if sfd >= 0 or errno != EINTR:
+        src = openat(sfd, w.dst, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if src >= 0 or errno != EINTR:
             break
-    if sfd < 0:
+    if src < 0:
         return T_CHANGED  # gone, or a symlink (ELOOP)
-    if fstat(sfd, &st) != 0 or not _unchanged(&st, r, w.job.euid):
-        _close(sfd)
+    if fstat(src, &st) != 0 or not _unchanged(&st, r, w.job.euid):
+        _close(src)
         fi_set_errno(0)
         return T_CHANGED
     # A copy or clone is a new file of the environment, made like any written file:
     # 0o666 or 0o777 and the umask, not the cache's read-only bits.
     while True:
-        dfd = open(w.dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0o777 if r.flags & 1 else 0o666)
-        if dfd >= 0 or errno != EINTR:
+        dst = openat(tfd, w.dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     0o777 if r.flags & 1 else 0o666)
+        if dst >= 0 or errno != EINTR:
             break
-    if dfd < 0:
+    if dst < 0:
         err = errno
-        _close(sfd)
+        _close(src)
         fi_set_errno(err)
         return T_IO
     res = -1
     if how == 0:
-        res = ioctl(dfd, FICLONE, sfd)
+        res = ioctl(dst, FICLONE, src)
         if res != 0 and (errno == EXDEV or errno == EOPNOTSUPP or errno == EINVAL
                          or errno == ENOTTY):
             copied[0] = 1
             how = 2
     if how != 0:
-        res = _copy_into(w, sfd, dfd, r.size)
+        res = _copy_into(w, src, dst, r.size)
     err = errno
-    _close(sfd)
+    _close(src)
     if res != 0:
-        _close(dfd)
-        unlink(w.dst)  # our own new file: leave no partial copy behind
+        _close(dst)
+        unlinkat(tfd, w.dst, 0)  # our own new file: leave no partial copy behind
         fi_set_errno(err)
         return T_IO
-    if _close(dfd) != 0:
+    if _close(dst) != 0:
         return T_IO
     return T_OK
 
 
-cdef int _link_row(TableWorker* w, Row* r, int how, int* copied) noexcept nogil:
-    """Hard link, clone or copy one cached file after checking it; T_OK or a failure."""
+cdef int _link_row(TableWorker* w, Row* r, int sfd, int tfd, int how,
+                   int* copied) noexcept nogil:
+    """Hard link, clone or copy one cached file (``w.dst`` below ``sfd``) to
+    ``w.dst`` below ``tfd`` after checking it; T_OK or a failure."""
     cdef struct_stat st
     copied[0] = 0
     if how != 1:
-        return _copy_row(w, r, how, copied)
-    if fstatat(AT_FDCWD, w.src, &st, AT_SYMLINK_NOFOLLOW) != 0:
+        return _copy_row(w, r, sfd, tfd, how, copied)
+    if fstatat(sfd, w.dst, &st, AT_SYMLINK_NOFOLLOW) != 0:
         return T_CHANGED
     if not _unchanged(&st, r, w.job.euid):
         fi_set_errno(0)
         return T_CHANGED
-    if linkat(AT_FDCWD, w.src, AT_FDCWD, w.dst, 0) == 0:
+    if linkat(sfd, w.dst, tfd, w.dst, 0) == 0:
         return T_OK
     if errno == EMLINK or errno == EXDEV or errno == EPERM:
         copied[0] = 1
-        return _copy_row(w, r, 2, copied)
+        return _copy_row(w, r, sfd, tfd, 2, copied)
     return T_IO
 
 
@@ -578,42 +585,60 @@ cdef void _pool_fail(LinkPool* p, int kind, size_t job, size_t index, int err,
         p.fail_on_source = on_source
 
 
+cdef void _link_unit(TableWorker* w, LinkPool* p, size_t u) noexcept nogil:
+    """Link the rows of unit ``u``."""
+    cdef TableJob* j = &p.jobs[p.unit_job[u]]
+    cdef size_t i = p.unit_start[u]
+    cdef size_t end = i + LINK_RUN if i + LINK_RUN < j.n else j.n
+    cdef int kind, copied = 0, tfd
+    cdef Row* r
+    w.job = j
+    while i < end and not fi_load(&p.stop):
+        r = &j.rows[i]
+        if j.skip != NULL and j.skip[i]:
+            i += 1
+            continue
+        memcpy(w.dst, r.path, r.len)
+        w.dst[r.len] = 0
+        tfd = j.target_fd[r.key]
+        if _make_parent(w, tfd, r.len) != 0:
+            _pool_fail(p, T_IO, p.unit_job[u], i, errno, 0)
+            return
+        kind = _link_row(w, r, j.source_fd[r.key], tfd, j.how[r.key], &copied)
+        if kind != T_OK:
+            _pool_fail(p, kind, p.unit_job[u], i, errno, kind == T_CHANGED)
+            return
+        if copied:
+            fi_fetch_add_n(&j.copies, 1)
+        if j.counter != NULL:
+            fi_add64(j.counter, r.size)
+        i += 1
+
+
 cdef void* _link_worker(void* arg) noexcept nogil:
+    """Claim and link units until none is left. The units list each table's
+    rows in order, so neighbouring units are neighbouring directories, and two
+    threads creating entries in one directory wait for each other on its lock.
+    So each pair of workers has a stretch of the units: one walks it from its
+    start, the other from its end, and only where they meet do they work side by
+    side; a worker that finds its stretch done goes on, the same way, into the
+    others' (taking what is still unclaimed), so none idles while work is left."""
     cdef TableWorker* w = <TableWorker*>arg
     cdef LinkPool* p = w.pool
-    cdef TableJob* j
-    cdef size_t u, job, i, end, dlen
-    cdef int kind, copied = 0
-    cdef Row* r
+    cdef size_t n = p.nunits, stretches = <size_t>(p.nworkers + 1) // 2
+    cdef size_t k = <size_t>w.index // 2, u, seen
+    cdef bint back = w.index % 2 == 1
     w.last_len = 0
-    while not fi_load(&p.stop):
-        u = fi_fetch_add(&p.next)
-        if u >= p.nunits:
+    w.last_fd = -1
+    if n == 0:
+        return NULL
+    u = (k + 1) * n // stretches - 1 if back else k * n // stretches
+    for seen in range(n):
+        if fi_load(&p.stop):
             break
-        job = p.unit_job[u]
-        j = &p.jobs[job]
-        w.job = j
-        i = p.unit_start[u]
-        end = i + LINK_RUN if i + LINK_RUN < j.n else j.n
-        while i < end and not fi_load(&p.stop):
-            r = &j.rows[i]
-            if j.skip != NULL and j.skip[i]:
-                i += 1
-                continue
-            _join(w.src, j.sources[r.key], j.source_len[r.key], r)
-            dlen = _join(w.dst, j.targets[r.key], j.target_len[r.key], r)
-            if _make_parent(w, j.target_len[r.key], dlen) != 0:
-                _pool_fail(p, T_IO, job, i, errno, 0)
-                break
-            kind = _link_row(w, r, j.how[r.key], &copied)
-            if kind != T_OK:
-                _pool_fail(p, kind, job, i, errno, kind == T_CHANGED)
-                break
-            if copied:
-                fi_fetch_add_n(&j.copies, 1)
-            if j.counter != NULL:
-                fi_add64(j.counter, r.size)
-            i += 1
+        if not fi_load(&p.claimed[u]) and fi_claim(&p.claimed[u]):
+            _link_unit(w, p, u)
+        u = (u + n - 1) % n if back else (u + 1) % n
     return NULL
 
 
@@ -772,7 +797,53 @@ cdef int _set_link_job(TableJob* t, object spec, list keep, Py_ssize_t index) ex
     for i in range(t.n):
         if t.sources[t.rows[i].key] == NULL or t.targets[t.rows[i].key] == NULL:
             raise CoreFailure("table", index, i, 0, _TABLE_PROBLEMS[6])
+    for k in range(NKEYS):
+        t.source_fd[k] = -1
+        t.target_fd[k] = -1
     t.euid = geteuid()
+    return 0
+
+
+cdef int _open_dir(const char* path) noexcept nogil:
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)
+
+
+cdef int _open_link_dirs(LinkPool* p, list fds) except -1:
+    """Open each job's cached and target directory of every key that has rows
+    to link (a target once, whichever jobs share it); their descriptors go to
+    ``fds``, to be closed. A directory that cannot be opened is the failure of
+    the first row below it (an entry's missing directory is a damaged entry)."""
+    cdef dict targets = {}
+    cdef size_t job, i
+    cdef int k, fd
+    cdef TableJob* t
+    cdef size_t first[NKEYS]
+    for job in range(p.njobs):
+        t = &p.jobs[job]
+        for k in range(NKEYS):
+            first[k] = t.n
+        for i in range(t.n):
+            if (t.skip == NULL or not t.skip[i]) and first[t.rows[i].key] == t.n:
+                first[t.rows[i].key] = i
+        for k in range(NKEYS):
+            if first[k] == t.n:
+                continue
+            fd = _open_dir(t.sources[k])
+            if fd < 0:
+                _pool_fail(p, T_CHANGED, job, first[k], errno, 1)
+                return 0
+            fds.append(fd)
+            t.source_fd[k] = fd
+            name = PyBytes_FromStringAndSize(t.targets[k], <Py_ssize_t>t.target_len[k])
+            fd = targets.get(name, -1)
+            if fd < 0:
+                fd = _open_dir(t.targets[k])
+                if fd < 0:
+                    _pool_fail(p, T_IO, job, first[k], errno, 0)
+                    return 0
+                fds.append(fd)
+                targets[name] = fd
+            t.target_fd[k] = fd
     return 0
 
 
@@ -821,9 +892,9 @@ def link_trees(jobs, int threads, counters=None):
     linked, for another thread to poll.
 
     Every table is checked before anything is linked. The threads take runs of
-    neighbouring rows of the jobs in turn (the first run of each job, then the
-    second...), so that both stay busy across small wheels and seldom create
-    entries in one directory at once.
+    neighbouring rows, each from its own place in the list of every job's runs
+    (two threads: one from the start, one from the end), so that they seldom
+    create entries in one directory at once, and all stay busy to the end.
 
     Returns, per job, the RECORD text of its rows (in table order), the
     top-level names made below each target, and how many files were copied
@@ -831,12 +902,12 @@ def link_trees(jobs, int threads, counters=None):
     ``"io"``) with the job's and the row's index and the path.
     """
     cdef list specs = list(jobs)
-    cdef size_t njobs = <size_t>len(specs), k, u, run, most = 0, bufsize = 0, total = 0
+    cdef size_t njobs = <size_t>len(specs), k, u, run, bufsize = 0, total = 0
     cdef LinkPool pool
     cdef TableWorker* workers = NULL
     cdef int nthreads = 0, w
     cdef int64_t* counted
-    cdef list keep = []
+    cdef list keep = [], fds = []
     cdef bytes record
     cdef unsigned char* text
     cdef TableJob* t
@@ -852,8 +923,6 @@ def link_trees(jobs, int threads, counters=None):
         for k in range(njobs):
             _set_link_job(&pool.jobs[k], specs[k], keep, <Py_ssize_t>k)
             pool.nunits += (pool.jobs[k].n + LINK_RUN - 1) // LINK_RUN
-            if pool.jobs[k].n > most:
-                most = pool.jobs[k].n
             if pool.jobs[k].bufsize > bufsize:
                 bufsize = pool.jobs[k].bufsize
         counted = _counters(counters, <Py_ssize_t>njobs)
@@ -864,24 +933,27 @@ def link_trees(jobs, int threads, counters=None):
         pool.unit_start = <size_t*>malloc((pool.nunits if pool.nunits else 1) * sizeof(size_t))
         if pool.unit_job == NULL or pool.unit_start == NULL:
             raise MemoryError()
+        pool.claimed = <int*>calloc(pool.nunits if pool.nunits else 1, sizeof(int))
+        if pool.claimed == NULL:
+            raise MemoryError()
         u = 0
-        run = 0
-        while run < most:  # the first run of each job, then the second...
-            for k in range(njobs):
-                if run < pool.jobs[k].n:
-                    pool.unit_job[u] = k
-                    pool.unit_start[u] = run
-                    u += 1
-            run += LINK_RUN
-        for k in range(njobs):
+        for k in range(njobs):  # each job's runs in table order
+            for run in range(0, pool.jobs[k].n, LINK_RUN):
+                pool.unit_job[u] = k
+                pool.unit_start[u] = run
+                u += 1
             total += pool.jobs[k].n
+        _open_link_dirs(&pool, fds)
         nthreads = _n_threads(threads, total)
+        pool.nworkers = nthreads
         pool.jobs[0].bufsize = bufsize  # the workers' buffers fit every job's paths
         workers = _table_workers(&pool.jobs[0], nthreads)
         for w in range(nthreads):
             workers[w].pool = &pool
-        with nogil:
-            _run_table_pool(&pool.jobs[0], workers, nthreads, _link_worker)
+            workers[w].index = w
+        if not pool.failed:
+            with nogil:
+                _run_table_pool(&pool.jobs[0], workers, nthreads, _link_worker)
         if pool.failed:
             t = &pool.jobs[pool.fail_job]
             r = &t.rows[pool.fail_index]
@@ -906,3 +978,6 @@ def link_trees(jobs, int threads, counters=None):
         free(pool.jobs)
         free(pool.unit_job)
         free(pool.unit_start)
+        free(pool.claimed)
+        for fd in fds:
+            close(fd)

@@ -17,6 +17,7 @@ import stat
 import struct
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Union
@@ -747,9 +748,9 @@ def link_trees(
     linked, for another thread to poll.
 
     Every table is checked before anything is linked. The threads take runs of
-    neighbouring rows of the jobs in turn (the first run of each job, then the
-    second...), so that both stay busy across small wheels and seldom create
-    entries in one directory at once.
+    neighbouring rows, each from its own place in the list of every job's runs
+    (two threads: one from the start, one from the end), so that they seldom
+    create entries in one directory at once, and all stay busy to the end.
 
     Returns, per job, the RECORD text of its rows (in table order), the
     top-level names made below each target, and how many files were copied
@@ -795,20 +796,26 @@ def link_trees(
                     failure.append(fail)
             return
 
-    most = max((len(rows) for rows in tables), default=0)
-    units = [
-        (j, start)
-        for start in range(0, most, _LINK_RUN)
-        for j, rows in enumerate(tables)
-        if start < len(rows)
-    ]
+    # each job's runs in table order: half the workers take them from the start,
+    # half from the end (deque.popleft and pop are atomic)
+    units = deque(
+        (j, start) for j, rows in enumerate(tables) for start in range(0, len(rows), _LINK_RUN)
+    )
+
+    def work(back: bool) -> None:
+        while True:
+            try:
+                unit = units.pop() if back else units.popleft()
+            except IndexError:
+                return
+            run(unit)
+
     workers = _threads(threads, sum(len(rows) for rows in tables))
     if workers == 1:
-        for unit in units:
-            run(unit)
+        work(False)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(run, units))
+            list(pool.map(work, [k % 2 == 1 for k in range(workers)]))
     if failure:
         raise failure[0]
     return [

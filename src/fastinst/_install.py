@@ -468,7 +468,7 @@ def _open_all(
     # next ones are opened (`_cache.EntryBuilder`); one wheel alone is unpacked on
     # this thread (nothing to open meanwhile, and no helper thread's malloc arena).
     background = cache is not None and fill and progress is None and len(items) > 1
-    builder = cache.builder(jobs, verified=verify) if cache is not None and background else None
+    builder = None  # made for the first cold wheel: a warm install needs none of it
     try:
         for path, pin in items:
             digest = None
@@ -501,7 +501,10 @@ def _open_all(
                 assert digest is not None
                 cold.append((len(sources), source, digest))
                 sources.append(None)
-                if builder is not None:
+                if background:
+                    assert cache is not None
+                    if builder is None:
+                        builder = cache.builder(jobs, verified=verify)
                     builder.add(source, digest)
             else:
                 sources.append(source)
