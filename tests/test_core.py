@@ -194,6 +194,23 @@ class TestExtract:
         for m in members:
             assert (tmp_path / "out" / m.name).read_bytes() == m.data
 
+    def test_stamps_are_what_the_new_files_are(self, core, tmp_path):
+        """With ``stamps``, each task's new file's size and mtime_ns (what a cache
+        table records), taken from the file the core wrote: whole, streamed, zstd."""
+        big = Member("pkg/noise.bin", random.Random(2).randbytes(5 << 20))
+        archive = write_zip(tmp_path / "mixed.whl", [*MIXED, big])
+        (tmp_path / "out").mkdir()
+        tasks = tasks_for(archive, tmp_path / "out")
+        stamps = [bytearray(16 * len(tasks)), bytearray()]
+        core.extract([(str(archive), tasks), (str(archive), [])], 2, None, stamps)
+        for i, task in enumerate(tasks):
+            st = os.lstat(task[5])
+            assert struct.unpack_from("<Qq", stamps[0], 16 * i) == (st.st_size, st.st_mtime_ns)
+        with pytest.raises(ValueError, match="stamps"):
+            core.extract([(str(archive), tasks)], 1, None, [bytearray(16)])
+        with pytest.raises(ValueError, match="stamps"):
+            core.extract([(str(archive), tasks)], 1, None, [bytes(16 * len(tasks))])
+
     @pytest.mark.parametrize("threads", [1, 2, 0])
     def test_many_members_over_several_jobs(self, core, tmp_path, threads):
         rnd = random.Random(threads)

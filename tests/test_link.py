@@ -102,6 +102,25 @@ class TestMakeTable:
             st = os.lstat(f"{sources[key]}/{path}")
             assert (size, mtime) == (st.st_size, st.st_mtime_ns)
 
+    def test_given_stamps_are_packed_without_a_look_at_the_files(self, tmp_path):
+        """Stamps given (as `extract` reports them) are used as they are: the table of
+        a new cache entry costs no ``lstat`` per file."""
+        sources = write_entry(tmp_path / "e", SAMPLE)
+        rows = rows_of(SAMPLE)
+        stamps = b"".join(struct.pack("<Qq", 1000 + i, -i) for i in range(len(rows)))
+        tables = {
+            c: load_core(c).make_table(sources, rows, 1, stamps) for c in ("compiled", "python")
+        }
+        assert tables["compiled"] == tables["python"]
+        got = load_core("python").read_table(tables["python"])
+        assert [(size, mtime) for _k, _p, size, mtime, _f, _s in got] == [
+            (1000 + i, -i) for i in range(len(rows))
+        ]
+        with pytest.raises(ValueError, match="stamps"):
+            load_core("compiled").make_table(sources, rows, 1, stamps[:-1])
+        with pytest.raises(ValueError, match="stamps"):
+            load_core("python").make_table(sources, rows, 1, stamps[:-1])
+
     def test_both_cores_pack_the_same_bytes(self, tmp_path):
         sources = write_entry(tmp_path / "e", SAMPLE)
         tables = {

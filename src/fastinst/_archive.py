@@ -124,14 +124,16 @@ def extract(
     jobs: list[tuple[Wheel, list[Member], list[Task]]],
     threads: int,
     counters: bytearray | None = None,
+    stamps: list[bytearray] | None = None,
 ) -> list[bytes]:
     """Run the tasks of every wheel in one parallel core call; per wheel, the digests
-    (and, with ``counters``, the bytes written so far, 8 bytes per wheel).
+    (and, with ``counters``, the bytes written so far, 8 bytes per wheel; with
+    ``stamps``, each new file's size and mtime, 16 bytes per task: see the core).
 
     A failure is raised as the public error that names the wheel and the member.
     """
     try:
-        return _backend.core.extract([(w.path, t) for w, _m, t in jobs], threads, counters)
+        return _backend.core.extract([(w.path, t) for w, _m, t in jobs], threads, counters, stamps)
     except CoreFailure as failure:
         wheel, members, todo = jobs[failure.job]
         raise core_error(
@@ -150,7 +152,8 @@ class Extraction:
     core waits for the whole list. The helper runs nothing but those calls, so
     every piece of Python stays on the caller's thread. Without ``background``,
     all of it is one call, made by `done` (``counters``: bytes written, 8 per
-    wheel, see `extract`).
+    wheel, see `extract`). With ``stamps``, ``stamps[index]`` holds each new
+    file's size and mtime once its wheel is done (16 bytes per task, see `extract`).
 
     `done` yields ``(index, digests)`` for each wheel, in the order added, as its
     call returns, and then raises the first call's failure, if any (the public
@@ -160,11 +163,17 @@ class Extraction:
     """
 
     def __init__(
-        self, threads: int, *, background: bool = True, counters: bytearray | None = None
+        self,
+        threads: int,
+        *,
+        background: bool = True,
+        counters: bytearray | None = None,
+        stamps: bool = False,
     ) -> None:
         self.threads = threads
         self.background = background
         self.counters = counters
+        self.stamps: list[bytearray] | None = [] if stamps else None
         self.jobs: list[tuple[Wheel, list[Member], list[Task]]] = []
         self.dirs: list[list[str]] = []
         self.started = 0  # jobs handed to the core
@@ -191,6 +200,8 @@ class Extraction:
         self.close()
 
     def add(self, wheel: Wheel, members: list[Member], tasks: list[Task], dirs: list[str]) -> None:
+        if self.stamps is not None:
+            self.stamps.append(bytearray(16 * len(tasks)))
         if not self.background:
             self.jobs.append((wheel, members, tasks))
             self.dirs.append(dirs)
@@ -266,7 +277,8 @@ class Extraction:
 
     def _call(self, first: int, end: int, counters: bytearray | None) -> list[bytes]:
         _backend.core.make_dirs([d for dirs in self.dirs[first:end] for d in dirs])
-        return extract(self.jobs[first:end], self.threads, counters)
+        stamps = self.stamps[first:end] if self.stamps is not None else None
+        return extract(self.jobs[first:end], self.threads, counters, stamps)
 
 
 def check_other_algorithms(wheel: Wheel, members: Sequence[Member], paths: Sequence[str]) -> None:

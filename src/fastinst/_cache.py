@@ -365,7 +365,7 @@ class EntryBuilder:
         self.umask = current_umask()
         self.builds: list[_Build] = []  # every one added, in order
         self.error: OSError | None = None
-        self.extraction = Extraction(threads, background=background, counters=counters)
+        self.extraction = Extraction(threads, background=background, counters=counters, stamps=True)
         self.tmp_root = os.path.join(cache.root, TMP)
         self.ready = False
 
@@ -386,8 +386,10 @@ class EntryBuilder:
         """Wait for every wheel added; their entries, in order. Raises what failed."""
         if self.error is not None:
             raise self.error
+        stamps = self.extraction.stamps
+        assert stamps is not None
         for index, digests in self.extraction.done():
-            self._publish(self.builds[index], digests)
+            self._publish(self.builds[index], digests, bytes(stamps[index]))
         result = []
         for build in self.builds:
             loaded = self.cache.load(build.digest, verified=self.verified)
@@ -418,7 +420,8 @@ class EntryBuilder:
         os.mkdir(path, _trust.DIR_MODE)
         tree = os.path.join(path, TREE)
         lay = source.layout
-        members = lay.files + lay.scripts
+        # in the table's order, so that its rows need no sorting when it is made
+        members = sorted(lay.files + lay.scripts, key=lambda m: (m.key, m.path))
         keys = [f"{tree}/{k}/" for k in KEY_NAMES]
         dirs: set[str] = set()
         for m in members:
@@ -437,14 +440,14 @@ class EntryBuilder:
         self.builds.append(build)
         return build
 
-    def _publish(self, build: _Build, digests: bytes) -> None:
+    def _publish(self, build: _Build, digests: bytes, stamps: bytes) -> None:
         """Write the entry file of an extracted build and give it its final name."""
         from . import _archive
 
         _fix_modes(self.umask, [build.path], set(build.dirs), build.tasks)
         wheel = build.source.wheel
         _archive.check_other_algorithms(wheel, build.members, [t[5] for t in build.tasks])
-        _finish(build.path, wheel, build.members, digests, self.threads, verified=self.verified)
+        _finish(build.path, wheel, build.members, digests, stamps, verified=self.verified)
         self.cache._publish(build.path, build.digest, verified=self.verified)
 
 
@@ -462,10 +465,12 @@ def _fix_modes(umask: int, builds: list[str], dirs: set[str], tasks: list[Task])
 
 
 def _finish(
-    build: str, wheel: Wheel, members: list[Member], blob: bytes, threads: int, *, verified: bool
+    build: str, wheel: Wheel, members: list[Member], blob: bytes, stamps: bytes, *, verified: bool
 ) -> None:
     """Write the ``entry`` file of a build whose tree is extracted (``blob``: the
-    members' SHA-256 digests, in order)."""
+    members' SHA-256 digests, in order; ``stamps``: the size and mtime of each new
+    file, as the core's ``extract`` took them from the file it had written:
+    members sorted by key and path, as the table's rows are)."""
     from ._entry import FLAG_EXEC
     from ._records import encode_hash
     from ._scripts import posix_body
@@ -473,6 +478,7 @@ def _finish(
 
     tree = os.path.join(build, TREE)
     rows: list[tuple[int, str, int, bytes]] = []
+    known: list[bytes] = []  # the stamps of those rows
     scripts: list[list[object]] = []
     places = set()
     size = 0
@@ -488,12 +494,13 @@ def _finish(
                     scripts.append([m.path, m.entry[USIZE], encode_hash(digest)])
                     continue
         rows.append((m.key, m.path, FLAG_EXEC if m.executable else 0, digest))
-    # Sorted, so that the files of a directory are neighbours in the table.
-    rows.sort(key=lambda r: (r[0], r[1]))
+        known.append(stamps[i * 16 : i * 16 + 16])
     tops: list[list[str]] = [[] for _ in KEY_NAMES]
     for key, top in sorted(places):
         tops[key].append(top)
-    table = _backend.core.make_table([f"{tree}/{k}" for k in KEY_NAMES], rows, threads)
+    # No lstat: the rows come sorted (the files of a directory are neighbours),
+    # with the stamps the core took from each file it wrote.
+    table = _backend.core.make_table([f"{tree}/{k}" for k in KEY_NAMES], rows, 0, b"".join(known))
     header: dict[str, object] = {
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,

@@ -100,6 +100,7 @@ cdef struct Task:
     const char* name        # the member's name in the central directory (UTF-8)
     Py_ssize_t name_len
     unsigned char* digest   # where the SHA-256 goes (inside the job's result bytes)
+    unsigned char* stamp    # where size and mtime_ns of the new file go (16 bytes), or NULL
     unsigned char expected[32]
 
 

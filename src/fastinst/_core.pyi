@@ -25,12 +25,18 @@ SKIP_UNLISTED: Final[int]
 
 def read_central_directory(path: str) -> list[Entry]: ...
 def extract(
-    jobs: Sequence[tuple[str, Sequence[Task]]], threads: int, counters: bytearray | None = None
+    jobs: Sequence[tuple[str, Sequence[Task]]],
+    threads: int,
+    counters: bytearray | None = None,
+    stamps: Sequence[bytearray] | None = None,
 ) -> list[bytes]: ...
 def make_dirs(paths: Sequence[str]) -> None: ...
 def read_table(table: bytes) -> list[Row]: ...
 def make_table(
-    sources: Sequence[str | None], rows: Sequence[tuple[int, str, int, bytes]], threads: int
+    sources: Sequence[str | None],
+    rows: Sequence[tuple[int, str, int, bytes]],
+    threads: int,
+    stamps: bytes | None = None,
 ) -> bytes: ...
 def link_tree(
     table: bytes,

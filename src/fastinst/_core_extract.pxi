@@ -1,6 +1,8 @@
 # Extraction: inflate, CRC-32, SHA-256 and write of members on the worker pool,
 # whole or streamed, in bounded memory. Included by _core.pyx.
 
+from cpython.bytearray cimport PyByteArray_AS_STRING
+
 
 # Memory: each worker keeps buffers for members up to SMALL_MEMBER bytes (input plus
 # output), inflated whole by libdeflate (the fastest here, but it cannot stream).
@@ -291,6 +293,24 @@ cdef int _extract_whole(Worker* w, Task* t, int64_t start, unsigned char** inbuf
     return _check_and_write(w, t, data)
 
 
+cdef int _stamp(const Task* t, int fd) noexcept nogil:
+    """Size and modification time of the new file, once written, from its descriptor
+    (what the cache's table records, without a second walk of its path): 0 or -1."""
+    cdef struct_stat st
+    cdef int k
+    cdef uint64_t size, mtime
+    if t.stamp == NULL:
+        return 0
+    if fstat(fd, &st) != 0:
+        return -1
+    size = <uint64_t>st.st_size
+    mtime = <uint64_t>fi_mtime_ns(&st)
+    for k in range(8):
+        t.stamp[k] = <unsigned char>(size >> (8 * k))
+        t.stamp[8 + k] = <unsigned char>(mtime >> (8 * k))
+    return 0
+
+
 cdef int _check_and_write(Worker* w, Task* t, const unsigned char* data) noexcept nogil:
     """CRC, size and SHA-256 checks of the inflated ``data``; then the new file."""
     cdef uint32_t crc
@@ -307,7 +327,7 @@ cdef int _check_and_write(Worker* w, Task* t, const unsigned char* data) noexcep
     fd = _open_new(t.dest, t.mode)
     if fd < 0:
         return K_IO
-    if _write_full(fd, data, t.usize) != 0:
+    if _write_full(fd, data, t.usize) != 0 or _stamp(t, fd) != 0:
         r = errno
         _close(fd)
         fi_set_errno(r)
@@ -423,6 +443,8 @@ cdef int _extract_streaming(Worker* w, Task* t, int64_t start) noexcept nogil:
             kind = K_IO
         elif t.has_sha == 2 or (t.has_sha == 1 and memcmp(t.digest, t.expected, 32) != 0):
             kind = K_SHA256
+        elif _stamp(t, fd) != 0:
+            kind = K_IO
     err = errno
     if _close(fd) != 0 and kind == K_OK:
         err = errno
@@ -522,11 +544,14 @@ cdef int _cmp_tasks(const void* a, const void* b) noexcept nogil:
     return -1 if x.index < y.index else (1 if x.index > y.index else 0)
 
 
-def extract(jobs, int threads, counters=None):
+def extract(jobs, int threads, counters=None, stamps=None):
     """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
 
     ``counters``, when given, holds a little-endian 8-byte count per job that grows
     by each member's size once it is written, for another thread to poll.
+    ``stamps``, when given, holds a bytearray per job with 16 bytes per task: the
+    new file's size and modification time in nanoseconds (little-endian, as a
+    cache table's row starts), taken from the file once written.
 
     For example, ``extract([("demo.whl", [task])], 0)``, with ``task`` a ``Task``
     such as ``(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")``,
@@ -546,6 +571,14 @@ def extract(jobs, int threads, counters=None):
         archives.append(archive)
         task_lists.append(tasks)
         total += len(tasks)
+    cdef list stamp_list = None
+    if stamps is not None:
+        stamp_list = list(stamps)
+        if len(stamp_list) != njobs or any(
+            not isinstance(b, bytearray) or len(b) != 16 * len(t)
+            for b, t in zip(stamp_list, task_lists)
+        ):
+            raise ValueError("stamps needs a bytearray of 16 bytes per task for each job")
 
     cdef list results = []
     cdef list keep = []       # the encoded destinations, alive while C points into them
@@ -603,6 +636,9 @@ def extract(jobs, int threads, counters=None):
                 t.job = <int>j
                 t.index = <int>i
                 t.digest = <unsigned char*>PyBytes_AS_STRING(result) + 32 * i
+                t.stamp = NULL
+                if stamp_list is not None:
+                    t.stamp = <unsigned char*>PyByteArray_AS_STRING(stamp_list[j]) + 16 * i
                 # UTF-8 of the name, kept by the str itself (alive in task_lists)
                 t.name = PyUnicode_AsUTF8AndSize(name, &t.name_len)
         _set_limits(arr, n)
@@ -674,6 +710,14 @@ def extract(jobs, int threads, counters=None):
                 detail = archives[j] if f.on_archive else task[5]
                 raise CoreFailure(f.kind, j, i, f.errno, detail) from None
             memcpy(t.digest, PyBytes_AS_STRING(digest), 32)
+            if t.stamp != NULL:
+                try:
+                    st_ = os.lstat(task[5])
+                except OSError as exc:
+                    raise CoreFailure("io", j, i, exc.errno or 0, task[5]) from None
+                stamp = (st_.st_size.to_bytes(8, "little")
+                         + st_.st_mtime_ns.to_bytes(8, "little", signed=True))
+                memcpy(t.stamp, PyBytes_AS_STRING(stamp), 16)
             if sh.counters != NULL:
                 fi_add64(&sh.counters[j], task[3])
         return results

@@ -323,9 +323,10 @@ cdef inline void _put64(unsigned char* p, uint64_t v) noexcept nogil:
         p[k] = <unsigned char>(v >> (8 * k))
 
 
-def make_table(sources, rows, int threads):
+def make_table(sources, rows, int threads, stamps=None):
     """Pack ``(key, path, flags, sha256)`` rows of the files below ``sources[key]``,
-    with the size and modification time each file has now (``lstat``, in parallel).
+    with the size and modification time each file has now (``lstat``, in parallel),
+    or those in ``stamps`` (16 bytes per row, as `extract` gives them: no ``lstat``).
 
     >>> make_table(["/cache/e/purelib", None, None, None, None], [], 0)
     b''
@@ -340,8 +341,13 @@ def make_table(sources, rows, int threads):
     cdef int nthreads = 0, k, problem
     cdef unsigned char* o
     cdef bytes result
+    cdef const unsigned char* known = NULL
     memset(&job, 0, sizeof(TableJob))
     _n_threads(threads, 1)
+    if stamps is not None:
+        if not isinstance(stamps, bytes) or len(stamps) != 16 * len(items):
+            raise ValueError("stamps needs 16 bytes per row")
+        known = <const unsigned char*>PyBytes_AS_STRING(stamps)
     job.rows = <Row*>calloc(n if n else 1, sizeof(Row))
     job.stats = <struct_stat*>calloc(n if n else 1, sizeof(struct_stat))
     try:
@@ -380,10 +386,11 @@ def make_table(sources, rows, int threads):
             if src_b[k] is not None:
                 job.sources[k] = PyBytes_AS_STRING(src_b[k])
                 job.source_len[k] = <size_t>len(src_b[k])
-        nthreads = _n_threads(threads, n)
-        workers = _table_workers(&job, nthreads)
-        with nogil:
-            _run_table_pool(&job, workers, nthreads, _stat_worker)
+        if known == NULL:
+            nthreads = _n_threads(threads, n)
+            workers = _table_workers(&job, nthreads)
+            with nogil:
+                _run_table_pool(&job, workers, nthreads, _stat_worker)
         if job.failed:
             i = job.fail_index
             raise CoreFailure(_T_NAMES[job.fail_kind], 0, i, job.fail_errno,
@@ -392,8 +399,11 @@ def make_table(sources, rows, int threads):
         o = <unsigned char*>PyBytes_AS_STRING(result)
         with nogil:
             for i in range(n):
-                _put64(o, <uint64_t>job.stats[i].st_size)
-                _put64(o + 8, <uint64_t>fi_mtime_ns(&job.stats[i]))
+                if known != NULL:
+                    memcpy(o, known + 16 * i, 16)
+                else:
+                    _put64(o, <uint64_t>job.stats[i].st_size)
+                    _put64(o + 8, <uint64_t>fi_mtime_ns(&job.stats[i]))
                 o[16] = <unsigned char>job.rows[i].key
                 o[17] = <unsigned char>job.rows[i].flags
                 o[18] = <unsigned char>(job.rows[i].len & 0xFF)

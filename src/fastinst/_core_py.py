@@ -302,14 +302,23 @@ def _inflate(data: bytes, usize: int) -> bytes:
     return out
 
 
-def _do_task(fd: int, archive_size: int, task: Task, limit: int) -> bytes:
-    """Extract one member; return its SHA-256 or raise `MemberFailure`."""
+def _do_task(
+    fd: int, archive_size: int, task: Task, limit: int, stamp: list[bytes] | None = None
+) -> bytes:
+    """Extract one member; return its SHA-256 or raise `MemberFailure`. With
+    ``stamp``, append the new file's size and mtime_ns (16 bytes, see `extract`)."""
     _, method, _, usize, crc, dest, mode, expected_sha, expected_size, _ = task
     if method not in (METHOD_STORED, METHOD_DEFLATED, METHOD_ZSTD):
         raise MemberFailure("method")
     start = _data_start(fd, archive_size, task, limit)
     if method == METHOD_ZSTD:
-        return _zstd.extract(fd, start, task)  # streamed, with the same checks
+        digest = _zstd.extract(fd, start, task)  # streamed, with the same checks
+        if stamp is not None:
+            try:
+                stamp.append(_stamp(os.lstat(dest)))
+            except OSError as exc:
+                raise MemberFailure("io", exc.errno or 0) from None
+        return digest
     raw = _read_data(fd, start, task[2])
     data = _inflate(raw, usize) if method == METHOD_DEFLATED else raw
     del raw
@@ -330,6 +339,8 @@ def _do_task(fd: int, archive_size: int, task: Task, limit: int) -> bytes:
         view = memoryview(data)
         while view:
             view = view[os.write(out, view) :]
+        if stamp is not None:
+            stamp.append(_stamp(os.fstat(out)))
     except OSError as exc:
         os.close(out)
         raise MemberFailure("io", exc.errno or 0) from None
@@ -340,13 +351,23 @@ def _do_task(fd: int, archive_size: int, task: Task, limit: int) -> bytes:
     return digest
 
 
+def _stamp(st: os.stat_result) -> bytes:
+    return STAMP.pack(st.st_size, st.st_mtime_ns)
+
+
 def extract(
-    jobs: Sequence[tuple[str, Sequence[Task]]], threads: int, counters: bytearray | None = None
+    jobs: Sequence[tuple[str, Sequence[Task]]],
+    threads: int,
+    counters: bytearray | None = None,
+    stamps: Sequence[bytearray] | None = None,
 ) -> list[bytes]:
     """Extract every task of every ``(archive, tasks)`` job; per job, the digests.
 
     ``counters``, when given, holds a little-endian 8-byte count per job that grows
     by each member's size once it is written, for another thread to poll.
+    ``stamps``, when given, holds a bytearray per job with 16 bytes per task: the
+    new file's size and modification time in nanoseconds (little-endian, as a
+    cache table's row starts), taken from the file once written.
 
     For example, ``extract([("demo.whl", [task])], 0)``, with ``task`` a ``Task``
     such as ``(0, 8, 20, 31, 0x1234abcd, "/stage/a.py", 0o644, b"", -1, "a.py")``,
@@ -360,6 +381,13 @@ def extract(
     _threads(threads, 1)  # every argument is checked before any archive is opened
     if counters is not None and len(counters) != 8 * len(checked):
         raise ValueError("counters needs 8 bytes per job")
+    if stamps is not None:
+        stamps = list(stamps)
+        if len(stamps) != len(checked) or any(
+            not isinstance(b, bytearray) or len(b) != 16 * len(t)
+            for b, (_, t) in zip(stamps, checked)
+        ):
+            raise ValueError("stamps needs a bytearray of 16 bytes per task for each job")
     fds: list[int] = []
     sizes: list[int] = []
     try:
@@ -374,7 +402,7 @@ def extract(
                 raise CoreFailure("io", j, 0, exc.errno or 0, archive) from None
             fds.append(fd)
             sizes.append(os.fstat(fd).st_size)
-        return _extract(checked, fds, sizes, threads, counters)
+        return _extract(checked, fds, sizes, threads, counters, stamps)
     finally:
         for fd in fds:
             if fd >= 0:
@@ -387,6 +415,7 @@ def _extract(
     sizes: list[int],
     threads: int,
     counters: bytearray | None,
+    stamps: Sequence[bytearray] | None = None,
 ) -> list[bytes]:
     work = [(j, i) for j, (_, tasks) in enumerate(jobs) for i in range(len(tasks))]
     work.sort(key=lambda ji: -jobs[ji[0]][1][ji[1]][3])  # largest first, stable
@@ -401,7 +430,10 @@ def _extract(
         j, i = ji
         task = jobs[j][1][i]
         try:
-            digests[j][i] = _do_task(fds[j], sizes[j], task, limits[j][i])
+            stamp: list[bytes] | None = [] if stamps is not None else None
+            digests[j][i] = _do_task(fds[j], sizes[j], task, limits[j][i], stamp)
+            if stamps is not None and stamp:
+                stamps[j][16 * i : 16 * i + 16] = stamp[0]
             if counters is not None:
                 with lock:
                     _count(counters, j, task[3])
@@ -479,6 +511,7 @@ def _copy_fds(src: int, dst: int) -> None:
 # headers, scripts, data); flag ``FLAG_EXEC`` marks an executable file.
 
 ROW = struct.Struct("<QqBBH32s")
+STAMP = struct.Struct("<Qq")  # a row's start: size, mtime_ns (what `extract` reports)
 KEYS = 5
 FLAG_EXEC = 1
 SKIP_LISTED, SKIP_UNLISTED = 1, 2  # a row's byte in link_tree's skip mask
@@ -527,15 +560,21 @@ def read_table(table: bytes) -> list[Row]:
 
 
 def make_table(
-    sources: Sequence[str | None], rows: Sequence[tuple[int, str, int, bytes]], threads: int
+    sources: Sequence[str | None],
+    rows: Sequence[tuple[int, str, int, bytes]],
+    threads: int,
+    stamps: bytes | None = None,
 ) -> bytes:
     """Pack ``(key, path, flags, sha256)`` rows of the files below ``sources[key]``,
-    with the size and modification time each file has now (`os.lstat`, in parallel).
+    with the size and modification time each file has now (`os.lstat`, in parallel),
+    or those in ``stamps`` (16 bytes per row, as `extract` gives them: no ``lstat``).
 
     >>> make_table(["/cache/e/purelib", None, None, None, None], [], 0)
     b''
     """
     _threads(threads, 1)
+    if stamps is not None and (not isinstance(stamps, bytes) or len(stamps) != 16 * len(rows)):
+        raise ValueError("stamps needs 16 bytes per row")
     checked = []
     for index, (key, path, flags, sha) in enumerate(rows):
         problem = "bad key" if not 0 <= key < KEYS else _path_problem(path)
@@ -546,6 +585,13 @@ def make_table(
         if problem is not None:
             raise CoreFailure("table", 0, index, 0, problem)
         checked.append((key, path, operator.index(flags), sha))
+    if stamps is not None:
+        out = []
+        for i, (key, path, flags, sha) in enumerate(checked):
+            size, mtime_ns = STAMP.unpack_from(stamps, 16 * i)
+            encoded = path.encode("utf-8")
+            out.append(ROW.pack(size, mtime_ns, key, flags, len(encoded), sha) + encoded)
+        return b"".join(out)
 
     def stamp(index: int) -> bytes:
         key, path, flags, sha = checked[index]
