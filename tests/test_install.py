@@ -404,6 +404,25 @@ class TestEmbeddingOptions:
             assert total >= 1000 * (i + 1)
             assert mine[-1][2:] == (total, total)
 
+    @pytest.mark.parametrize("enabled", [True, False])
+    def test_the_collector_is_paused_while_installing_and_left_as_found(
+        self, do_install, wheel_dir, scheme, enabled
+    ):
+        """The cyclic garbage collector walks every member's objects for nothing
+        (they form no cycles): paused during an install, as it was after."""
+        import gc
+
+        whl = make_wheel(wheel_dir, name="gcdemo", files={"gcdemo/__init__.py": "x = 1\n"})
+        seen = []
+        was = gc.isenabled()
+        (gc.enable if enabled else gc.disable)()
+        try:
+            do_install([whl], scheme, progress=lambda *a: seen.append(gc.isenabled()))
+            assert gc.isenabled() is enabled
+        finally:
+            (gc.enable if was else gc.disable)()
+        assert seen and not any(seen)
+
     def test_compile_bytecode_with_the_target_interpreter(
         self, do_install, wheel_dir, venv_factory
     ):

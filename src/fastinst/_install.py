@@ -313,6 +313,32 @@ def install(
     if not items and not removed and not dry_run:
         return _in_order(order, [], present)
     cache = _open_cache(cache_dir)
+    with _collector_paused():
+        return _attempts(
+            order, present, items, resolved, cache, verify, report, options,
+            dry_run=dry_run, skip_pycache=skip_pycache, target=rp_target, removed=removed,
+        )  # fmt: skip
+
+
+def _attempts(
+    order: list[str],
+    present: dict[str, InstallResult],
+    items: list[tuple[str, str | None]],
+    resolved: Scheme,
+    cache: WheelCache | None,
+    verify: bool,
+    report: bool,
+    options: Options,
+    *,
+    dry_run: bool,
+    skip_pycache: bool,
+    target: TargetInterpreter | None,
+    removed: tuple[str, ...],
+) -> list[InstallResult]:
+    """Open, plan and install (or report a dry run); once more after a damaged
+    cache entry was dropped."""
+    from . import _embed
+
     for attempt in (1, 2):
         try:
             planned = _open_and_plan(
@@ -323,7 +349,7 @@ def install(
                 options,
                 fill=not dry_run,
                 skip_pycache=skip_pycache,
-                target=rp_target,
+                target=target,
             )
             if dry_run:
                 dry = _dry_run(planned, resolved, options)
@@ -345,6 +371,30 @@ def install(
             )  # fmt: skip
             cache.remove(entry.digest)
     raise AssertionError("unreachable")
+
+
+class _collector_paused:
+    """The cyclic garbage collector paused for the duration (when it was running).
+
+    Opening and planning a set of wheels makes objects for every member (entries,
+    RECORD rows, tasks) that live until the install ends and form no reference
+    cycles: the collector only walks them, again and again, on the thread the
+    install waits for, and the full collection they set off (the RECORD rows tip
+    it over) finds nothing to free. What the install made is freed by reference
+    counting before the collector runs again: `_attempts` has returned by then.
+    """
+
+    def __enter__(self) -> None:
+        import gc
+
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
+            import gc
+
+            gc.enable()
 
 
 # --- open and plan (the same for dry runs and installs) ------------------------------
