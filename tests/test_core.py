@@ -1088,3 +1088,19 @@ def test_both_cores_read_record_hash_fields_alike(body, prefix):
             core.extract([("/nonexistent/a.whl", [task])], 1)
         outcomes.append(info.value.kind)
     assert outcomes[0] == outcomes[1]
+
+
+class TestSha256:
+    """Small data is hashed by the compiled core's own SHA-256, the rest by libcrypto."""
+
+    @pytest.mark.parametrize(
+        "size", [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 1000, 65535, 65536, 65537, 1 << 20]
+    )
+    def test_digest(self, core, size):
+        data = os.urandom(size)
+        assert core.sha256(data) == hashlib.sha256(data).digest()
+
+    @given(st.binary(max_size=600))
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def test_any_bytes(self, core, data):
+        assert core.sha256(data) == hashlib.sha256(data).digest()

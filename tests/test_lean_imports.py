@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import re
+import typing
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +17,7 @@ from fastinst._jsontext import dumps, loads
 from fastinst._paths import _versioned_interpreter
 from fastinst._records import encode_hash
 from fastinst._tags import _clause
+from fastinst._tuples import NamedTuple
 
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
@@ -116,3 +120,85 @@ def test_loads_without_json_imported_raises_jsons_errors():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["JSONDecodeError"] * len(texts)
+
+
+# --- _tuples.NamedTuple and _errors.suppress, against what they stand in for ----------
+
+
+def _calls(cls):
+    """What a record class does with good and bad calls, as comparable values."""
+    out = []
+    for args, kwargs in [((), {}), ((1,), {}), ((1, 2), {}), ((1, 2, 3), {}), ((1, 2, 3, 4), {}),
+                         ((), {"a": 1}), ((1,), {"b": 2}), ((1,), {"a": 2}),
+                         ((), {"a": 1, "c": 3}), ((), {"z": 1})]:  # fmt: skip
+        try:
+            value = cls(*args, **kwargs)
+        except TypeError as exc:  # the message names the class's __new__ differently
+            out.append(("TypeError", str(exc).split("() ", 1)[-1]))
+            continue
+        out.append((repr(value), tuple(value), value._asdict(), hash(value) == hash(tuple(value))))
+        out.append(value._replace(a=9))
+        out.append(pickle.loads(pickle.dumps(value)) == value)
+        out.append(copy.deepcopy(value) == value)
+        try:
+            value._replace(z=1)
+        except (TypeError, ValueError) as exc:  # ValueError before 3.13
+            out.append((type(exc).__name__, str(exc)))
+        with pytest.raises(AttributeError):
+            value.a = 5
+    out += [cls._fields, cls._field_defaults, cls.__match_args__, cls._make([7, 8, 9]),
+            cls.__doc__, list(cls.__annotations__), cls.b.__doc__]  # fmt: skip
+    return out
+
+
+class Mine(NamedTuple):
+    """A record."""
+
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+
+    def twice(self) -> int:
+        return self.a * 2
+
+
+class Theirs(typing.NamedTuple):
+    """A record."""
+
+    a: int
+    b: str = "x"
+    c: tuple[int, ...] = ()
+
+    def twice(self) -> int:
+        return self.a * 2
+
+
+def test_named_tuple_is_typing_named_tuple():
+    """The same behaviour as ``typing.NamedTuple`` (a ``collections.namedtuple``),
+    for good calls and bad, without ``collections``."""
+    mine, theirs = _calls(Mine), _calls(Theirs)
+    assert [repr(x).replace("Mine", "T") for x in mine] == [
+        repr(x).replace("Theirs", "T") for x in theirs
+    ]
+    assert Mine(3).twice() == 6 and Mine(1, "y") == (1, "y", ()) and isinstance(Mine(1), tuple)
+    with pytest.raises(TypeError):
+        Mine._make([1])
+
+
+def test_suppress_is_contextlib_suppress():
+    import contextlib
+
+    from fastinst._errors import suppress
+
+    for kinds in [(OSError,), (KeyError, ValueError), ()]:
+        for raised in (FileNotFoundError, KeyError, ValueError, TypeError, None):
+            outcomes = []
+            for make in (suppress, contextlib.suppress):
+                try:
+                    with make(*kinds):
+                        if raised is not None:
+                            raise raised("x")
+                    outcomes.append("passed")
+                except BaseException as exc:  # (what escapes is the point)
+                    outcomes.append(type(exc).__name__)
+            assert outcomes[0] == outcomes[1], (kinds, raised)

@@ -9,7 +9,6 @@ an install (`ArchiveSource`, no cache), or the tree of a cache entry being built
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Union
 
 from . import _backend
@@ -21,6 +20,7 @@ from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, iter_member
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable, Iterator, Sequence
 
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
 #  expected_sha256, expected_size, name): the core's extraction task;

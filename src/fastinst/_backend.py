@@ -7,7 +7,10 @@ extension falls back to it silently, and ``HAS_EXTENSION`` says which one runs.
 from __future__ import annotations
 
 import os
-from types import ModuleType
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from types import ModuleType
 
 
 def _load() -> tuple[ModuleType, bool]:
@@ -23,7 +26,6 @@ def _load() -> tuple[ModuleType, bool]:
     return _core_py, False
 
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
     # Type checkers see the twin's names and signatures (the compiled core has the
     # same: ``_core.pyi``), so that every call into the core is checked, as yarl does.

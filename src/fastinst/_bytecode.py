@@ -13,10 +13,11 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from ._distinfo import Row
     from ._transaction import Transaction
 

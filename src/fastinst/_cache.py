@@ -22,14 +22,12 @@ else can, whatever the umask: directories 0o755, cached files 0o444 or 0o555
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections.abc import Iterator
 
 from . import _backend, _jsontext, _trust
 from ._entry import KEY_NAMES, SCRIPTS, TREE, CacheEntry, read_entry, write_entry
-from ._errors import FastinstError
+from ._errors import FastinstError, suppress
 from ._log import logger
 from ._probe_cache import CACHE_CONTENTS
 from ._probe_cache import default_cache_dir as default_cache_dir  # one place for both caches
@@ -38,6 +36,8 @@ from ._tuples import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:  # a warm install does not import them
+    from collections.abc import Iterator
+
     from ._archive import ArchiveSource, Task
     from ._plan import Member
     from ._wheel import Wheel
@@ -76,7 +76,7 @@ def wheel_digests(cache: WheelCache | None, paths: list[str], threads: int = 0) 
 
     def digest(path: str) -> str:
         if cache is not None:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 return cache.wheel_digest(path)
         return _backend.core.sha256_file(path)
 
@@ -165,7 +165,7 @@ class WheelCache:
         if known is not None:
             return known
         index = os.path.join(self.root, INDEX, _path_key(path))
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        with suppress(OSError, ValueError, KeyError, TypeError):
             fd = os.open(index, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             with open(fd, encoding="utf-8") as f:
                 # a digest says which entry is installed: only one of ours counts
@@ -196,7 +196,7 @@ class WheelCache:
         entry = read_entry(path, digest)
         if entry is None or (verified and not entry.record_verified):
             return None
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             os.utime(path)  # last use, for `cache prune`
         return entry
 
@@ -256,7 +256,7 @@ class WheelCache:
 
     def entries(self) -> Iterator[EntryDir]:
         base = os.path.join(self.root, ENTRIES)
-        with contextlib.suppress(FileNotFoundError):
+        with suppress(FileNotFoundError):
             for name in sorted(os.listdir(base)):
                 yield EntryDir(name, os.path.join(base, name))
 
@@ -267,7 +267,7 @@ class WheelCache:
         for entry in self.entries():
             count += 1
             for file in iter_files(entry.path):
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     size += file.stat(follow_symlinks=False).st_size
         return {"path": self.root, "entries": count, "bytes": size}
 
@@ -288,7 +288,7 @@ class WheelCache:
         cutoff = time.time() - days * 86400
         removed = []
         for entry in self.entries():
-            with contextlib.suppress(FileNotFoundError):
+            with suppress(FileNotFoundError):
                 if os.stat(entry.path).st_mtime < cutoff:
                     self.remove(entry.digest)
                     removed.append(entry.digest)
@@ -312,10 +312,10 @@ class WheelCache:
     def _clean_tmp(self, older_than: float) -> None:
         tmp = os.path.join(self.root, TMP)
         now = time.time()
-        with contextlib.suppress(FileNotFoundError):
+        with suppress(FileNotFoundError):
             for name in os.listdir(tmp):
                 path = os.path.join(tmp, name)
-                with contextlib.suppress(FileNotFoundError):
+                with suppress(FileNotFoundError):
                     if now - os.lstat(path).st_mtime >= older_than:
                         _rmtree_writable(path)
 
@@ -596,7 +596,7 @@ def _write_atomic(path: str, data: bytes, *, strict: bool = False) -> None:
         if strict:
             raise
         logger.debug("cannot write %s: %s", path, exc)
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             os.unlink(tmp)
 
 

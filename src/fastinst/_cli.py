@@ -21,10 +21,13 @@ and every command imports what it needs when it runs.
 
 from __future__ import annotations
 
-import contextlib
+import atexit
+import gc
 import os
 import sys
 import time
+
+from ._errors import suppress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from ._verify import FileIssue, VerifyResult
 
 if not TYPE_CHECKING:  # the attributes of argparse's Namespace, without argparse
-    from types import SimpleNamespace as Namespace
+    Namespace = type(sys.implementation)  # types.SimpleNamespace, without importing types
 
     # signal's functions without its enums: ``import signal`` builds them with
     # ``enum``, which a warm install otherwise does not need.
@@ -77,7 +80,7 @@ def _sigterm_as_interrupt() -> None:
 
     Only the command line does this: the library never installs signal handlers.
     """
-    with contextlib.suppress(ValueError):  # signal() works in the main thread only
+    with suppress(ValueError):  # signal() works in the main thread only
         signal.signal(signal.SIGTERM, _raise_terminated)
 
 
@@ -201,6 +204,38 @@ def _install_args(argv: Sequence[str]) -> argparse.Namespace | None:
     return Namespace(**values)
 
 
+def run() -> None:
+    """The ``fastinst`` command and ``python -m fastinst``: `main`, then exit.
+
+    A command lives a fraction of a second, so the cyclic garbage collector is
+    off (it would walk the objects of every module being imported, again and
+    again: about 6 million instructions of a warm install of a small wheel), and
+    a command that ends with nothing left to do leaves without the interpreter's
+    teardown (freeing every module: about 10 million more), once stdout and
+    stderr are flushed. Something left to do is a thread still running, or an
+    ``atexit`` function (``logging``'s flush, a finalizer): then the exit is the
+    usual one.
+    """
+    gc.disable()
+    code = main()
+    threading = sys.modules.get("threading")
+    if (threading is None or threading.active_count() == 1) and _atexit_callbacks() == 0:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # (the usual exit reports it, as it would have)
+        else:
+            os._exit(code)
+    sys.exit(code)
+
+
+def _atexit_callbacks() -> int:
+    """How many functions ``atexit`` holds (-1: cannot tell, not CPython)."""
+    count = getattr(atexit, "_ncallbacks", None)
+    return int(count()) if count is not None else -1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -294,7 +329,7 @@ def _json_error(args: argparse.Namespace, exc: BaseException, message: str, code
     from ._output import dumps, error_json
 
     command = args.command + (f" {args.action}" if args.command == "cache" else "")
-    with contextlib.suppress(BrokenPipeError):
+    with suppress(BrokenPipeError):
         print(dumps(error_json(command, exc, " ".join(message.split()), code)), flush=True)
 
 
@@ -667,7 +702,7 @@ class _Interrupts:
         self.saved: list[tuple[int, Any]] = []
 
     def __enter__(self) -> _Interrupts:
-        with contextlib.suppress(ValueError):  # signal() works in the main thread only
+        with suppress(ValueError):  # signal() works in the main thread only
             for signum in (signal.SIGINT, signal.SIGTERM):
                 self.saved.append((signum, signal.signal(signum, self.handle)))
         return self

@@ -29,7 +29,6 @@ from posix.unistd cimport close, geteuid, pread, read, sysconf, unlink, write
 
 import os
 
-from . import _zstd
 from ._errors import CoreFailure, CorruptArchive, MemberFailure
 
 cdef extern from "Python.h":
@@ -45,8 +44,6 @@ INFLATER = FI_INFLATER.decode()
 #: and which for members streamed in pieces ("isa-l" or "zlib")
 STREAMER = FI_STREAMER.decode()
 
-if not fi_sha256_setup():
-    raise ImportError("libcrypto has no SHA-256")
 
 # Failure kinds; _KIND_NAMES has their names, as CoreFailure.kind gives them.
 cdef enum:

@@ -580,6 +580,7 @@ def extract(jobs, int threads, counters=None, stamps=None):
         ):
             raise ValueError("stamps needs a bytearray of 16 bytes per task for each job")
 
+    _sha256_ready()
     cdef list results = []
     cdef list keep = []       # the encoded destinations, alive while C points into them
     cdef list fds = [-1] * njobs
@@ -704,6 +705,8 @@ def extract(jobs, int threads, counters=None, stamps=None):
                         (task[7] if t.has_sha == 2 else b""))
             checked = (t.offset, 93, t.csize, t.usize, t.crc, task[5], t.mode, expected,
                        t.expected_size, task[9])
+            from . import _zstd  # (here: zstd members are rare)
+
             try:
                 digest = _zstd.extract(fds[j], start, checked)
             except MemberFailure as f:

@@ -79,7 +79,61 @@ static int fi_b64_sha256(const unsigned char* s, size_t n, unsigned char* out) {
     return 1;  /* the last character's 2 spare bits are ignored, as binascii does */
 }
 
-/* SHA-256 through libcrypto; OpenSSL 3 fetches the implementation once. */
+/* SHA-256 of a small buffer (keys, RECORD rows of fastinst's own files) without
+   libcrypto: OpenSSL 3's first fetch of its implementation costs about 5 million
+   instructions, more than a warm install hashes in all (FIPS 180-4). */
+static const uint32_t fi_k256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+#define FI_ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+static void fi_sha256_block(uint32_t* h, const unsigned char* p) {
+    uint32_t w[64], a, b, c, d, e, f, g, k, t1, t2;
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = ((uint32_t)p[4 * i] << 24) | ((uint32_t)p[4 * i + 1] << 16)
+               | ((uint32_t)p[4 * i + 2] << 8) | (uint32_t)p[4 * i + 3];
+    for (i = 16; i < 64; i++)
+        w[i] = w[i - 16] + (FI_ROR(w[i - 15], 7) ^ FI_ROR(w[i - 15], 18) ^ (w[i - 15] >> 3))
+               + w[i - 7] + (FI_ROR(w[i - 2], 17) ^ FI_ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
+    a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4]; f = h[5]; g = h[6]; k = h[7];
+    for (i = 0; i < 64; i++) {
+        t1 = k + (FI_ROR(e, 6) ^ FI_ROR(e, 11) ^ FI_ROR(e, 25)) + ((e & f) ^ (~e & g))
+             + fi_k256[i] + w[i];
+        t2 = (FI_ROR(a, 2) ^ FI_ROR(a, 13) ^ FI_ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+}
+static void fi_sha256_small(const unsigned char* data, size_t n, unsigned char* out) {
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    unsigned char tail[128];
+    size_t full = n - n % 64, rest = n % 64, tn = rest < 56 ? 64 : 128, i;
+    uint64_t bits = (uint64_t)n * 8;
+    for (i = 0; i < full; i += 64) fi_sha256_block(h, data + i);
+    memset(tail, 0, sizeof tail);
+    if (rest) memcpy(tail, data + full, rest);
+    tail[rest] = 0x80;
+    for (i = 0; i < 8; i++) tail[tn - 1 - i] = (unsigned char)(bits >> (8 * i));
+    fi_sha256_block(h, tail);
+    if (tn == 128) fi_sha256_block(h, tail + 64);
+    for (i = 0; i < 8; i++) {
+        out[4 * i] = (unsigned char)(h[i] >> 24); out[4 * i + 1] = (unsigned char)(h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(h[i] >> 8); out[4 * i + 3] = (unsigned char)h[i];
+    }
+}
+#undef FI_ROR
+
+/* SHA-256 through libcrypto for everything else; OpenSSL 3 fetches the
+   implementation once, on first use (fi_sha256_setup, called with the GIL held
+   before any worker starts). */
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
 static EVP_MD* fi_md = NULL;
 static int fi_sha256_setup(void) {

@@ -4,10 +4,13 @@ direct_url.json, a caller's own files, and RECORD last (it lists everything the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 
 from ._records import encode_hash, format_record
 from ._transaction import Transaction
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 Row = tuple[str, str, str]  # a RECORD row: path, hash, size
 

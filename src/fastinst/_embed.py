@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
 
 from ._errors import SchemeError
 from ._log import logger
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
     from typing import Union
 
     from ._install import InstallResult, Options, Planned

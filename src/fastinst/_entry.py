@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
 
 from ._jsontext import loads
 from ._scripts import EntryPoint, ScriptStream
 from ._tuples import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 KEY_NAMES = ("purelib", "platlib", "headers", "scripts", "data")
 PURELIB, PLATLIB, HEADERS, SCRIPTS, DATA = range(5)

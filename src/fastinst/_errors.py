@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from types import TracebackType
 
 
 class FastinstError(Exception):
@@ -200,3 +203,29 @@ def os_error(exc: OSError) -> InstallIOError:
     denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
     cls = PermissionDenied if denied else InstallIOError
     return cls(exc.errno, f"{exc.strerror}; nothing was installed", exc.filename)
+
+
+class suppress:
+    """``contextlib.suppress``: ``with suppress(OSError): ...`` ignores an `OSError`
+    raised inside. Here because ``contextlib`` imports ``functools`` and
+    ``collections``, as much as a warm install of a small wheel spends on its work.
+
+    >>> with suppress(KeyError):
+    ...     {}["x"]
+    """
+
+    __slots__ = ("_kinds",)
+
+    def __init__(self, *kinds: type[BaseException]) -> None:
+        self._kinds = kinds
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        return kind is not None and issubclass(kind, self._kinds)

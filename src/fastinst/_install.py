@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from . import _log, _transaction
 from ._entry import KEY_NAMES, PLATLIB, PURELIB, SCRIPTS, CacheEntry, DamagedCacheEntry
@@ -26,6 +25,7 @@ from ._tuples import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from typing import Callable, Union, overload
 
     from ._archive import ArchiveSource
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     # progress(event, wheel, done, total): "wheel-start" (done=0), "bytes", "wheel-done";
     # done and total count the bytes of the wheel's files.
     ProgressCallback = Callable[[str, str, int, int], None]
+else:  # collections.abc's classes without importing collections (os has imported them)
+    from _collections_abc import Sequence
 
 
 class RecordFiles(Sequence[str]):

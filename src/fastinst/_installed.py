@@ -9,13 +9,16 @@ files are theirs.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 
 from ._errors import MissingRecord, UnsafePath
 from ._log import logger
 from ._names import canonical_name as canonicalize_name
 from ._scheme import Scheme
 from ._tuples import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 _SUFFIXES = (".dist-info", ".egg-info")
 

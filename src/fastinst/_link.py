@@ -15,13 +15,12 @@ is cloned or copied, as a new file that the umask shapes.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 
 from . import _backend
 from ._entry import FILE, KEY_NAMES, CacheEntry, DamagedCacheEntry
-from ._errors import CoreFailure, os_error
+from ._errors import CoreFailure, os_error, suppress
 from ._log import logger
 from ._plan import Targets
 from ._transaction import Transaction
@@ -97,7 +96,7 @@ def _try(mode: str, sample: str, stage_dir: str) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     finally:
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             os.unlink(probe)
     return None
 

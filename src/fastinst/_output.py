@@ -6,12 +6,13 @@ user or a tool reads are in one place, and testable without running a command.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ._names import canonical_name
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._install import InstallResult
 
 # The version of every ``--json`` document's shape (docs/cli.md, "JSON output").

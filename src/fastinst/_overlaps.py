@@ -12,13 +12,12 @@ distributions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 from ._errors import InvalidWheel, UnsafePath
 from ._log import logger
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
     from typing import Union
 
     from ._archive import ArchiveSource

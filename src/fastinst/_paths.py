@@ -6,7 +6,6 @@ file exists, so the checks cannot be fooled by what is on disk.
 
 from __future__ import annotations
 
-import functools
 import os
 import stat
 from bisect import bisect_left
@@ -204,13 +203,18 @@ def _versioned_interpreter(name: str) -> bool:
     return False
 
 
-@functools.cache
+_REGEXES: dict[str, re.Pattern[str]] = {}
+
+
 def _regex(pattern: str) -> re.Pattern[str]:
     """``pattern`` compiled on first use: ``re`` (and ``enum``, which it imports) would
     cost a warm install, which needs none of these, more than its own work."""
-    import re
+    compiled = _REGEXES.get(pattern)
+    if compiled is None:
+        import re
 
-    return re.compile(pattern)
+        compiled = _REGEXES[pattern] = re.compile(pattern)
+    return compiled
 
 
 def interpreter_name(name: str) -> bool:

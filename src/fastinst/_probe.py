@@ -26,7 +26,9 @@ from __future__ import annotations
 import os
 import site
 import sys
-import sysconfig
+
+# (sysconfig is imported by the functions that use it: fastinst imports this module
+# for `dumps` and the placeholders, and a warm install needs no sysconfig.)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
@@ -78,11 +80,15 @@ def _python_xy() -> str:
 
 
 def _is_osx_framework() -> bool:
+    import sysconfig
+
     return bool(sysconfig.get_config_var("PYTHONFRAMEWORK"))
 
 
 def _use_sysconfig() -> bool:
     """pip's ``_USE_SYSCONFIG``: 3.10+, unless the distributor says otherwise."""
+    import sysconfig
+
     default = sys.version_info >= (3, 10)
     return bool(getattr(sysconfig, "_PIP_USE_SYSCONFIG", default))
 
@@ -92,6 +98,8 @@ def _use_sysconfig() -> bool:
 
 def _infer(key: str) -> str:
     """pip's ``_infer_prefix`` / ``_infer_user`` / ``_infer_home``."""
+    import sysconfig
+
     preferred = getattr(sysconfig, "get_preferred_scheme", None)
     if preferred is not None:
         return str(preferred(key))
@@ -129,6 +137,8 @@ def _plain_prefix_scheme(name: str) -> str:
     everywhere else (``/x/lib/python3.X/site-packages``): the unpatched
     ``posix_prefix``, which Fedora keeps as ``rpm_prefix``.
     """
+    import sysconfig
+
     available = set(sysconfig.get_scheme_names())
     if name == "osx_framework_library":  # pip's own special case
         name = "posix_prefix"
@@ -140,6 +150,8 @@ def _plain_prefix_scheme(name: str) -> str:
 
 
 def _sysconfig_scheme(mode: str) -> dict[str, Any]:
+    import sysconfig
+
     user = mode == "user"
     if mode == "home":
         name = _infer("home")
@@ -306,6 +318,8 @@ def _musl_version(loader: str | None) -> list[int] | None:
 def _manylinux_module(glibc: str | None) -> dict[str, Any] | None:
     """What a distributor's ``_manylinux`` module says (PEP 600), for every glibc
     version up to this one and every Linux architecture name a tag may use."""
+    import sysconfig
+
     try:
         module = __import__("_manylinux")
     except ImportError:
@@ -394,6 +408,7 @@ def _python_version() -> tuple[str, str]:
 def tag_facts() -> dict[str, Any]:
     """What packaging.tags.sys_tags() reads about this interpreter and its platform."""
     import struct
+    import sysconfig
     from importlib.machinery import EXTENSION_SUFFIXES
 
     config = sysconfig.get_config_var
@@ -483,6 +498,8 @@ def probe(*, tags: bool = False) -> dict[str, Any]:
     """Everything fastinst needs to know about the running interpreter's locations;
     with ``tags``, also its wheel tag facts and marker environment (the script
     always sends them; in-process, fastinst asks ``packaging`` directly)."""
+    import sysconfig
+
     # Old virtualenv's own site.py lacks these.
     user_base = getattr(site, "getuserbase", lambda: None)()
     user_site = getattr(site, "getusersitepackages", lambda: None)()

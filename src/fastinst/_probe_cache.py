@@ -16,11 +16,10 @@ Three jobs, shared by the scheme (``_scheme``) and the wheel tags (``_tags``):
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from . import _jsontext, _trust
-from ._errors import SchemeError
+from ._errors import SchemeError, suppress
 from ._log import logger
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
@@ -233,7 +232,7 @@ def write_answer(cache_dir: CacheDir, name: str, answer: dict[str, Any]) -> None
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as exc:
         logger.debug("interpreter answer not kept (%s)", exc)
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
     finally:
         os.close(dir_fd)
@@ -407,7 +406,7 @@ def _run_bounded(
                     problem = "timeout"
         finally:
             if problem is not None or proc.poll() is None:
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             proc.stdout.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import binascii
 import io
-from collections.abc import Container, Iterable
 
 from ._errors import RecordMismatch, UnsafePath
 from ._paths import first_bad_name
 from ._tuples import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Container, Iterable
 
 # Algorithms the spec allows; sha256 is checked by the core during extraction,
 # the others by a second look at the written file (they are very rare).

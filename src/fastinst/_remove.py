@@ -19,12 +19,10 @@ packages: ``share/jupyter/kernels`` or a prefix's ``share/man`` stay.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
 
-from ._errors import FastinstError, InstallIOError, NotInstalled, PermissionDenied
+from ._errors import FastinstError, InstallIOError, NotInstalled, PermissionDenied, suppress
 from ._installed import (
     InstalledDistribution,
     _entries,
@@ -40,6 +38,7 @@ from ._tuples import NamedTuple
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
     from typing import Union
 
     from ._transaction import Transaction
@@ -106,6 +105,8 @@ def uninstall(
     given = [names] if isinstance(names, str) else names
     wanted = list({canonical_name(n): n for n in given}.values())
     own = os.path.normpath(resolved.purelib)
+    import contextlib
+
     with contextlib.ExitStack() as stack:
         locked: set[str] = set()
 
@@ -383,11 +384,11 @@ class _Bytecode:
         ``""`` the names of legacy ``.pyc``/``.pyo`` files beside the sources."""
         listed: dict[str, list[str]] = {}
         cache = os.path.join(directory, "__pycache__")
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             for name in os.listdir(cache):
                 if name.endswith(".pyc"):
                     listed.setdefault(name.partition(".")[0], []).append(os.path.join(cache, name))
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             listed[""] = [n for n in os.listdir(directory) if n.endswith((".pyc", ".pyo"))]
         return listed
 
@@ -473,7 +474,7 @@ class _Guard:
             other = _load(self.scheme, location, entry)  # read METADATA only for a hit
             import csv  # (here: csv imports re, which a warm install does without)
 
-            with contextlib.suppress(csv.Error):
+            with suppress(csv.Error):
                 for row in csv.reader(text.splitlines()):
                     if row and row[0]:
                         path = os.path.normpath(os.path.join(location, row[0]))

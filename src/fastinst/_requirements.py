@@ -23,12 +23,13 @@ exists there, else from the current directory (as pip does for ``-f``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
 
 from ._errors import FastinstError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
     from packaging.requirements import Requirement
 
     from ._tags import TargetInterpreter

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Mapping
 
 from . import _backend, _probe
 from ._errors import ExternallyManaged, SchemeError
@@ -23,6 +21,7 @@ from ._probe_cache import (
 # The probe's answer: a JSON object (see _probe.probe).
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from ._probe_cache import CacheDir
@@ -618,7 +617,11 @@ def _cache_key(path: str) -> str | None:
     )
 
 
-@functools.cache
+_PROBE_SOURCE: list[str] = []  # read once per process
+
+
 def _probe_source() -> str:
-    with open(_probe.__file__, encoding="utf-8") as f:
-        return f.read()
+    if not _PROBE_SOURCE:
+        with open(_probe.__file__, encoding="utf-8") as f:
+            _PROBE_SOURCE.append(f.read())
+    return _PROBE_SOURCE[0]

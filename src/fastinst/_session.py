@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from ._errors import FastinstError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ._install import InstallResult, SchemeLike
 
 PathLike = Union[str, os.PathLike[str]]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ._errors import IncompatibleWheel, InvalidWheel, SchemeError
 from ._log import logger
@@ -27,6 +26,7 @@ from ._probe_cache import DEFAULT_CACHE
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from types import ModuleType
     from typing import Any, Protocol, Union
 

@@ -23,16 +23,19 @@ still need the old files in it.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
 import stat
-from collections.abc import Iterable, Iterator
 
 from . import _jsontext
+from ._errors import suppress
 from ._log import logger
 from ._tree import remove_tree
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 STAGE_PREFIX = ".fastinst-stage-"
 JOURNAL_PREFIX = ".fastinst-journal-"
@@ -43,50 +46,61 @@ LOCK_NAME = ".fastinst.lock"
 OWNER = ".fastinst-journal"
 
 
-@contextlib.contextmanager
-def environment_lock(directory: str) -> Iterator[None]:
-    """Hold an exclusive lock on the environment whose library dir is ``directory``.
+class environment_lock:
+    """Hold an exclusive lock on the environment whose library dir is ``directory``:
+    ``with environment_lock(directory): ...``.
 
     ``flock`` is released by the kernel when the process dies, so a killed
     installer never leaves a stale lock. The lock file is removed on release; a
     waiter that locked the removed file notices (its inode no longer matches the
-    path) and locks again.
+    path) and locks again. (A class, not ``contextlib.contextmanager``: a warm
+    install does without ``contextlib``.)
     """
-    path = os.path.join(directory, LOCK_NAME)
-    while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except FileNotFoundError:
-            # A failed install that had created ``directory`` removed it again
-            # after releasing the lock: make it again and take the lock.
-            os.makedirs(directory, exist_ok=True)
-            continue
-        except OSError as exc:
-            # The lock file is fastinst's business: what cannot be written is the
-            # environment's directory, so that is what the error names.
-            raise type(exc)(exc.errno, exc.strerror, directory) from None
-        try:
-            _wait_for_lock(fd, path, directory)
+
+    __slots__ = ("_fd", "_path", "directory")
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._path = os.path.join(directory, LOCK_NAME)
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        directory, path = self.directory, self._path
+        while True:
             try:
-                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             except FileNotFoundError:
-                same = False
-        except BaseException:
+                # A failed install that had created ``directory`` removed it again
+                # after releasing the lock: make it again and take the lock.
+                os.makedirs(directory, exist_ok=True)
+                continue
+            except OSError as exc:
+                # The lock file is fastinst's business: what cannot be written is the
+                # environment's directory, so that is what the error names.
+                raise type(exc)(exc.errno, exc.strerror, directory) from None
+            try:
+                _wait_for_lock(fd, path, directory)
+                try:
+                    same = os.fstat(fd).st_ino == os.stat(path).st_ino
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                break
             os.close(fd)
-            raise
-        if same:
-            break
-        os.close(fd)
-    with contextlib.suppress(OSError):  # who holds it, for those who wait (best effort)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-    try:
-        yield
-    finally:
+        with suppress(OSError):  # who holds it, for those who wait (best effort)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def __exit__(self, *exc_info: object) -> None:
+        fd, self._fd = self._fd, -1
         # Tidiness only (a waiter copes with the file staying): a filesystem gone
         # read-only must not replace the install's own error with this one.
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        with suppress(OSError):
+            os.unlink(self._path)
         os.close(fd)
 
 
@@ -106,7 +120,7 @@ def _wait_for_lock(fd: int, path: str, directory: str) -> None:
 
     def notice() -> None:
         holder = ""
-        with contextlib.suppress(OSError, ValueError):
+        with suppress(OSError, ValueError):
             with open(path, "rb") as f:
                 pid = int(f.read(32) or b"0")
             if pid > 0:
@@ -141,7 +155,7 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
     Returns a description of what was cleaned, for the log.
     """
     cleaned = []
-    with contextlib.suppress(FileNotFoundError):
+    with suppress(FileNotFoundError):
         for name in sorted(os.listdir(journal_dir)):
             if name.startswith(JOURNAL_PREFIX):
                 path = os.path.join(journal_dir, name)
@@ -169,7 +183,7 @@ def recover(roots: Iterable[str], journal_dir: str) -> list[str]:
                 what = "rolled back" if state is None else f"cleaned up after ({state})"
                 cleaned.append(f"{what}: an interrupted install, {name}")
     for root in set(roots):
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        with suppress(FileNotFoundError, NotADirectoryError):
             for name in os.listdir(root):
                 if name.startswith(STAGE_PREFIX):
                     stage = os.path.join(root, name)
@@ -286,7 +300,7 @@ def _remove_created(created: list[str]) -> None:
         if os.path.basename(path).startswith(STAGE_PREFIX):
             remove_tree(path, ignore_errors=True)
             continue
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             os.rmdir(path)
 
 
@@ -542,7 +556,7 @@ class Transaction:
                     return
         self._remove_staging()
         for path in reversed(self.created_roots):
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 os.rmdir(path)  # kept in the list: a second rollback after the lock is gone
         self._close_journal(remove=True)
 

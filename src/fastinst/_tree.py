@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MAX_OPEN_DIRS = 32
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

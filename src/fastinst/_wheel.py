@@ -11,10 +11,11 @@ import re
 import stat
 import struct
 import zlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from packaging.version import Version
 
 from . import _backend
