@@ -1108,10 +1108,17 @@ def _old_versions(
 ) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
     """For each wheel's distribution: the installed version, its files (dist-info
     last), and the plans that remove it (`_remove`, shared with uninstall)."""
+    from ._installed import find_installed_many
+
+    names = [p.source.name for p in planned]
+    old: dict[str, tuple[str | None, list[str], list[RemovalPlan]]] = {}
+    own = {os.path.normpath(scheme.purelib), os.path.normpath(scheme.platlib)}
+    found = find_installed_many(names, scheme)
+    if not any(os.path.normpath(d.location) in own for ds in found.values() for d in ds):
+        return {name: (None, [], []) for name in names}  # (and `_remove` not imported)
     from ._remove import replaced_versions
 
-    old: dict[str, tuple[str | None, list[str], list[RemovalPlan]]] = {}
-    for name, removals in replaced_versions([p.source.name for p in planned], scheme).items():
+    for name, removals in replaced_versions(names, scheme).items():
         files = [f for r in removals for f in (*r.files, r.dist_info)]
         old[name] = (removals[0].dist.version if removals else None, files, removals)
     return old
@@ -1122,8 +1129,10 @@ def _move_old_versions_aside(
 ) -> dict[str, tuple[str | None, list[str], list[RemovalPlan]]]:
     """Move every file of an installed version out of the way (back on rollback);
     after the commit they are gone, and so are the directories they left empty."""
-    from ._remove import move_out
-
     old = _old_versions(planned, scheme)
-    move_out(tx, [r for _v, _f, removals in old.values() for r in removals])
+    removals = [r for _v, _f, plans in old.values() for r in plans]
+    if removals:
+        from ._remove import move_out
+
+        move_out(tx, removals)
     return old

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-from bisect import bisect_left
 
 from ._errors import UnsafePath
 
@@ -170,6 +169,8 @@ def file_under_file(names: list[str]) -> str | None:
     ordered = sorted(names)
     # Mostly none: a file is rarely the start of the name after it.
     candidates = [a for a, b in zip(ordered, ordered[1:]) if b.startswith(a)]
+    if candidates:
+        from bisect import bisect_left
     for name in candidates:
         if name.endswith("/"):
             continue
