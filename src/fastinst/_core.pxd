@@ -253,5 +253,6 @@ cdef struct TableWorker:
     int last_fd                 # link_trees: the target directory ``last`` is below
     int index                   # link_trees: which worker of the pool
     unsigned char* buf          # copy buffer (CHUNK), made when first needed
+    int plain_copy              # copy_file_range was refused: read and write
     pthread_t thread
     int started
