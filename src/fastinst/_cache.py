@@ -80,19 +80,28 @@ def wheel_digests(cache: WheelCache | None, paths: list[str], threads: int = 0) 
                 return cache.wheel_digest(path)
         return _backend.core.sha256_file(path)
 
-    workers = min(len(paths), threads or os.cpu_count() or 1)
+    out: list[str | OSError] = [""] * len(paths)
+    unknown = []  # the wheels to hash: those the cache's index does not know
+    for i, path in enumerate(paths):
+        known = cache.known_digest(path) if cache is not None else None
+        if known is None:
+            unknown.append(i)
+        else:
+            out[i] = known
+    workers = min(len(unknown), threads or os.cpu_count() or 1)
     if workers <= 1:
-        return [digest(p) for p in paths]
+        for i in unknown:
+            out[i] = digest(paths[i])
+        return [str(d) for d in out]
     import threading
 
     sizes = []
-    for i, path in enumerate(paths):
+    for i in unknown:
         try:
-            sizes.append((-os.stat(path).st_size, i))
+            sizes.append((-os.stat(paths[i]).st_size, i))
         except OSError:
             sizes.append((0, i))
     todo = iter(sorted(sizes))  # next() on it is atomic: the GIL is held
-    out: list[str | OSError] = [""] * len(paths)
 
     def work() -> None:
         for _size, i in todo:
@@ -158,14 +167,32 @@ class WheelCache:
 
         The ctime because a user can put a file's mtime back after rewriting it in
         place, but not its ctime (every write and ``utime`` moves it on)."""
-        st = os.stat(path)
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        known = self.known_digest(path)
+        if known is not None:
+            return known
+        stamp = _stamp(path)
+        memo = (self.root, path, *stamp)
+        digest = _backend.core.sha256_file(path)
+        _write_atomic(
+            os.path.join(self.root, INDEX, _path_key(path)),
+            _jsontext.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode(),
+        )
+        _digests[memo] = digest
+        return digest
+
+    def known_digest(self, path: str) -> str | None:
+        """The SHA-256 of a wheel file this process or the index knows for its
+        current (size, mtime, ctime, inode), else None (also when it cannot be read)."""
+        try:
+            stamp = _stamp(path)
+        except OSError:
+            return None
         memo = (self.root, path, *stamp)
         known = _digests.get(memo)
         if known is not None:
             return known
-        index = os.path.join(self.root, INDEX, _path_key(path))
         with suppress(OSError, ValueError, KeyError, TypeError):
+            index = os.path.join(self.root, INDEX, _path_key(path))
             fd = os.open(index, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             with open(fd, encoding="utf-8") as f:
                 # a digest says which entry is installed: only one of ours counts
@@ -174,12 +201,7 @@ class WheelCache:
                     if saved["stamp"] == stamp:
                         digest = _digests[memo] = str(saved["sha256"])
                         return digest
-        digest = _backend.core.sha256_file(path)
-        _write_atomic(
-            index, _jsontext.dumps({"path": path, "stamp": stamp, "sha256": digest}).encode()
-        )
-        _digests[memo] = digest
-        return digest
+        return None
 
     def entry_path(self, digest: str) -> str:
         return os.path.join(self.root, ENTRIES, digest)
@@ -573,6 +595,12 @@ def _tree_problem(path: str) -> str | None:
         if why is not None:
             return f"{os.path.relpath(item.path, path)}: {why}"
     return None
+
+
+def _stamp(path: str) -> list[int]:
+    """What says a wheel file is the one hashed before: size, mtime, ctime, inode, device."""
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def _path_key(path: str) -> str:
