@@ -33,13 +33,34 @@ if TYPE_CHECKING:
 _METADATA_DIRS = (".dist-info", ".egg-info")
 
 
-def check_destinations(source: Source, t: Targets, scheme: Scheme, wheel: str) -> None:
+class Places:
+    """The places of a scheme that no wheel's file may take (the interpreter, found
+    once per install for all its wheels), and its library directories."""
+
+    def __init__(self, scheme: Scheme) -> None:
+        self.protected: dict[str, str] = {}
+        if scheme.python:
+            python = os.path.normpath(os.path.abspath(scheme.python))
+            cfg = "the environment's pyvenv.cfg"
+            self.protected = {
+                python: "the environment's interpreter",
+                os.path.realpath(python): "the environment's interpreter",
+                os.path.join(os.path.dirname(python), "pyvenv.cfg"): cfg,
+                os.path.join(os.path.dirname(os.path.dirname(python)), "pyvenv.cfg"): cfg,
+            }
+        self.libraries = {os.path.normpath(os.path.abspath(d)) for d in scheme.library_dirs()}
+
+
+def check_destinations(
+    source: Source, t: Targets, scheme: Scheme, wheel: str, places: Places | None = None
+) -> None:
     """Raise `InvalidWheel` (or `UnsafePath`) when a file of ``source`` would land on
     the interpreter or its ``pyvenv.cfg``, pass for the interpreter in the scripts
     directory, put a ``.dist-info`` or ``.egg-info`` but the wheel's own into a
     library directory, or land where another of its files does (or in it).
-    ``wheel`` is the wheel's path, for messages."""
-    check = _Check(source, t, scheme, wheel)
+    ``wheel`` is the wheel's path, for messages; ``places``: the scheme's `Places`,
+    when the caller checks several wheels."""
+    check = _Check(source, t, places or Places(scheme), wheel)
     stem = source.dist_info[: -len(".dist-info")]
     ep_member = f"{source.dist_info}/entry_points.txt"
     # (absolute destination, member) of what is written in Python: launchers and
@@ -95,23 +116,14 @@ def _member(source: Source, stem: str, key: int, path: str) -> str:
 class _Check:
     """The places of a scheme that a wheel's files must not take."""
 
-    def __init__(self, source: Source, t: Targets, scheme: Scheme, wheel: str) -> None:
+    def __init__(self, source: Source, t: Targets, places: Places, wheel: str) -> None:
         self.source = source
         self.wheel = wheel
         self.roots = [os.path.normpath(os.path.abspath(r)) for r in t.roots]
         self.lib_root = os.path.normpath(os.path.abspath(t.lib_root))
-        self.protected: dict[str, str] = {}
-        if scheme.python:
-            python = os.path.normpath(os.path.abspath(scheme.python))
-            cfg = "the environment's pyvenv.cfg"
-            self.protected = {
-                python: "the environment's interpreter",
-                os.path.realpath(python): "the environment's interpreter",
-                os.path.join(os.path.dirname(python), "pyvenv.cfg"): cfg,
-                os.path.join(os.path.dirname(os.path.dirname(python)), "pyvenv.cfg"): cfg,
-            }
+        self.protected = places.protected
         self.scripts = self.roots[SCRIPTS]
-        self.libraries = {os.path.normpath(os.path.abspath(d)) for d in scheme.library_dirs()}
+        self.libraries = places.libraries
         self.own = os.path.join(self.lib_root, source.dist_info)
 
     def needs_listing(self, key: int, stem: str) -> bool:

@@ -417,7 +417,7 @@ def _open_and_plan(
     when ``fill``), check them together (and their Requires-Python against
     ``target``'s version, unless None) and decide where each file goes."""
     from . import _embed
-    from ._destinations import check_destinations
+    from ._destinations import Places, check_destinations
     from ._overlaps import resolve
 
     sources, hits = _open_all(
@@ -433,8 +433,9 @@ def _open_and_plan(
         check_requires_python(planned, target)
     if skip_pycache:
         _embed.drop_pycache(planned)
+    places = Places(scheme)
     for p in planned:
-        check_destinations(p.source, p.targets, scheme, p.wheel)
+        check_destinations(p.source, p.targets, scheme, p.wheel, places)
     if len(planned) > 1 or any(_roots_shared(p) for p in planned):
         resolve(
             sources,

@@ -119,8 +119,20 @@ def targets(roots: tuple[str, ...], lib_key: int) -> Targets:
     """The `Targets` of a wheel whose root is ``lib_key``, in a scheme's ``roots``
     (the five directories, in `KEY_NAMES` order)."""
     lib_root = roots[lib_key]
-    prefixes = tuple(
-        "" if root == lib_root else os.path.relpath(root, lib_root).replace(os.sep, "/") + "/"
-        for root in roots
-    )
-    return Targets(roots, lib_root, prefixes)
+    return Targets(roots, lib_root, tuple(_prefix(root, lib_root) for root in roots))
+
+
+# (root, lib_root) -> the RECORD prefix: every wheel of an install has the same few
+_prefixes: dict[tuple[str, str], str] = {}
+
+
+def _prefix(root: str, lib_root: str) -> str:
+    """What RECORD puts before a path below ``root``, relative to ``lib_root``."""
+    if root == lib_root:
+        return ""
+    known = _prefixes.get((root, lib_root))
+    if known is None:
+        known = os.path.relpath(root, lib_root).replace(os.sep, "/") + "/"
+        if os.path.isabs(root) and os.path.isabs(lib_root):  # else it depends on the cwd
+            _prefixes[(root, lib_root)] = known
+    return known
