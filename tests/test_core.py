@@ -1104,3 +1104,37 @@ class TestSha256:
     @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
     def test_any_bytes(self, core, data):
         assert core.sha256(data) == hashlib.sha256(data).digest()
+
+
+@pytest.mark.skipif(_compiled is None, reason="no compiled core")
+def test_compiled_core_opens_libcrypto_when_it_first_hashes(tmp_path):
+    """Built against OpenSSL 3 on Linux, the core does not link libcrypto but opens
+    it on first use: a process that imports it and hashes nothing big (a warm
+    install) never loads it; the first file hashed loads it, in a process where
+    nothing else has (no hashlib)."""
+    import subprocess
+    import sys
+
+    linked = subprocess.run(["ldd", _compiled.__file__], capture_output=True, text=True)
+    if linked.returncode != 0 or "libcrypto" in linked.stdout:
+        pytest.skip("libcrypto is linked (not OpenSSL 3 on Linux, or FASTINST_LINK_LIBCRYPTO)")
+    data = os.urandom(100_000)
+    (tmp_path / "f").write_bytes(data)
+    code = (
+        "import sys\n"
+        "from fastinst import _core\n"
+        "maps = lambda: open('/proc/self/maps').read()\n"
+        "assert 'libcrypto' not in maps()\n"
+        "small = _core.sha256(b'abc').hex()\n"
+        "assert 'libcrypto' not in maps()\n"
+        "print(small, _core.sha256_file(sys.argv[1]), 'libcrypto' in maps())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "f")], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [
+        hashlib.sha256(b"abc").hexdigest(),
+        hashlib.sha256(data).hexdigest(),
+        "True",
+    ]

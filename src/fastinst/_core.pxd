@@ -56,6 +56,7 @@ cdef extern from "_core_helpers.h" nogil:
     uint64_t fi_le64(const unsigned char* p)
     int fi_b64_sha256(const unsigned char* s, size_t n, unsigned char* out)
     int fi_sha256_setup()
+    const char* FI_CRYPTO_NAME
     void fi_sha256_small(const unsigned char* data, size_t n, unsigned char* out)
     int fi_sha256_begin(EVP_MD_CTX* ctx)
     fi_inflater* fi_inflater_new()

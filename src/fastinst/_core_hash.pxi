@@ -8,7 +8,7 @@ cdef int _sha256_ready() except -1:
     """libcrypto's SHA-256, fetched on first use: the fetch costs a warm install,
     which hashes only a few small strings, about 5 million instructions."""
     if not fi_sha256_setup():
-        raise RuntimeError("libcrypto has no SHA-256")
+        raise RuntimeError(f"{FI_CRYPTO_NAME.decode()} cannot be loaded or has no SHA-256")
     return 0
 
 

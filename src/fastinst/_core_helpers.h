@@ -135,12 +135,60 @@ static void fi_sha256_small(const unsigned char* data, size_t n, unsigned char* 
    implementation once, on first use (fi_sha256_setup, called with the GIL held
    before any worker starts). */
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#ifdef FI_LIBCRYPTO
+/* Built with FI_LIBCRYPTO (setup.py: OpenSSL 3 on Linux), libcrypto is not linked
+   but opened by that file name on first use: loading and relocating it cost
+   every process that imports the core about 3 million instructions, a warm
+   install included, which hashes nothing with it. The EVP calls of the core go
+   through the functions found there. */
+#include <dlfcn.h>
+static struct {
+    EVP_MD_CTX* (*ctx_new)(void);
+    void (*ctx_free)(EVP_MD_CTX*);
+    int (*init)(EVP_MD_CTX*, const EVP_MD*, ENGINE*);
+    int (*update)(EVP_MD_CTX*, const void*, size_t);
+    int (*final)(EVP_MD_CTX*, unsigned char*, unsigned int*);
+    EVP_MD* (*fetch)(OSSL_LIB_CTX*, const char*, const char*);
+} fi_crypto;
+static const char* FI_CRYPTO_NAME = FI_LIBCRYPTO;
+#define EVP_MD_CTX_new() (fi_crypto.ctx_new())
+#define EVP_MD_CTX_free(c) (fi_crypto.ctx_free ? fi_crypto.ctx_free(c) : (void)0)
+#define EVP_DigestInit_ex(c, md, e) (fi_crypto.init((c), (md), (e)))
+#define EVP_DigestUpdate(c, d, n) (fi_crypto.update((c), (d), (n)))
+#define EVP_DigestFinal_ex(c, m, n) (fi_crypto.final((c), (m), (n)))
+static int fi_crypto_open(void) {
+    void* lib;
+    if (fi_crypto.fetch) return 1;
+    lib = dlopen(FI_LIBCRYPTO, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return 0;
+    *(void**)&fi_crypto.ctx_new = dlsym(lib, "EVP_MD_CTX_new");
+    *(void**)&fi_crypto.ctx_free = dlsym(lib, "EVP_MD_CTX_free");
+    *(void**)&fi_crypto.init = dlsym(lib, "EVP_DigestInit_ex");
+    *(void**)&fi_crypto.update = dlsym(lib, "EVP_DigestUpdate");
+    *(void**)&fi_crypto.final = dlsym(lib, "EVP_DigestFinal_ex");
+    if (!fi_crypto.ctx_new || !fi_crypto.ctx_free || !fi_crypto.init || !fi_crypto.update
+        || !fi_crypto.final)
+        return 0;
+    *(void**)&fi_crypto.fetch = dlsym(lib, "EVP_MD_fetch");  /* last: the "done" mark */
+    return fi_crypto.fetch != NULL;
+}
+#else
+static const char* FI_CRYPTO_NAME = "libcrypto";
+static int fi_crypto_open(void) { return 1; }
+#endif
 static EVP_MD* fi_md = NULL;
 static int fi_sha256_setup(void) {
-    if (!fi_md) fi_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (fi_md) return 1;
+    if (!fi_crypto_open()) return 0;
+#ifdef FI_LIBCRYPTO
+    fi_md = fi_crypto.fetch(NULL, "SHA256", NULL);
+#else
+    fi_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+#endif
     return fi_md != NULL;
 }
 #else
+static const char* FI_CRYPTO_NAME = "libcrypto";
 static const EVP_MD* fi_md = NULL;
 static int fi_sha256_setup(void) { fi_md = EVP_sha256(); return fi_md != NULL; }
 #endif
