@@ -23,6 +23,7 @@ else can, whatever the umask: directories 0o755, cached files 0o444 or 0o555
 from __future__ import annotations
 
 import os
+import stat
 import time
 
 from . import _backend, _jsontext, _trust
@@ -603,9 +604,29 @@ def _stamp(path: str) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
+# directory -> its realpath: the wheels of an install share a directory or two, and
+# os.path.realpath walks every component with an lstat, in Python
+_real_dirs: dict[str, str] = {}
+
+
 def _path_key(path: str) -> str:
-    real = os.path.realpath(path).encode("utf-8", "surrogateescape")
-    return _backend.core.sha256(real).hex()
+    """The index file's name for a wheel file: the SHA-256 of its real path.
+
+    The directory's real path is remembered for the process: should it change,
+    a key names another index file, whose stamp (device, inode, size, times) then
+    matches only this very file, so a stale key costs a hash, never a wrong digest."""
+    head, _sep, name = path.rpartition("/")
+    real = None
+    if head.startswith("/") and name not in ("", ".", ".."):
+        with suppress(OSError):
+            if not stat.S_ISLNK(os.lstat(path).st_mode):
+                known = _real_dirs.get(head)
+                if known is None:
+                    known = _real_dirs[head] = os.path.realpath(head)
+                real = f"{known.rstrip('/')}/{name}"
+    if real is None:
+        real = os.path.realpath(path)
+    return _backend.core.sha256(real.encode("utf-8", "surrogateescape")).hex()
 
 
 def _write_atomic(path: str, data: bytes, *, strict: bool = False) -> None:
