@@ -21,7 +21,6 @@ and every command imports what it needs when it runs.
 
 from __future__ import annotations
 
-import atexit
 import gc
 import os
 import sys
@@ -231,7 +230,12 @@ def run() -> None:
 
 
 def _atexit_callbacks() -> int:
-    """How many functions ``atexit`` holds (-1: cannot tell, not CPython)."""
+    """How many functions ``atexit`` holds (-1: cannot tell, not CPython); 0 when
+    nothing has imported it, so nothing can have registered one (importing it here
+    would cost more than the question)."""
+    atexit = sys.modules.get("atexit")
+    if atexit is None:
+        return 0
     count = getattr(atexit, "_ncallbacks", None)
     return int(count()) if count is not None else -1
 
