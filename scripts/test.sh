@@ -10,7 +10,15 @@ bash scripts/setup.sh || exit 1
 # /tmp/pytest-of-$USER would have this run clean up after other runs on the machine
 # (and their trees may be too deep for pytest's recursive removal).
 tmp=$(mktemp -d -t fastinst-tests.XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+cleanup() {
+    # A test killed before its teardown leaves its tmpfs mounted under $tmp (some
+    # read-only): unmount those first, deepest first, or rm cannot remove them.
+    findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r | while read -r m; do
+        umount -l "$m" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 runs=0
 
 run_pytest() {
