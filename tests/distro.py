@@ -18,7 +18,10 @@ from pathlib import Path
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 PYPY = "/usr/bin/pypy3"
-MINORS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+MINORS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+# More interpreters to test against, as LABEL=PATH entries separated by os.pathsep
+# (a 3.14 built elsewhere, a distributor's Python...): they join the matrix.
+EXTRA_ENV = "FASTINST_TEST_PYTHONS"
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ def pyenv_root() -> Path:
 
 
 def find_interpreters() -> list[Interpreter]:
-    """pyenv's CPython 3.8..3.13 (newest patch release of each), Debian's python3 and pypy3."""
+    """pyenv's CPython 3.8..3.14 (newest patch release of each; those missing are
+    skipped), the interpreters named by $FASTINST_TEST_PYTHONS, Debian's python3 and
+    pypy3."""
     versions = pyenv_root() / "versions"
     found = []
     for minor in MINORS:
@@ -54,6 +59,12 @@ def find_interpreters() -> list[Interpreter]:
         candidates = [c for c in candidates if c.name.count(".") == 2]
         path = candidates[-1] / "bin" / "python" if candidates else versions / minor / "bin/python"
         found.append(Interpreter(minor, str(path), path.exists()))
+    for item in filter(None, os.environ.get(EXTRA_ENV, "").split(os.pathsep)):
+        label, sep, path_ = item.partition("=")
+        if not sep or not os.path.isabs(path_):
+            raise ValueError(f"{EXTRA_ENV}: {item!r} is not LABEL=/absolute/path/to/python")
+        extra = Interpreter(label, path_, os.path.exists(path_), distro=_is_debian(path_))
+        found = [i for i in found if i.label != label] + [extra]  # it stands for pyenv's
     found.append(Interpreter("debian", DEBIAN_PYTHON, _is_debian(DEBIAN_PYTHON), distro=True))
     # Debian's PyPy (apt-get install pypy3): PyPy's own names (lib/pypy3.9),
     # Debian's dist-packages, distutils below 3.10.

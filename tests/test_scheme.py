@@ -80,8 +80,10 @@ def assert_matches_pip(python: str, *, distro_prefix: bool = False, env=None) ->
     facts = interpreter_facts(python)
     for (label, kwargs), pip in zip(CASES, theirs):
         mine = ours(python, **kwargs)
-        if distro_prefix and "prefix" in kwargs:
-            assert "/local" in pip["purelib"], pip  # what pip does there
+        # pip inherits the distro layout for ``--prefix`` with Debian's 3.8-3.13
+        # (.../local/lib/pythonX.Y/dist-packages); with Debian's 3.14 it gives the
+        # plain layout, fastinst's answer everywhere, which is then checked as is.
+        if distro_prefix and "prefix" in kwargs and "/local/" in pip["purelib"]:
             root = kwargs.get("root", "")
             base = root + kwargs["prefix"] if root else kwargs["prefix"]
             xy = facts["version"]
