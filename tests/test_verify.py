@@ -207,6 +207,27 @@ class TestCommandLine:
             f"{env / 'lib' / f'python{VERSION}' / 'site-packages'}"
         ]
 
+    def test_unknown_name_in_a_debian_venv_names_what_exists(self, tmp_path):
+        """Debian's interpreter reads three dist-packages directories in a venv, were
+        they there: the message names the one that is (``where`` keeps them all)."""
+        debian = "/usr/bin/python3"
+        ask = "import sysconfig; print('posix_local' in sysconfig.get_scheme_names())"
+        if (
+            not os.path.exists(debian)
+            or subprocess.run([debian, "-c", ask], capture_output=True, text=True).stdout.strip()
+            != "True"
+        ):
+            pytest.skip("no Debian python3 here")
+        env = tmp_path / "deb-venv"
+        subprocess.run([debian, "-m", "venv", "--without-pip", str(env)], check=True)
+        scheme = fastinst.get_scheme(str(env / "bin" / "python"))
+        assert len(scheme.library_dirs()) > 1  # what makes this case
+        with pytest.raises(fastinst.NotInstalled) as info:
+            verify(["nothing-here"], scheme)
+        (site,) = [d for d in info.value.where if os.path.isdir(d)]
+        assert info.value.where == list(scheme.library_dirs())
+        assert str(info.value) == f"nothing-here is not installed in {site}"
+
     def test_help(self):
         proc = run_cli("verify", "--help")
         assert proc.returncode == 0

@@ -68,9 +68,14 @@ class NotInstalled(FastinstError, LookupError):
     """No distribution of that name is installed in the scheme."""
 
     def __init__(self, name: str, where: Sequence[str]) -> None:
+        import os
+
         self.name = name
-        self.where = list(where)
-        super().__init__(f"{name} is not installed in {', '.join(self.where) or 'the scheme'}")
+        self.where = list(where)  # every directory looked in, existing or not
+        # The message names those that exist: a Debian venv would otherwise list three
+        # dist-packages directories that its interpreter would read, were they there.
+        shown = [d for d in self.where if os.path.isdir(d)] or self.where
+        super().__init__(f"{name} is not installed in {', '.join(shown) or 'the scheme'}")
 
 
 class MissingRecord(FastinstError, LookupError):
