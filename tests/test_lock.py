@@ -551,6 +551,57 @@ class TestWarmCache:
         assert tree_snapshot(fresh) == before
 
 
+class TestSelectionKept:
+    """With a cache, what a lock selects is kept by the lock's bytes (and the
+    interpreter, extras, groups): a lock installed before is not parsed again."""
+
+    SCRIPT = (
+        "import sys, fastinst\n"
+        "from fastinst._lock import install_lock\n"
+        "rs = install_lock(sys.argv[1], fastinst.get_scheme(sys.argv[2]), cache_dir=sys.argv[3])\n"
+        "print(sorted((r.name, r.version) for r in rs))\n"
+        "print('packaging.pylock' in sys.modules, 'tomllib' in sys.modules)\n"
+    )
+
+    def install(self, lock: Path, env: Path, cache: Path) -> list[str]:
+        out = run([sys.executable, "-c", self.SCRIPT, str(lock), py(env), str(cache)])
+        return out.stdout.splitlines()
+
+    def test_a_lock_installed_before_is_not_parsed(self, pip_lock, venv_factory, tmp_path):
+        cache = tmp_path / "cache"
+        first = self.install(pip_lock, venv_factory("kept-1"), cache)
+        assert first == ["[('demo', '1.0'), ('tool', '2.0')]", "True True"]
+        assert len(list((cache / "probe-v2").glob("select-*.json"))) == 1
+        second = self.install(pip_lock, venv_factory("kept-2"), cache)
+        assert second == ["[('demo', '1.0'), ('tool', '2.0')]", "False False"]
+
+    def test_other_bytes_are_parsed_and_checked(self, house, venv_factory, tmp_path):
+        """An edited lock is another key: its own selection, its own errors."""
+        cache = tmp_path / "cache"
+        demo, tool = sorted(house.glob("demo-*.whl"))[0], sorted(house.glob("tool-*.whl"))[0]
+        lock = write_lock(tmp_path / "l" / "pylock.toml", wheel_entry("tool", "2.0", tool))
+        assert self.install(lock, venv_factory("edit-1"), cache)[0] == "[('tool', '2.0')]"
+        write_lock(lock, wheel_entry("demo", "1.0", demo) + wheel_entry("tool", "2.0", tool))
+        out = self.install(lock, venv_factory("edit-2"), cache)
+        assert out == ["[('demo', '1.0'), ('tool', '2.0')]", "True True"]
+        write_lock(lock, wheel_entry("tool", "2.0", tool) + "x = [")
+        with pytest.raises(LockError, match="invalid TOML"):
+            install_lock(lock, fastinst.get_scheme(py(venv_factory("edit-3"))), cache_dir=cache)
+
+    def test_a_damaged_selection_is_not_used(self, pip_lock, venv_factory, tmp_path):
+        cache = tmp_path / "cache"
+        self.install(pip_lock, venv_factory("bad-1"), cache)
+        (kept,) = (cache / "probe-v2").glob("select-*.json")
+        for text in (
+            '{"wheels": [["demo", "1.0"]]}',
+            '{"wheels": [[1, 2, 3, {}, null, null, false, "p"]]}',
+            "{",
+        ):
+            kept.write_text(text)
+            out = self.install(pip_lock, venv_factory("bad-2"), cache)
+            assert out == ["[('demo', '1.0'), ('tool', '2.0')]", "True True"], text
+
+
 class TestLibrary:
     def test_install_lock(self, pip_lock, env, tmp_path):
         scheme = fastinst.get_scheme(py(env))

@@ -86,6 +86,10 @@ class ArchiveSource:
         """``(key, path, hash)`` of every verbatim file (hash "" without RECORD)."""
         return [(m.key, m.path, m.expected.hash if m.expected else "") for m in self.layout.files]
 
+    def paths(self) -> list[tuple[int, str]]:
+        """``(key, path)`` of every verbatim file; `file_hash` gives one's hash."""
+        return [(m.key, m.path) for m in self.layout.files]
+
     def file_hash(self, index: int) -> str:
         """The hash of verbatim file ``index`` (its RECORD row's, or read)."""
         m = self.layout.files[index]

@@ -71,6 +71,7 @@ class CacheEntry:
         "record_verified",
         "requires_python",
         "root_is_purelib",
+        "rows",
         "scripts",
         "size",
         "table",
@@ -97,6 +98,7 @@ class CacheEntry:
         ]
         self.scripts = [ScriptFile(p, z, h) for p, z, h in header["scripts"]]  # type: ignore[attr-defined]
         self.tops: list[list[str]] = [list(t) for t in header["tops"]]  # type: ignore[attr-defined]
+        self.rows: list[tuple[int, str, int, int, int, bytes]] | None = None  # read when asked
         self.files = int(header["files"])  # type: ignore[call-overload]
         self.size = int(header["bytes"])  # type: ignore[call-overload]
 
@@ -120,17 +122,33 @@ class CacheEntry:
     def listing(self) -> list[tuple[int, str, str]]:
         """``(key, path, hash)`` of every file in the table (read per file: for dry
         runs, bytecode and overlapping wheels, not for a plain install)."""
-        from . import _backend
-        from ._errors import CoreFailure
         from ._records import encode_hash
 
-        try:
-            rows = _backend.core.read_table(self.table)
-        except CoreFailure as failure:
-            raise DamagedCacheEntry(
-                self, self.path, f"row {failure.index}: {failure.detail}"
-            ) from None
-        return [(key, path, encode_hash(sha)) for key, path, _s, _m, _f, sha in rows]
+        return [(key, path, encode_hash(sha)) for key, path, _s, _m, _f, sha in self._rows()]
+
+    def paths(self) -> list[tuple[int, str]]:
+        """``(key, path)`` of every file in the table; `file_hash` gives a row's hash
+        (two wheels that share a directory compare only the files in it)."""
+        return [(row[0], row[1]) for row in self._rows()]
+
+    def file_hash(self, index: int) -> str:
+        """The RECORD hash of the table's row ``index``."""
+        from ._records import encode_hash
+
+        return encode_hash(self._rows()[index][5])
+
+    def _rows(self) -> list[tuple[int, str, int, int, int, bytes]]:
+        if self.rows is None:
+            from . import _backend
+            from ._errors import CoreFailure
+
+            try:
+                self.rows = _backend.core.read_table(self.table)
+            except CoreFailure as failure:
+                raise DamagedCacheEntry(
+                    self, self.path, f"row {failure.index}: {failure.detail}"
+                ) from None
+        return self.rows
 
     def script_files(self) -> list[ScriptStream]:
         """The ``#!python`` scripts, read in pieces when asked, checked against the

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from ._errors import HashMismatch, LockError, WheelsNotFound
 from ._probe_cache import DEFAULT_CACHE, _Default
+from ._tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (nor collections.abc)
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any, Union
+
     from packaging.pylock import Package, PackageArchive, PackageWheel, Pylock
 
     from ._cache import WheelCache
@@ -36,9 +39,8 @@ if TYPE_CHECKING:
     from ._scheme import Scheme
     from ._tags import TargetInterpreter
 
-
-PathLike = Union[str, os.PathLike[str]]
-SchemeLike = Union["Scheme", Mapping[str, str], None]
+    PathLike = Union[str, os.PathLike[str]]
+    SchemeLike = Union["Scheme", Mapping[str, str], None]
 
 
 class LockedWheel:
@@ -512,7 +514,13 @@ def _prepare(
     path = os.path.abspath(os.fspath(lock))
     resolved = _resolve_scheme(scheme)
     target = TargetInterpreter(resolved.python, cache_dir=cache_dir)
-    return path, resolved, select(read_lock(path), path, target, extras=extras, groups=groups)
+    data = _read_bytes(path)
+    memo = _Selection(data, path, target, extras, groups, cache_dir)
+    wheels = memo.read()
+    if wheels is None:
+        wheels = select(parse_lock(path, data), path, target, extras=extras, groups=groups)
+        memo.write(wheels)
+    return path, resolved, wheels
 
 
 def _install_wheels(
@@ -546,6 +554,92 @@ def _install_wheels(
         sha256={p: f.digest for p, f in zip(paths, found) if f.digest is not None},
         **options,
     )
+
+
+class _Selection:
+    """The wheels a lock selects for an interpreter, remembered by the lock's bytes.
+
+    Importing ``tomllib`` and ``packaging.pylock`` and validating the lock cost
+    more than the rest of a warm install of it (about 220M instructions against
+    350M); `select` is a function of the lock's bytes, its directory (relative
+    paths), the interpreter's marker values and tags, the extras and groups, and
+    packaging's version, so its answer for the same ones is kept with the
+    interpreter answers (``<cache>/probe-v2``, under their trust rule; not at all
+    with ``--no-cache``). A lock that does not validate or select is never kept:
+    it is parsed, and refused, every time. The files are still found and their
+    hashes checked against the selection on every install (`locate`).
+    """
+
+    VERSION = 1
+
+    def __init__(
+        self,
+        data: bytes,
+        path: str,
+        target: TargetInterpreter,
+        extras: Iterable[str],
+        groups: Iterable[str] | None,
+        cache_dir: PathLike | _Default | None,
+    ) -> None:
+        self.cache_dir = cache_dir
+        self.name = ""
+        if cache_dir is None:
+            return
+        import packaging
+
+        from . import _backend
+        from ._probe_cache import cache_key
+
+        material = [
+            "select",
+            self.VERSION,
+            _backend.core.sha256(data).hex(),
+            os.path.dirname(path),
+            target.marker_environment(),
+            # ~900 tags: one hash of them, not a JSON text of each (`cache_key`'s)
+            _backend.core.sha256("\n".join(target.supported()).encode()).hex(),
+            sorted(extras),
+            None if groups is None else sorted(groups),
+            packaging.__version__,
+        ]
+        self.name = f"select-{cache_key(material)}.json"
+
+    def read(self) -> list[LockedWheel] | None:
+        from ._probe_cache import read_answer
+
+        if not self.name:
+            return None
+        answer = read_answer(self.cache_dir, self.name)
+        if answer is None:
+            return None
+        try:
+            wheels = [_wheel_from_json(w) for w in answer["wheels"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return None if None in wheels else wheels  # type: ignore[return-value]
+
+    def write(self, wheels: Sequence[LockedWheel]) -> None:
+        from ._probe_cache import write_answer
+
+        if self.name:
+            rows = [[w.name, w.version, w.filename, w.hashes, w.path, w.url, w.direct, w.where]
+                    for w in wheels]  # fmt: skip
+            write_answer(self.cache_dir, self.name, {"wheels": rows})
+
+
+def _wheel_from_json(row: Any) -> LockedWheel | None:
+    """A `LockedWheel` as `_Selection` keeps it; ``None`` when it is not one."""
+    name, version, filename, hashes, path, url, direct, where = row
+    texts = (name, version, filename, where)
+    if not all(isinstance(t, str) for t in texts) or not isinstance(direct, bool):
+        return None
+    if not isinstance(hashes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in hashes.items()
+    ):
+        return None
+    if not all(v is None or isinstance(v, str) for v in (path, url)):
+        return None
+    return LockedWheel(name, version, filename, hashes, path, url, direct, where)
 
 
 # --- sync: the environment exactly the lock ------------------------------------------------

@@ -110,14 +110,12 @@ def _claims(
 ) -> list[tuple[tuple[str, str], _Claim]]:
     """Every file of ``source`` below a shared top-level name, as (root, path) and claim."""
     out: list[tuple[tuple[str, str], _Claim]] = []
-    for index, (key, path, hash_) in enumerate(source.listing()):
-        if index in dropped:
-            continue
-        root = t.roots[key]
-        if (root, path.partition("/")[0]) in shared:
-            if not hash_:
-                hash_ = source.file_hash(index)  # type: ignore[union-attr]
-            out.append(((root, path), (i, "row", index, hash_)))
+    roots = t.roots
+    # Only the files below a shared name get their hash (the two wheels that share
+    # ``share/`` have 17,000 files, a few dozen of them there).
+    for index, (key, path) in enumerate(source.paths()):
+        if (roots[key], path.partition("/")[0]) in shared and index not in dropped:
+            out.append(((roots[key], path), (i, "row", index, source.file_hash(index))))
     scripts = t.roots[3]
     for path, data in _generated(source):
         if (scripts, path.partition("/")[0]) in shared:
