@@ -340,6 +340,46 @@ def test_installing_random_records(fuzz_settings):
     check()
 
 
+# --- METADATA and WHEEL headers ----------------------------------------------------------
+
+HEADER_NAMES = ["name", "version", "requires-python", "wheel-version", "root-is-purelib"]
+HEADER_LINES = st.one_of(
+    st.builds(
+        lambda name, sep, value: name + sep + value,
+        st.sampled_from(
+            ["Name", "VERSION", "Requires-Python", "Wheel-Version", "X", "Bad Name", ""]
+        ),
+        st.sampled_from([":", ": ", ":\t ", " :", "::"]),
+        st.text(alphabet=" \tab1.:é\x0b", max_size=6),
+    ),
+    st.text(alphabet=" \tcd:", max_size=4).map(lambda t: " " + t),  # a continuation
+    st.text(max_size=6),
+)
+
+
+def test_headers_read_as_email_reads_them(fuzz_settings):
+    """`_wheel.read_headers` (which spares the cold path importing ``email``) finds
+    the values ``email``'s compat32 parser finds, whatever the lines and line ends."""
+    from email.parser import HeaderParser
+
+    from fastinst._wheel import read_headers
+
+    @fuzz_settings
+    @given(
+        lines=st.lists(st.tuples(HEADER_LINES, st.sampled_from(["\n", "\r\n", "\r"])), max_size=6),
+        tail=st.text(max_size=6),
+    )
+    def check(lines: list[tuple[str, str]], tail: str) -> None:
+        text = "".join(line + end for line, end in lines) + tail
+        if text.startswith("From "):  # a mailbox's envelope line: not in a wheel's files
+            return
+        parsed = HeaderParser().parsestr(text)
+        expected = {n: str(parsed[n]) for n in HEADER_NAMES if parsed[n] is not None}
+        assert read_headers(text, HEADER_NAMES) == expected
+
+    check()
+
+
 # --- entry points -------------------------------------------------------------------------
 
 EP_NAMES = st.one_of(

@@ -20,7 +20,7 @@ from ._wheel import CRC, CSIZE, METHOD, NAME, OFFSET, USIZE, Wheel, iter_member
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Iterator, Sequence
 
 # (header_offset, method, compressed_size, file_size, crc32, dest, mode,
 #  expected_sha256, expected_size, name): the core's extraction task;
@@ -104,23 +104,22 @@ class ArchiveSource:
 def tasks(
     wheel: Wheel,
     members: Sequence[Member],
-    dest: Callable[[Member], str],
-    mode: Callable[[Member], int],
+    dests: Sequence[str],
+    modes: Sequence[int],
 ) -> list[Task]:
-    """The core's tasks extracting ``members`` of ``wheel`` to ``dest(member)``,
-    checked against the wheel's RECORD (sha256 rows; other algorithms are checked
-    after, by `check_other_algorithms`)."""
-    out = []
-    for m in members:
+    """The core's tasks extracting ``members`` of ``wheel`` to ``dests`` (one path
+    per member) with ``modes``, checked against the wheel's RECORD (sha256 rows;
+    other algorithms are checked after, by `check_other_algorithms`)."""
+    out: list[Task] = []
+    add = out.append
+    for m, dest, mode in zip(members, dests, modes):
         e, row = m.entry, m.expected
-        sha: bytes | str = b""
-        size = -1
         if row is not None and row.hash.startswith("sha256="):
-            sha = row.hash  # the core decodes RECORD's field
-            size = int(row.size) if row.size else -1
-        out.append(
-            (e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest(m), mode(m), sha, size, e[NAME])
-        )
+            # the core decodes RECORD's hash field
+            add((e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, row.hash,
+                 int(row.size) if row.size else -1, e[NAME]))  # fmt: skip
+        else:
+            add((e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, b"", -1, e[NAME]))
     return out
 
 

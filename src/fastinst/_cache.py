@@ -433,6 +433,8 @@ class EntryBuilder:
 
     def _prepare(self, source: ArchiveSource, digest: str) -> _Build:
         """Make the build directory of a wheel; plan its directories and tasks."""
+        from operator import itemgetter  # (a warm install does not import it)
+
         from . import _archive
 
         if not self.ready:
@@ -444,20 +446,16 @@ class EntryBuilder:
         tree = os.path.join(path, TREE)
         lay = source.layout
         # in the table's order, so that its rows need no sorting when it is made
-        members = sorted(lay.files + lay.scripts, key=lambda m: (m.key, m.path))
+        members = sorted(lay.files + lay.scripts, key=itemgetter(1, 2))  # (key, path)
         keys = [f"{tree}/{k}/" for k in KEY_NAMES]
+        dests = [keys[m.key] + m.path for m in members]
         dirs: set[str] = set()
-        for m in members:
-            parent = (keys[m.key] + m.path).rpartition("/")[0]
+        for parent in {d.rpartition("/")[0] for d in dests}:
             while parent not in dirs and parent != path:
                 dirs.add(parent)
                 parent = parent.rpartition("/")[0]
-        todo = _archive.tasks(
-            source.wheel,
-            members,
-            lambda m: keys[m.key] + m.path,
-            lambda m: MODE_EXEC if m.executable else MODE_FILE,
-        )
+        modes = [MODE_EXEC if m.executable else MODE_FILE for m in members]
+        todo = _archive.tasks(source.wheel, members, dests, modes)
         build = _Build(source, digest, path, sorted(dirs, key=lambda p: (p.count("/"), p)),
                        members, todo)  # fmt: skip
         self.builds.append(build)
@@ -500,30 +498,36 @@ def _finish(
     from ._wheel import USIZE
 
     tree = os.path.join(build, TREE)
-    rows: list[tuple[int, str, int, bytes]] = []
-    known: list[bytes] = []  # the stamps of those rows
     scripts: list[list[object]] = []
-    places = set()
-    size = 0
-    for i, m in enumerate(members):
-        digest = blob[i * 32 : i * 32 + 32]
-        size += m.entry[USIZE]
-        places.add((m.key, m.path.partition("/")[0]))
-        if m.key == SCRIPTS:
-            # A script that starts with #!python is rewritten for each environment;
-            # any other is linked as it is (executable, as pip makes it).
-            with open(f"{tree}/scripts/{m.path}", "rb") as f:
-                if f.read(8) == b"#!python":
-                    scripts.append([m.path, m.entry[USIZE], encode_hash(digest)])
-                    continue
-        rows.append((m.key, m.path, FLAG_EXEC if m.executable else 0, digest))
-        known.append(stamps[i * 16 : i * 16 + 16])
+    wrapped = set()  # indexes of the members that are #!python scripts
+    for i in [i for i, m in enumerate(members) if m.key == SCRIPTS]:
+        m = members[i]
+        # A script that starts with #!python is rewritten for each environment;
+        # any other is linked as it is (executable, as pip makes it).
+        with open(f"{tree}/scripts/{m.path}", "rb") as f:
+            if f.read(8) == b"#!python":
+                sha = encode_hash(blob[i * 32 : i * 32 + 32])
+                scripts.append([m.path, m.entry[USIZE], sha])
+                wrapped.add(i)
+    # Whole-list passes: this runs on the calling thread for every member.
+    digests = [blob[i : i + 32] for i in range(0, 32 * len(members), 32)]
+    rows = [
+        (m.key, m.path, FLAG_EXEC if m.executable else 0, digest)
+        for m, digest in zip(members, digests)
+    ]
+    known = stamps  # the stamps of those rows
+    if wrapped:
+        rows = [row for i, row in enumerate(rows) if i not in wrapped]
+        kept = [i for i in range(len(members)) if i not in wrapped]
+        known = b"".join([stamps[i * 16 : i * 16 + 16] for i in kept])
+    size = sum([m.entry[USIZE] for m in members])
+    places = {(m.key, m.path.partition("/")[0]) for m in members}
     tops: list[list[str]] = [[] for _ in KEY_NAMES]
     for key, top in sorted(places):
         tops[key].append(top)
     # No lstat: the rows come sorted (the files of a directory are neighbours),
     # with the stamps the core took from each file it wrote.
-    table = _backend.core.make_table([f"{tree}/{k}" for k in KEY_NAMES], rows, 0, b"".join(known))
+    table = _backend.core.make_table([f"{tree}/{k}" for k in KEY_NAMES], rows, 0, known)
     header: dict[str, object] = {
         "wheel": os.path.basename(wheel.path),
         "name": wheel.name,

@@ -845,19 +845,15 @@ def _extract_archives(
                 root = p.targets.roots[key]
                 stages[key] = tx.stage_dir(root) + "/"
                 tx.add_tops(root, {m.path.partition("/")[0] for m in members if m.key == key})
+            dests = [stages[m.key] + m.path for m in members]
             new: list[str] = []
-            for m in members:
-                parent = (stages[m.key] + m.path).rpartition("/")[0]
+            for parent in {d.rpartition("/")[0] for d in dests}:
                 while parent + "/" not in stages and parent not in dirs:
                     dirs.add(parent)
                     new.append(parent)
                     parent = parent.rpartition("/")[0]
-            todo = _archive.tasks(
-                source.wheel,
-                members,
-                lambda m, stages=stages: stages[m.key] + m.path,  # type: ignore[misc]
-                lambda m: 0o777 if m.executable else 0o666,
-            )
+            modes = [0o777 if m.executable else 0o666 for m in members]
+            todo = _archive.tasks(source.wheel, members, dests, modes)
             jobs.append((source.wheel, members, todo))
             extraction.add(source.wheel, members, todo, sorted(new, key=lambda d: d.count("/")))
         out: dict[int, bytes] = {}

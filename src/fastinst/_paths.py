@@ -258,8 +258,14 @@ def printable(text: str) -> str:
 
 def is_executable_mode(external_attr: int) -> bool:
     """Whether a member is a regular file with an execute bit, by pip's rule."""
-    mode = external_attr >> 16
-    return bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+    return EXEC_MIN <= (external_attr >> 16) & EXEC_MASK <= EXEC_MAX
+
+
+# The same test inline, for loops over every member: a regular file's type bits
+# with at least one execute bit, ``EXEC_MIN <= mode & EXEC_MASK <= EXEC_MAX``.
+EXEC_MASK = 0o170000 | 0o111  # the file type bits (stat.S_IFMT) and the execute bits
+EXEC_MIN = stat.S_IFREG | 0o001
+EXEC_MAX = stat.S_IFREG | 0o111
 
 
 def is_inside(path: str, root: str) -> bool:

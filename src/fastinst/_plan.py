@@ -46,32 +46,38 @@ class Layout(NamedTuple):
 def layout(wheel: Wheel) -> Layout:
     """Place every member of ``wheel`` (its RECORD and setuptools' script wrappers
     left out); two members at one place are refused."""
-    from ._paths import is_executable_mode
+    from ._paths import EXEC_MASK, EXEC_MAX, EXEC_MIN
     from ._wheel import ATTR, NAME
 
     lib_key = PURELIB if wheel.root_is_purelib else PLATLIB
     record_name = wheel.record_member
-    record = wheel.record or {}
+    get_row = (wheel.record or {}).get
     launcher_names = {ep.name for ep in wheel.entry_points}
     files: list[Member] = []
     scripts: list[Member] = []
+    # One pass of plain tuples (a Member is one): this runs for every member of
+    # every cold wheel, on the thread that the extraction waits for.
+    new = tuple.__new__
+    add = files.append
     for entry in wheel.files:
         name = entry[NAME]
-        if name == record_name:
-            continue  # written fresh, from what is actually installed
-        executable = is_executable_mode(entry[ATTR])
+        executable = EXEC_MIN <= (entry[ATTR] >> 16) & EXEC_MASK <= EXEC_MAX
+        if ".data/" not in name:  # most members: no need to split the name
+            if name != record_name:  # RECORD is written fresh, from what is installed
+                add(new(Member, (entry, lib_key, name, executable, get_row(name))))
+            continue
         top, _, rest = name.partition("/")
         if not (rest and top.endswith(".data")):
-            files.append(Member(entry, lib_key, name, executable, record.get(name)))
+            add(new(Member, (entry, lib_key, name, executable, get_row(name))))
             continue
         # The key was checked when the wheel was opened (``_wheel._check_data_dirs``).
         key_name, _, sub = rest.partition("/")
         key = _KEY_INDEX[key_name]
         if key != SCRIPTS:
-            files.append(Member(entry, key, sub, executable, record.get(name)))
+            add(new(Member, (entry, key, sub, executable, get_row(name))))
         elif not _is_setuptools_wrapper(sub, launcher_names):
             # pip skips setuptools' own wrappers: the entry point's launcher replaces them.
-            scripts.append(Member(entry, SCRIPTS, sub, True, record.get(name)))
+            scripts.append(Member(entry, SCRIPTS, sub, True, get_row(name)))
     places = [(m.key, m.path) for m in files] + [(m.key, m.path) for m in scripts]
     if len(set(places)) != len(places):
         seen: set[tuple[int, str]] = set()

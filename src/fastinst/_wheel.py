@@ -14,7 +14,7 @@ import zlib
 from typing import TYPE_CHECKING, BinaryIO, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from packaging.version import Version
 
@@ -353,6 +353,7 @@ def open_wheel(path: str, *, verify_record: bool = True) -> Wheel:
 
 
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
+_GOOD_KINDS = frozenset((False, method, 0) for method in SUPPORTED_METHODS)
 
 
 def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[Entry]:
@@ -369,7 +370,10 @@ def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[E
         seen: set[str] = set()
         dup = next(n for n in names if n in seen or seen.add(n))  # type: ignore[func-returns-value]
         raise UnsafePath(path, "duplicate member name", dup)
-    for e in entries:
+    # (symbolic link?, method, encrypted?) of every member: one set, the usual
+    # few values, and the loop that names the member only when one is bad
+    kinds = {((e[ATTR] >> 16) & _S_IFMT == _S_IFLNK, e[METHOD], e[FLAGS] & 0x1) for e in entries}
+    for e in entries if not kinds <= _GOOD_KINDS else ():
         if (e[ATTR] >> 16) & _S_IFMT == _S_IFLNK:
             raise UnsafePath(path, "symbolic link members are not allowed", e[NAME])
         if e[METHOD] not in SUPPORTED_METHODS:
@@ -378,7 +382,7 @@ def _check_members(path: str, entries: list[Entry], archive_size: int) -> list[E
             raise CorruptArchive(path, "encrypted members are not supported", e[NAME])
     files = [e for e in entries if not e[NAME].endswith("/")]
     _check_library_names(path, names)
-    total = sum(e[USIZE] for e in files)
+    total = sum([e[USIZE] for e in files])
     if total > max(archive_size, 1 << 20) * MAX_EXPANSION_RATIO:
         raise InvalidWheel(
             path, f"archive would expand to {total} bytes, over {MAX_EXPANSION_RATIO}x its size"
@@ -479,14 +483,10 @@ def _check_wheel_metadata(path: str, dist_info: str, by_name: dict[str, Entry]) 
     member = f"{dist_info}/WHEEL"
     if member not in by_name:
         raise InvalidWheel(path, "the wheel has no WHEEL file", member)
-    try:
-        from email.parser import BytesHeaderParser  # only on the cold path: ~6 ms to import
-
-        data = read_member(path, by_name[member], MAX_WHEEL_FILE)
-        headers = BytesHeaderParser().parsebytes(data)
-    except UnicodeDecodeError:
-        raise InvalidWheel(path, "WHEEL is not valid UTF-8", member) from None
-    version = (headers.get("Wheel-Version") or "").strip()
+    data = read_member(path, by_name[member], MAX_WHEEL_FILE)
+    # (read as email's parser reads bytes: ASCII, any other byte kept as it is)
+    headers = read_headers(data.decode("latin-1"), ("wheel-version", "root-is-purelib"))
+    version = (headers.get("wheel-version") or "").strip()
     match = re.fullmatch(r"(\d+)\.(\d+)", version)
     if not match:
         raise InvalidWheel(path, f"bad or missing Wheel-Version {version!r}", member)
@@ -500,7 +500,7 @@ def _check_wheel_metadata(path: str, dist_info: str, by_name: dict[str, Entry]) 
         logger.warning(
             "%s: Wheel-Version %s is %s than 1.0; installing anyway", path, version, newer
         )
-    return (headers.get("Root-Is-Purelib") or "").strip().lower() == "true"
+    return (headers.get("root-is-purelib") or "").strip().lower() == "true"
 
 
 def _check_metadata(
@@ -522,15 +522,12 @@ def _check_metadata(
         raise InvalidWheel(
             path, f"METADATA is not valid UTF-8 (byte {exc.start} is not)", member
         ) from None
-    from email.parser import HeaderParser  # only on the cold path
-
-    # The headers end at the first empty line (the parser would read the long
-    # description after it line by line, only to keep it as the body): "\n\n" is
-    # always one; a text cut after it keeps every header.
+    # The headers end at the first empty line (the long description follows it):
+    # "\n\n" is always one; a text cut after it keeps every header.
     cut = text.find("\n\n")
-    headers = HeaderParser().parsestr(text if cut < 0 else text[: cut + 1])
-    name = str(headers.get("Name") or "").strip()
-    version = str(headers.get("Version") or "").strip()
+    headers = read_headers(text if cut < 0 else text[: cut + 1], _METADATA_FIELDS)
+    name = (headers.get("name") or "").strip()
+    version = (headers.get("version") or "").strip()
     if not name or not version:
         missing = " and ".join(k for k, v in (("Name", name), ("Version", version)) if not v)
         raise InvalidWheel(path, f"METADATA has no {missing}", member)
@@ -548,7 +545,49 @@ def _check_metadata(
             f"METADATA has Version {version!r}, but the wheel's .dist-info is {dist_info}",
             member,
         )
-    return str(headers.get("Requires-Python") or "").strip() or None
+    return (headers.get("requires-python") or "").strip() or None
+
+
+_METADATA_FIELDS = ("name", "version", "requires-python")
+# What email's parser takes for a header line: a name of printable ASCII but ":"
+# and space, then ":" (or a continuation line, which starts with a space or tab)
+_HEADER_NAME_CHARS = frozenset(map(chr, range(0x21, 0x7F))) - {":"}
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def read_headers(text: str, names: Sequence[str]) -> dict[str, str]:
+    r"""The first value of each header of ``names`` (lower case) among the
+    headers of ``text`` (METADATA, WHEEL), as ``email``'s compat32 parser reads
+    them (but for a mailbox's ``From`` line, which has no place there), without
+    importing ``email``: the headers end at the first line that is neither a
+    header nor a continuation (an empty line, say); a continuation line (it
+    starts with a space or a tab) is kept in its header's value, line end
+    included; the value starts after the ":" and the spaces or tabs after it.
+
+    >>> read_headers("Name: demo\nVersion: 1.0\nName: other\n\nBody: x\n", ["name", "body"])
+    {'name': 'demo'}
+    """
+    wanted = set(names)
+    found: dict[str, str] = {}
+    current: list[str] | None = None  # the lines of the header being read, if wanted
+    # email splits lines at \r\n, \r and \n only (str.splitlines knows more ends)
+    parts = _LINE_END.split(text)
+    for line, end in zip(parts[::2], [*parts[1::2], ""]):
+        if line[:1] in (" ", "\t"):
+            if current is not None:
+                current.append(line + end)
+            continue
+        head, colon, value = line.partition(":")
+        if not colon or not _HEADER_NAME_CHARS.issuperset(head):
+            break  # the end of the headers (email's parser: the start of the body)
+        if current is not None:
+            found[current[0]] = "".join(current[1:]).rstrip("\r\n")
+        key = head.lower()
+        wanted_here = key in wanted and key not in found
+        current = [key, (value + end).lstrip(" \t")] if wanted_here else None
+    if current is not None:
+        found[current[0]] = "".join(current[1:]).rstrip("\r\n")
+    return found
 
 
 def _check_record_covers(
@@ -556,7 +595,19 @@ def _check_record_covers(
 ) -> None:
     """Every member but RECORD and its signatures must be listed with a hash and size."""
     exempt = {f"{dist_info}/RECORD", *(f"{dist_info}/{s}" for s in SIGNATURE_FILES)}
-    for e in files:
+    # Whole-list checks first: every usual member listed with a hash and its size
+    # as the archive says, written the same way (as every good RECORD has it).
+    # The loop below names the member of any other case, and judges the exempt.
+    few = [e for e in files if e[NAME] in exempt]
+    usual = [e for e in files if e[NAME] not in exempt] if few else files
+    rows = [record.get(e[NAME]) for e in usual]
+    if (
+        None not in rows
+        and all([row[1] for row in rows])  # type: ignore[index]
+        and [row[2] for row in rows] == [str(e[USIZE]) for e in usual]  # type: ignore[index]
+    ):
+        usual = []
+    for e in few + usual:
         name = e[NAME]
         row = record.get(name)
         if row is None:
