@@ -114,6 +114,36 @@ class TestBasicInstall:
         )
         assert_record_true(info)
 
+    @pytest.mark.parametrize("warm", [False, True])
+    def test_a_wheels_own_installer_is_replaced(self, do_install, wheel_dir, scheme, warm):
+        # pip writes its INSTALLER (and REQUESTED, direct_url.json) over the ones a
+        # wheel ships; fastinst writes them while the core links the wheel's
+        # files, so the wheel's own must be left out, not raced with.
+        own = {
+            "demo-1.0.dist-info/INSTALLER": "builder\n",
+            "demo-1.0.dist-info/REQUESTED": "wheel's own\n",
+            "demo-1.0.dist-info/direct_url.json": '{"url": "file:///elsewhere"}',
+        }
+        whl = make_wheel(wheel_dir, files={"demo.py": "", **own})
+        url = {"url": "file:///x/demo-1.0-py3-none-any.whl", "archive_info": {}}
+        if warm:  # the second install links from the entry the first one made
+            do_install([whl], scheme)
+        do_install([whl], scheme, requested=True, direct_url={str(whl): url})
+        info = Path(scheme.purelib, "demo-1.0.dist-info")
+        assert (info / "INSTALLER").read_text() == "fastinst\n"
+        assert (info / "REQUESTED").read_bytes() == b""
+        assert "file:///x/demo" in (info / "direct_url.json").read_text()
+        paths = [row[0] for row in read_record(info)]
+        assert len(paths) == len(set(paths))  # each file once, with its true hash
+        assert {f"demo-1.0.dist-info/{n}" for n in ("INSTALLER", "REQUESTED")} <= set(paths)
+        assert_record_true(info)
+        # What fastinst does not write this time is the wheel's.
+        do_install([whl], scheme, installer_name=None)
+        assert (info / "INSTALLER").read_text() == "builder\n"
+        assert (info / "REQUESTED").read_text() == "wheel's own\n"
+        assert '"file:///elsewhere"' in (info / "direct_url.json").read_text()
+        assert_record_true(info)
+
     def test_executable_bits_kept(self, do_install, wheel_dir, scheme):
         whl = make_wheel(
             wheel_dir,

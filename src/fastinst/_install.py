@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ._archive import ArchiveSource
     from ._cache import WheelCache
+    from ._distinfo import Row
     from ._link import Linker
     from ._plan import Member
     from ._remove import RemovalPlan
@@ -433,6 +434,7 @@ def _open_and_plan(
         check_requires_python(planned, target)
     if skip_pycache:
         _embed.drop_pycache(planned)
+    _drop_own_copies(planned, options)
     places = Places(scheme)
     for p in planned:
         check_destinations(p.source, p.targets, scheme, p.wheel, places)
@@ -445,6 +447,20 @@ def _open_and_plan(
         )
     _embed.check_plans(planned, scheme, options)
     return planned
+
+
+def _drop_own_copies(planned: list[Planned], options: Options) -> None:
+    """Leave out a wheel's own INSTALLER, REQUESTED or direct_url.json where the
+    install writes that file itself (as pip replaces them)."""
+    from ._distinfo import generated_names, own_copies
+
+    for p in planned:
+        names = generated_names(
+            options.installer_name,
+            requested=p.wheel in options.requested,
+            direct_url=options.direct_urls.get(p.wheel),
+        )
+        p.skips.dropped |= own_copies(p.source, p.targets, names)
 
 
 def _targets(scheme: Scheme, source: Source) -> Targets:
@@ -699,39 +715,43 @@ def _install_locked(
     bulk = _extract_archives(
         tx, [p for p in planned if not isinstance(p.source, CacheEntry)], options
     )
-    bulk.update(
-        _link_entries(
-            Linker(tx, options.link_mode, options.jobs, umask),
-            [p for p in planned if isinstance(p.source, CacheEntry)],
-            progress,
-        )
-    )
+    own: list[list[Row]] = []
+    with _Linked(
+        Linker(tx, options.link_mode, options.jobs, umask),
+        [p for p in planned if isinstance(p.source, CacheEntry)],
+        progress,
+    ) as linked:
+        # While the core links the cached files (without the GIL, on other threads),
+        # this thread writes what depends on no linked file.
+        for p in planned:
+            source, t = p.source, p.targets
+            rows = write_scripts(
+                tx, source, t.scripts, t.prefixes[SCRIPTS], scheme.python, exec_mode(umask),
+                p.skips.generated,
+            )  # fmt: skip
+            rows += write_metadata(
+                tx,
+                t.lib_root,
+                source.dist_info,
+                options.installer_name,
+                file_mode,
+                requested=p.wheel in options.requested,
+                direct_url=options.direct_urls.get(p.wheel),
+                extra=options.metadata.get(p.wheel, {}),
+            )
+            own.append(rows)
+        old = _move_old_versions_aside(tx, planned, scheme)
+        if remove:
+            _remove_others(tx, scheme, remove)
+    bulk.update(linked.records)
     records = []
-    for p in planned:
+    for p, rows in zip(planned, own):
         source, t = p.source, p.targets
-        record = bulk[id(p)]
-        skip = p.skips.generated
-        rows = write_scripts(
-            tx, source, t.scripts, t.prefixes[SCRIPTS], scheme.python, exec_mode(umask), skip
-        )
         if options.compile_bytecode:
             rows += _compile(tx, p, scheme, options)
-        rows += write_metadata(
-            tx,
-            t.lib_root,
-            source.dist_info,
-            options.installer_name,
-            file_mode,
-            requested=p.wheel in options.requested,
-            direct_url=options.direct_urls.get(p.wheel),
-            extra=options.metadata.get(p.wheel, {}),
-        )
-        records.append(write_record(tx, t.lib_root, source.dist_info, record, rows, file_mode))
+        records.append(write_record(tx, t.lib_root, source.dist_info, bulk[id(p)], rows, file_mode))
         if progress is not None:
             progress("wheel-done", p.wheel, _size(source), _size(source))
-    old = _move_old_versions_aside(tx, planned, scheme)
-    if remove:
-        _remove_others(tx, scheme, remove)
     try:
         tx.publish_all({(p.targets.lib_root, p.source.dist_info) for p in planned})
     except NotADirectoryError as exc:
@@ -739,26 +759,53 @@ def _install_locked(
     return [_result(p, RecordFiles(r, p.targets.lib_root), old) for p, r in zip(planned, records)]
 
 
-def _link_entries(
-    linker: Linker, planned: list[Planned], progress: ProgressCallback | None
-) -> dict[int, bytes]:
-    """Link the files of the wheels read from cache entries into the staging areas,
-    in one core call; by ``id(planned)``, the RECORD text of those files. Wheels
-    whose entry this call unpacked reported their bytes already."""
-    if not planned:
-        return {}
-    order = [p for p in planned if not p.started] + [p for p in planned if p.started]
-    wheels = []
-    for p in order:
-        entry = p.source
-        assert isinstance(entry, CacheEntry)
-        wheels.append((entry, p.targets, p.skips.mask(entry.files)))
-    reported = [(p.wheel, p.source.size) for p in order if not p.started]
-    with _ByteProgress(reported, progress, slots=len(order)) as counters:
-        records = linker.link(wheels, counters)
-    for p in order:
-        p.started = True
-    return {id(p): record for p, record in zip(order, records)}
+class _Linked:
+    """``with _Linked(linker, planned, progress) as linked:`` links the files of
+    the wheels read from cache entries into the staging areas (one core call, on
+    a helper thread) while the body runs; then ``linked.records`` holds, by
+    ``id(planned)``, the RECORD text of those files. Whatever the body raises,
+    the core has returned before the exception leaves (a rollback must not
+    remove staging areas it writes into). Wheels whose entry this call unpacked
+    reported their bytes already."""
+
+    def __init__(
+        self, linker: Linker, planned: list[Planned], progress: ProgressCallback | None
+    ) -> None:
+        self.order = [p for p in planned if not p.started] + [p for p in planned if p.started]
+        self.linker = linker
+        reported = [(p.wheel, p.source.size) for p in self.order if not p.started]
+        self.progress = _ByteProgress(reported, progress, slots=len(self.order))
+        self.records: dict[int, bytes] = {}
+
+    def __enter__(self) -> _Linked:
+        if not self.order:
+            return self
+        wheels = []
+        for p in self.order:
+            entry = p.source
+            assert isinstance(entry, CacheEntry)
+            wheels.append((entry, p.targets, p.skips.mask(entry.files)))
+        counters = self.progress.__enter__()
+        try:
+            self.linking = self.linker.start(wheels, counters)
+        except BaseException:
+            self.progress.__exit__()
+            raise
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if not self.order:
+            return
+        try:
+            if exc is not None:
+                self.linking.wait()
+                return
+            records = self.linking.join()
+        finally:
+            self.progress.__exit__()
+        for p, record in zip(self.order, records):
+            p.started = True
+            self.records[id(p)] = record
 
 
 class _ByteProgress:
@@ -943,6 +990,7 @@ def _dry_run(planned: list[Planned], scheme: Scheme, options: Options) -> list[I
 
 def _would_write(p: Planned, scheme: Scheme, options: Options) -> tuple[str, ...]:
     """The absolute paths that installing one wheel would write."""
+    from ._distinfo import generated_names
     from ._scripts import launcher_kind, make_launcher
 
     t, source = p.targets, p.source
@@ -959,12 +1007,13 @@ def _would_write(p: Planned, scheme: Scheme, options: Options) -> tuple[str, ...
     ]
     info = p.dist_info
     names = {"RECORD", *options.metadata.get(p.wheel, {})}
-    if options.installer_name is not None:
-        names.add("INSTALLER")
-    if p.wheel in options.requested:
-        names.add("REQUESTED")
-    if p.wheel in options.direct_urls:
-        names.add("direct_url.json")
+    names.update(
+        generated_names(
+            options.installer_name,
+            requested=p.wheel in options.requested,
+            direct_url=options.direct_urls.get(p.wheel),
+        )
+    )
     files += [f"{info}/{name}" for name in sorted(names)]
     return tuple(files)
 
