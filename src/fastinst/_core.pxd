@@ -232,6 +232,8 @@ cdef struct LinkPool:
     size_t* unit_job            # per unit: its job
     size_t* unit_start          # per unit: its first row
     int* claimed                # per unit, atomic: taken by a worker
+    unsigned char** unit_text   # per unit: its rows' RECORD text (malloc'd by its worker)
+    size_t* unit_len            # per unit: that text's length
     size_t nunits
     int nworkers
     int stop                    # atomic: set on the first failure
