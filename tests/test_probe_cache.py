@@ -309,3 +309,52 @@ class TestOneProbePerProcess:
         assert get_scheme(python, cache_dir=cache) == right
         assert starts_of(starts) == 1
         assert json.loads(_answer_file(cache).read_text())["executable"]
+
+
+# --- a probe started early ------------------------------------------------------------------
+
+
+class TestStartedEarly:
+    """``start_probe`` (the CLI without a cache) runs the probe while the caller works;
+    `run_probe` collects it: the same answer, the same errors, one start."""
+
+    @pytest.mark.parametrize("label", [i.label for i in find_interpreters()])
+    def test_the_same_answer(self, label):
+        found = {i.label: i for i in find_interpreters()}[label]
+        if not found.exists:
+            pytest.skip(f"no {label} interpreter")
+        path = _probe_cache.find_interpreter(found.path)
+        _probe_cache.start_probe(found.path)
+        assert path in _probe_cache._started
+        early = _probe_cache.run_probe(path)
+        assert path not in _probe_cache._started
+        assert early == _probe_cache.run_probe(path)
+
+    def test_one_start(self, tmp_path):
+        python, starts = counted_venv(tmp_path)
+        _probe_cache.start_probe(python)
+        _probe_cache.start_probe(python)  # a second call starts nothing more
+        answer = _probe_cache.run_probe(_probe_cache.find_interpreter(python))
+        assert answer["in_venv"] and starts_of(starts) == 1
+
+    def test_errors_are_said_when_the_answer_is_asked_for(self, tmp_path):
+        _probe_cache.start_probe(str(tmp_path / "nope"))  # nothing to start: no error here
+        assert "does not exist" in one_line_error(str(tmp_path / "nope"))
+        _probe_cache.start_probe("/bin/ls")
+        assert "/bin/ls" in _probe_cache._started
+        assert one_line_error("/bin/ls").startswith("/bin/ls is not a Python interpreter")
+        assert "/bin/ls" not in _probe_cache._started
+
+    def test_the_cli_without_a_cache_probes_once_and_installs(self, tmp_path):
+        """The CLI starts the probe first and collects it for the scheme."""
+        python, starts = counted_venv(tmp_path)
+        whl = make_wheel(
+            tmp_path,
+            name="early",
+            files={"early.py": "X = 1\n"},
+            metadata_extra="Requires-Python: >=3.8\n",
+        )
+        proc = run_cli("install", "--python", python, "--no-cache", str(whl))
+        assert proc.returncode == 0, proc.stderr
+        assert starts_of(starts) == 1
+        assert list(Path(python).parent.parent.glob("lib/python*/site-packages/early.py"))

@@ -446,22 +446,25 @@ def _cache_dir(args: argparse.Namespace) -> str | _Default | None:
 
 
 def _install(args: argparse.Namespace) -> int:
+    if not args.wheels and not args.requirement:
+        raise _usage("install", "give at least one wheel, pin or -r FILE")
+    _start_probe(args)
     from ._install import install
     from ._requirements import collect, select
     from ._tags import TargetInterpreter
 
     start = time.perf_counter()
-    if not args.wheels and not args.requirement:
-        raise _usage("install", "give at least one wheel, pin or -r FILE")
     lock = _lock_file(args)
     for text in args.wheels:
         _check_not_an_archive(text)
-    scheme = _resolve(args, install=True)
     if lock is not None:
-        return _install_lock(args, lock, scheme, start)
+        return _install_lock(args, lock, _resolve(args, install=True), start)
     target = TargetInterpreter(args.python, cache_dir=_cache_dir(args))
     collected = collect(args.wheels, args.requirement, args.find_links, args.require_hashes)
     selected = select(collected, target)
+    # The scheme after the selection, which needs none (a venv of our own binary
+    # needs no probe for it): a probe started early answers meanwhile.
+    scheme = _resolve(args, install=True)
     if not selected:
         if args.json:
             print(_dumps(_install_json([], scheme, 0.0, dry_run=args.dry_run)))
@@ -502,6 +505,16 @@ def _install(args: argparse.Namespace) -> int:
             bar.close()
     _report_install(args, results, scheme, time.perf_counter() - start)
     return EXIT_OK
+
+
+def _start_probe(args: argparse.Namespace) -> None:
+    """Without a cache the target interpreter is probed on every run: started
+    first, the probe runs on the other core while this process imports what
+    the install needs and selects the wheels (`_probe_cache.start_probe`)."""
+    if args.no_cache and args.python is not None:
+        from ._probe_cache import start_probe
+
+        start_probe(args.python)
 
 
 def _lock_file(args: argparse.Namespace) -> str | None:

@@ -279,8 +279,36 @@ def kept_answer(
 # --- running the probe ------------------------------------------------------------------
 
 
+# Probes started early (`start_probe`), by interpreter path, until `run_probe` takes them.
+_started: dict[str, Any] = {}
+
+
+def start_probe(python: str) -> None:
+    """Start the probe in the interpreter ``python`` names, and do not wait for it.
+
+    For a caller that will ask for this interpreter's facts and knows no answer
+    is kept (``--no-cache``): the probe's start-up (a new interpreter, its
+    ``site``) then runs on another core while this process imports and reads
+    what it needs, and `run_probe` for the same interpreter collects its answer,
+    which is what that call would have got from a probe of its own. Any trouble
+    finding or starting it is left for `run_probe` to say.
+    """
+    from . import _probe
+
+    try:
+        path = find_interpreter(python)
+    except SchemeError:
+        return
+    if path in _started:
+        return
+    proc = _start([path, "-I", "-c", _BOOTSTRAP, _probe.__file__])
+    if not isinstance(proc, str):
+        _started[path] = proc
+
+
 def run_probe(path: str, shown: str | None = None) -> dict[str, Any]:
-    """Run ``_probe.py`` inside the interpreter ``path``; its answer as a dict.
+    """Run ``_probe.py`` inside the interpreter ``path`` (or collect the probe
+    `start_probe` started in it); its answer as a dict.
 
     Bounded: `PROBE_TIMEOUT` seconds and `MAX_ANSWER` bytes of output. Raises
     `SchemeError` with one line that says what ``path`` (shown as ``shown``) is
@@ -289,10 +317,12 @@ def run_probe(path: str, shown: str | None = None) -> dict[str, Any]:
     from . import _probe
 
     shown = shown or path
-    probe_file = _probe.__file__
-    code, out, err, problem = _run_bounded(
-        [path, "-I", "-c", _BOOTSTRAP, probe_file], PROBE_TIMEOUT, MAX_ANSWER
-    )
+    proc = _started.pop(path, None)
+    if proc is None:
+        proc = _start([path, "-I", "-c", _BOOTSTRAP, _probe.__file__])
+    if isinstance(proc, str):  # could not start it
+        raise SchemeError(f"cannot run {shown}: {proc}")
+    code, out, err, problem = _collect(proc, PROBE_TIMEOUT, MAX_ANSWER)
     if problem == "timeout":
         raise SchemeError(
             f"{shown} did not answer fastinst's interpreter probe within "
@@ -303,8 +333,6 @@ def run_probe(path: str, shown: str | None = None) -> dict[str, Any]:
             f"{shown} is not a Python interpreter: it printed over {MAX_ANSWER >> 20} MB "
             "in answer to fastinst's interpreter probe"
         )
-    if problem is not None:  # could not start it
-        raise SchemeError(f"cannot run {shown}: {problem}")
     answer = _last_json_line(out)
     if isinstance(answer, dict) and "fastinst_too_old" in answer:
         raise SchemeError(
@@ -348,23 +376,13 @@ def _last_json_line(out: bytes) -> Any:
     return None
 
 
-def _run_bounded(
-    cmd: list[str], timeout: float, limit: int
-) -> tuple[int | None, bytes, bytes, str | None]:
-    """Run ``cmd``; return (exit code, stdout, the tail of stderr, problem).
-
-    ``problem`` is ``"timeout"``, ``"flood"`` (over ``limit`` bytes on stdout), an
-    error text when the program cannot start, or ``None``. The program runs in
-    a session of its own, killed whole on a problem, so that nothing it started
-    keeps running.
-    """
-    import selectors
-    import signal
+def _start(cmd: list[str]) -> Any:
+    """``cmd`` started (a ``subprocess.Popen``) in a session of its own, or why it
+    could not start (a string)."""
     import subprocess
-    import time
 
     try:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -373,7 +391,22 @@ def _run_bounded(
             start_new_session=True,
         )
     except OSError as exc:
-        return None, b"", b"", exc.strerror or str(exc)
+        return exc.strerror or str(exc)
+
+
+def _collect(proc: Any, timeout: float, limit: int) -> tuple[int | None, bytes, bytes, str | None]:
+    """Read what the program `_start` started writes, and wait for it: (exit code,
+    stdout, the tail of stderr, problem).
+
+    ``problem`` is ``"timeout"`` (``timeout`` seconds from now), ``"flood"`` (over
+    ``limit`` bytes on stdout) or ``None``. On a problem the program's session is
+    killed whole, so that nothing it started keeps running.
+    """
+    import selectors
+    import signal
+    import subprocess
+    import time
+
     assert proc.stdout is not None and proc.stderr is not None
     out, err = bytearray(), bytearray()
     problem = None
