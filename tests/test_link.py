@@ -325,6 +325,29 @@ class TestLinkTree:
             assert int.from_bytes(counters[8 * n : 8 * n + 8], "little") == size
         assert core.link_trees([], 2) == []
 
+    def test_record_of_many_runs_with_rows_skipped_and_quoted(self, core, tmp_path):
+        """Each worker writes the RECORD text of the runs of rows it links: joined,
+        they are the csv module's RECORD, whatever rows are skipped or left out
+        (at the edges of runs too) and whichever names need quotes."""
+        odd = {0: "a,b", 1: 'q"'}  # names that csv quotes
+        files = {
+            (i % 2, f"p/{i // 50}/{odd.get(i % 7, 'f')}{i}"): (b"x" * (i % 13), False)
+            for i in range(600)
+        }
+        sources = write_entry(tmp_path / "e", files)
+        rows = rows_of(files)
+        table = core.make_table(sources, rows, 2)
+        out = {0: "left out", 127: "left out", 128: "listed", 255: "left out", 256: "listed"}
+        kind = {"left out": core.SKIP_UNLISTED, "listed": core.SKIP_LISTED}
+        skip = bytes(kind[out[i]] if i in out else 0 for i in range(len(rows)))
+        prefixes = ["", '../a,"b"/', "../x/", "../../bin/", "../../"]
+        [(record, _tops, _)] = core.link_trees(
+            [(table, sources, targets_in(tmp_path / "t"), prefixes, [1] * 5, skip)], 2
+        )
+        left = {(rows[i][0], rows[i][1]) for i, why in out.items() if why == "left out"}
+        kept = {k: v for k, v in files.items() if k not in left}
+        assert record == record_of(kept, prefixes)
+
     def test_a_failure_names_its_job(self, core, tmp_path):
         jobs = []
         for n in range(3):

@@ -621,7 +621,6 @@ cdef void _link_unit(TableWorker* w, LinkPool* p, size_t u) noexcept nogil:
     cdef size_t i = p.unit_start[u]
     cdef size_t end = i + LINK_RUN if i + LINK_RUN < j.n else j.n
     cdef int kind, copied = 0, tfd
-    cdef size_t n
     cdef unsigned char* text
     cdef Row* r
     w.job = j
@@ -650,14 +649,12 @@ cdef void _link_unit(TableWorker* w, LinkPool* p, size_t u) noexcept nogil:
     # The unit's RECORD text, here rather than after the pool: on the calling
     # thread alone, the text of 14,000 rows was a tenth of a warm install's wall.
     i = p.unit_start[u]
-    n = _record_size(j, i, end)
-    text = <unsigned char*>malloc(n if n else 1)
+    text = <unsigned char*>malloc(_record_bound(j, i, end) + 1)
     if text == NULL:
         _pool_fail(p, T_IO, p.unit_job[u], i, ENOMEM, 0)
         return
-    _record_text(j, i, end, text)
     p.unit_text[u] = text
-    p.unit_len[u] = n
+    p.unit_len[u] = <size_t>(_record_text(j, i, end, text) - text)
 
 
 cdef void* _link_worker(void* arg) noexcept nogil:
@@ -712,27 +709,17 @@ cdef size_t _quotes_needed(const unsigned char* p, size_t n, size_t* quotes) noe
     return need & 1
 
 
-cdef size_t _digits(uint64_t v) noexcept nogil:
-    cdef size_t n = 1
-    while v >= 10:
-        v //= 10
-        n += 1
-    return n
-
-
-cdef size_t _record_size(TableJob* j, size_t a, size_t b) noexcept nogil:
-    """The length of the RECORD text of rows ``a`` to ``b``."""
-    cdef size_t i, total = 0, quotes
+cdef size_t _record_bound(TableJob* j, size_t a, size_t b) noexcept nogil:
+    """At least the length of the RECORD text of rows ``a`` to ``b`` (a field that
+    is quoted at most doubles, and a size has at most 20 digits)."""
+    cdef size_t i, total = 0
     cdef Row* r
     for i in range(a, b):
         if j.skip != NULL and j.skip[i] == ROW_LEFT_OUT:
             continue
         r = &j.rows[i]
-        quotes = j.prefix_quotes[r.key]
-        if _quotes_needed(r.path, r.len, &quotes) or j.prefix_quote[r.key]:
-            total += 2 + quotes
-        # path, ",sha256=", 43 characters of base64, ",", size, "\n"
-        total += j.prefix_len[r.key] + r.len + 8 + 43 + 1 + _digits(<uint64_t>r.size) + 1
+        # quotes, path, ",sha256=", 43 characters of base64, ",", size, "\n"
+        total += 2 + 2 * (j.prefix_len[r.key] + r.len) + 8 + 43 + 1 + 20 + 1
     return total
 
 
@@ -751,8 +738,10 @@ cdef unsigned char* _put_field(unsigned char* o, const unsigned char* p, size_t 
     return o
 
 
-cdef void _record_text(TableJob* j, size_t a, size_t b, unsigned char* o) noexcept nogil:
-    """Write the RECORD rows of rows ``a`` to ``b`` at ``o`` (sized by _record_size)."""
+cdef unsigned char* _record_text(TableJob* j, size_t a, size_t b,
+                                 unsigned char* o) noexcept nogil:
+    """Write the RECORD rows of rows ``a`` to ``b`` at ``o`` (room: _record_bound);
+    the end of what was written."""
     cdef size_t i, k, quotes
     cdef bint quoted
     cdef uint32_t v
@@ -805,6 +794,7 @@ cdef void _record_text(TableJob* j, size_t a, size_t b, unsigned char* o) noexce
             o += 1
         o[0] = b"\n"
         o += 1
+    return o
 
 
 def link_tree(bytes table, sources, targets, prefixes, how, int threads,
