@@ -680,6 +680,14 @@ def test_direct_url_is_what_pathlib_makes(tmp_path):
         link.unlink(missing_ok=True)
         link.symlink_to(wheel)
         assert _direct_url(str(link), None, True)["url"] == Path(link).resolve().as_uri()
+    # Several wheels of one directory (resolved once), reached through a symlinked
+    # directory, a relative path and a symlinked wheel.
+    (tmp_path / "via").symlink_to(tmp_path / "x y")
+    wheels = [str(tmp_path / "via" / n) for n in ("demo-1.0-py3-none-any.whl", "link.whl")]
+    wheels += [os.path.relpath(tmp_path / "via" / "demo-1.0-py3-none-any.whl"), str(link)]
+    (tmp_path / "x y" / "link.whl").symlink_to(tmp_path / "x y" / "demo-1.0-py3-none-any.whl")
+    for path, url in _cli._direct_urls(wheels, None, True):
+        assert url["url"] == Path(path).resolve().as_uri()
 
 
 def test_install_of_pure_wheel_files_imports_no_requirement_parser_tags_nor_rich(house, tmp_path):

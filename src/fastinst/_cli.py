@@ -817,8 +817,16 @@ def _direct_urls(
     # Path(path).resolve().as_uri(), made here without pathlib and urllib (a few
     # milliseconds of imports on a warm install)
     urls = []
+    real_dirs: dict[str, str] = {}  # the wheels of one call are mostly in one directory
     for path in paths:
-        raw = os.fsencode(os.path.realpath(path))
+        head, tail = os.path.split(path)
+        if tail in ("", ".", "..") or os.path.islink(path):
+            real = os.path.realpath(path)
+        else:  # realpath(path), without an lstat of every directory above each wheel
+            if head not in real_dirs:
+                real_dirs[head] = os.path.realpath(head)
+            real = os.path.join(real_dirs[head], tail)
+        raw = os.fsencode(real)
         urls.append("file://" + "".join(chr(b) if b in _URL_SAFE else f"%{b:02X}" for b in raw))
     if dry_run or not paths:
         return [(p, {"url": u, "archive_info": {}}) for p, u in zip(paths, urls)]
