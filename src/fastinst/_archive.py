@@ -112,8 +112,7 @@ def tasks(
     other algorithms are checked after, by `check_other_algorithms`)."""
     out: list[Task] = []
     add = out.append
-    for m, dest, mode in zip(members, dests, modes):
-        e, row = m.entry, m.expected
+    for (e, _key, _path, _exec, row), dest, mode in zip(members, dests, modes):  # (Members)
         if row is not None and row.hash.startswith("sha256="):
             # the core decodes RECORD's hash field
             add((e[OFFSET], e[METHOD], e[CSIZE], e[USIZE], e[CRC], dest, mode, row.hash,
@@ -284,10 +283,12 @@ class Extraction:
         return extract(self.jobs[first:end], self.threads, counters, stamps)
 
 
-def check_other_algorithms(wheel: Wheel, members: Sequence[Member], paths: Sequence[str]) -> None:
+def check_other_algorithms(wheel: Wheel, members: Sequence[Member], todo: Sequence[Task]) -> None:
     """Check the members whose RECORD row uses another algorithm than sha256 (rare)
-    by reading the written files (``paths``, in order) again."""
-    for m, path in zip(members, paths):
+    by reading the files that their tasks (``todo``, in order) wrote again."""
+    # Only a task that the core checked against no sha256 can have such a row.
+    for i in [i for i, task in enumerate(todo) if not task[7]]:
+        m, path = members[i], todo[i][5]
         row = m.expected
         if row is None or not row.hash or row.hash.startswith("sha256="):
             continue

@@ -467,8 +467,8 @@ class EntryBuilder:
 
         _fix_modes(self.umask, [build.path], set(build.dirs), build.tasks)
         wheel = build.source.wheel
-        _archive.check_other_algorithms(wheel, build.members, [t[5] for t in build.tasks])
-        _finish(build.path, wheel, build.members, digests, stamps, verified=self.verified)
+        _archive.check_other_algorithms(wheel, build.members, build.tasks)
+        _finish(build.path, build.source, build.members, digests, stamps, verified=self.verified)
         self.cache._publish(build.path, build.digest, verified=self.verified)
 
 
@@ -486,17 +486,25 @@ def _fix_modes(umask: int, builds: list[str], dirs: set[str], tasks: list[Task])
 
 
 def _finish(
-    build: str, wheel: Wheel, members: list[Member], blob: bytes, stamps: bytes, *, verified: bool
+    build: str,
+    source: ArchiveSource,
+    members: list[Member],
+    blob: bytes,
+    stamps: bytes,
+    *,
+    verified: bool,
 ) -> None:
-    """Write the ``entry`` file of a build whose tree is extracted (``blob``: the
-    members' SHA-256 digests, in order; ``stamps``: the size and mtime of each new
-    file, as the core's ``extract`` took them from the file it had written:
-    members sorted by key and path, as the table's rows are)."""
+    """Write the ``entry`` file of a build whose tree is extracted: ``members``
+    are the layout's files and scripts, sorted by key and path as the table's
+    rows are (``blob``: their SHA-256 digests, in order; ``stamps``: the size and
+    mtime of each new file, as the core's ``extract`` took them from the file it
+    had written)."""
     from ._entry import FLAG_EXEC
     from ._records import encode_hash
     from ._scripts import posix_body
     from ._wheel import USIZE
 
+    wheel = source.wheel
     tree = os.path.join(build, TREE)
     scripts: list[list[object]] = []
     wrapped = set()  # indexes of the members that are #!python scripts
@@ -521,10 +529,6 @@ def _finish(
         kept = [i for i in range(len(members)) if i not in wrapped]
         known = b"".join([stamps[i * 16 : i * 16 + 16] for i in kept])
     size = sum([m.entry[USIZE] for m in members])
-    places = {(m.key, m.path.partition("/")[0]) for m in members}
-    tops: list[list[str]] = [[] for _ in KEY_NAMES]
-    for key, top in sorted(places):
-        tops[key].append(top)
     # No lstat: the rows come sorted (the files of a directory are neighbours),
     # with the stamps the core took from each file it wrote.
     table = _backend.core.make_table([f"{tree}/{k}" for k in KEY_NAMES], rows, 0, known)
@@ -541,7 +545,7 @@ def _finish(
             for ep in wheel.entry_points
         ],
         "scripts": scripts,
-        "tops": tops,
+        "tops": source.layout.tops,  # (of the same members)
         "files": len(rows),
         "bytes": size,
     }

@@ -907,7 +907,7 @@ def _extract_archives(
         for index, blob in extraction.done():
             p = planned[index]
             wheel, members, todo = jobs[index]
-            _archive.check_other_algorithms(wheel, members, [t[5] for t in todo])
+            _archive.check_other_algorithms(wheel, members, todo)
             out[id(p)] = format_record(_archive_rows(p, members, blob))
             p.started = True
     return out

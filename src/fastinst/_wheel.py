@@ -399,13 +399,12 @@ def _check_library_names(path: str, names: list[str]) -> None:
     ``.data/purelib`` and ``.data/platlib`` land side by side (taken as one
     directory, as they are in most schemes)."""
     view = names
-    for i, name in enumerate(names):
-        if ".data/" in name:
-            lib_name = _library_name(name)
-            if lib_name != name:
-                if view is names:
-                    view = list(names)
-                view[i] = lib_name
+    for i in [i for i, name in enumerate(names) if ".data/" in name]:
+        lib_name = _library_name(names[i])
+        if lib_name != names[i]:
+            if view is names:
+                view = list(names)
+            view[i] = lib_name
     if view is not names and len(set(view)) != len(view):
         seen: set[str] = set()
         dup = next(n for n in view if n in seen or seen.add(n))  # type: ignore[func-returns-value]
